@@ -1,0 +1,177 @@
+"""Export a run directory to a model bundle, checked against torch before anything is written.
+
+The bundle contract (file names, tensor names and shapes, bundle.json keys) lives in viewer/bundle.py:
+the viewer reads bundles, so it owns the format, and this module only produces it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from training.checkpoint import CHECKPOINT, CONFIG, load_checkpoint, read_json
+from training.data import MNIST_CLASSES, DataError, load_mnist
+from training.model import Autoencoder, ModelConfig
+from training.train import evaluate, to_tensor
+from viewer.bundle import DECODER, EMBEDDING, ENCODER, BundleError, check_model_io, view_bounds, write_bundle
+
+OPSET = 18
+PARITY_SAMPLES = 1000
+PARITY_ATOL = 1e-5
+
+
+class ExportError(Exception):
+    """A run that cannot be exported, or an export that fails its checks; nothing was written."""
+
+
+class Decoder(nn.Module):
+    """The graph the viewer runs: z (N, D) -> image (N, H, W) in [0, 1]."""
+
+    def __init__(self, model: Autoencoder):
+        super().__init__()
+        self.decoder = model.decoder
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+
+class Encoder(nn.Module):
+    """image (N, H, W) in [0, 1] -> z (N, D)."""
+
+    def __init__(self, model: Autoencoder):
+        super().__init__()
+        self.encoder = model.encoder
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.encoder(image)
+
+
+def load_run(run_dir: Path) -> tuple[Autoencoder, dict]:
+    for name in (CHECKPOINT, CONFIG):
+        if not (run_dir / name).is_file():
+            raise ExportError(f"{run_dir / name}: missing (is {run_dir} a run directory from `python -m training`?)")
+    try:
+        state = load_checkpoint(run_dir)
+        config = read_json(run_dir / CONFIG)
+        model_args = state["model_config"]
+        model = Autoencoder(
+            ModelConfig(
+                latent_dim=model_args["latent_dim"],
+                hidden=tuple(model_args["hidden"]),
+                image_shape=tuple(model_args["image_shape"]),
+            )
+        )
+        model.load_state_dict(state["model"])
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
+        raise ExportError(f"{run_dir / CHECKPOINT}: cannot load ({str(exc).splitlines()[0][:200]})") from None
+    return model.eval(), config
+
+
+def to_onnx(module: nn.Module, example: torch.Tensor, input_name: str, output_name: str) -> bytes:
+    """Export with a dynamic batch axis and check the graph; returns the serialized model."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        torch.onnx.export(
+            module,
+            (example,),
+            str(path),
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_shapes=({0: torch.export.Dim("N")},),
+            opset_version=OPSET,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+        proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+    return proto.SerializeToString()
+
+
+def check_parity(name: str, onnx_bytes: bytes, module: nn.Module, inputs: torch.Tensor, role: str, shape) -> float:
+    """Run the graph in onnxruntime and in torch on the same inputs; abort past PARITY_ATOL."""
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    check_model_io(Path(name), session, role, shape[0], shape[1])
+    with torch.inference_mode():
+        expected = module(inputs).numpy()
+    got = session.run(None, {session.get_inputs()[0].name: inputs.numpy()})[0]
+    worst = float(np.max(np.abs(got.astype(np.float64) - expected)))
+    if got.shape != expected.shape or not worst <= PARITY_ATOL:
+        raise ExportError(
+            f"{name}: onnxruntime differs from torch by {worst:.3g} (> {PARITY_ATOL:g}) on {len(inputs)} inputs; no bundle written"
+        )
+    return worst
+
+
+def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, force: bool) -> dict:
+    if out.exists() and not force:
+        raise ExportError(f"{out}: already exists; pass --force to replace it")
+    torch.manual_seed(0)
+    model, config = load_run(run_dir)
+    latent_dim, image_shape = model.config.latent_dim, tuple(model.config.image_shape)
+    test = load_mnist(data_root or config["data_root"], "test")
+    images = to_tensor(test.images, torch.device("cpu"))  # (M, 28, 28) in [0, 1]
+    with torch.inference_mode():
+        z = torch.cat([model.encoder(batch) for batch in images.split(2000)]).numpy()  # (M, D)
+    test_mse = evaluate(model, images)
+    bounds = view_bounds(z)
+    print(f"encoded {len(z)} test digits; test MSE {test_mse:.5f}", file=sys.stderr)
+
+    decoder, encoder = Decoder(model).eval(), Encoder(model).eval()
+    decoder_onnx = to_onnx(decoder, torch.zeros(2, latent_dim), "z", "image")
+    encoder_onnx = to_onnx(encoder, images[:2], "image", "z")
+    low, high = np.asarray(bounds).T
+    rng = np.random.default_rng(0)
+    latents = torch.from_numpy(rng.uniform(low, high, size=(PARITY_SAMPLES, latent_dim)).astype(np.float32))
+    decoder_diff = check_parity(DECODER, decoder_onnx, decoder, latents, "decoder", (latent_dim, image_shape))
+    encoder_diff = check_parity(ENCODER, encoder_onnx, encoder, images[:PARITY_SAMPLES], "encoder", (latent_dim, image_shape))
+    print(f"onnxruntime vs torch: max abs diff {decoder_diff:.2e} (decoder), {encoder_diff:.2e} (encoder)", file=sys.stderr)
+
+    embedding = io.BytesIO()
+    np.savez(embedding, z=z.astype(np.float32), labels=test.labels.astype(np.uint8), images=test.images.astype(np.uint8))
+    meta = {
+        "name": name or out.name,
+        "dataset": "mnist",
+        "class_names": MNIST_CLASSES,
+        "latent_dim": latent_dim,
+        "image_shape": list(image_shape),
+        "latent_bounds": bounds,
+        "test_mse": test_mse,
+        "parity_max_abs_diff": {"decoder": decoder_diff, "encoder": encoder_diff},
+        "train_config": config,
+        "model_config": {"kind": "ae", "hidden": list(model.config.hidden)},
+        "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "opset": OPSET},
+    }
+    files = {DECODER: decoder_onnx, ENCODER: encoder_onnx, EMBEDDING: embedding.getvalue()}
+    write_bundle(out, files, meta, force=force)
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m export",
+        description="Export a training run to a model bundle (ONNX decoder and encoder, test-set embedding, bundle.json).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("run_dir", type=Path, help="run directory written by `python -m training`")
+    parser.add_argument("--out", type=Path, required=True, help="bundle folder to write, e.g. models/mnist-ae")
+    parser.add_argument("--data-root", help="folder holding MNIST/raw/ (default: the run's own --data-root)")
+    parser.add_argument("--name", help="bundle name shown in the viewer (default: the --out folder's name)")
+    parser.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
+    args = parser.parse_args(argv)
+    try:
+        meta = export(args.run_dir, args.out, args.data_root, args.name, args.force)
+    except (ExportError, BundleError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} (latent dim {meta['latent_dim']}, test MSE {meta['test_mse']:.5f}); view it with: python -m viewer {args.out}")
+    return 0

@@ -1,0 +1,1 @@
+"""Train a small autoencoder on 28x28 digits with PyTorch (the `train` extra)."""

@@ -1,0 +1,107 @@
+"""MNIST as whole-dataset arrays: a strict IDX reader, and torchvision's download when files are missing.
+
+Holding the 70,000 digits as one array and slicing shuffled index batches out of it is several times
+faster on a CPU than a per-sample DataLoader, so this module returns arrays, not a Dataset.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+MNIST_CLASSES = [str(digit) for digit in range(10)]
+
+
+class DataError(Exception):
+    """A data file that is missing or unreadable; the message names the file and what to do."""
+
+
+@dataclass
+class Split:
+    images: np.ndarray  # (N, 28, 28) uint8, 0 = background
+    labels: np.ndarray  # (N,) uint8
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (optionally gzipped) into an array, checking its header against its size."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{path}: corrupt gzip data ({exc})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
+        raise DataError(f"{path}: not an IDX file (bad magic number)")
+    dtype = np.dtype(IDX_DTYPES[raw[2]])
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        raise DataError(f"{path}: size {len(raw)} bytes, but its header {shape} says {expected}")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _find(raw_dir: Path, name: str) -> Path | None:
+    for candidate in (raw_dir / name, raw_dir / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _download(root: Path) -> None:
+    """Let torchvision fetch MNIST into root; any failure becomes None so the caller reports the files."""
+    try:
+        from torchvision.datasets import MNIST
+
+        MNIST(str(root), train=True, download=True)
+        MNIST(str(root), train=False, download=True)
+    except Exception:  # no network, proxy, disk: the caller's message says what to do instead
+        pass
+
+
+def load_mnist(root: str | Path, split: str, download: bool = True) -> Split:
+    """Load the 'train' or 'test' split of MNIST from root/MNIST/raw/ (torchvision's layout)."""
+    raw_dir = Path(root) / "MNIST" / "raw"
+    names = MNIST_FILES[split]
+    paths = [_find(raw_dir, name) for name in names]
+    if None in paths and download:
+        _download(Path(root))
+        paths = [_find(raw_dir, name) for name in names]
+    if None in paths:
+        missing = ", ".join(name for name, path in zip(names, paths) if path is None)
+        raise DataError(
+            f"{raw_dir}: MNIST files missing ({missing}) and could not be downloaded; "
+            f"point --data-root (make: DATA_ROOT=) at a folder holding MNIST/raw/"
+        )
+    images, labels = (read_idx(path) for path in paths)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+        raise DataError(f"{paths[0]}: expected uint8 images of shape (N, 28, 28), got {images.dtype} {images.shape}")
+    if labels.shape != (images.shape[0],) or labels.dtype != np.uint8:
+        raise DataError(f"{paths[1]}: expected {images.shape[0]} uint8 labels, got {labels.dtype} {labels.shape}")
+    if labels.max(initial=0) >= len(MNIST_CLASSES):
+        raise DataError(f"{paths[1]}: label {labels.max()} is out of range 0-9")
+    return Split(images=images, labels=labels)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write an array as an IDX file; used to make tiny datasets for tests and demos."""
+    code = {np.dtype(dt).newbyteorder(">"): c for c, dt in IDX_DTYPES.items()}
+    big_endian = array.astype(array.dtype.newbyteorder(">"))
+    header = bytes([0, 0, code[big_endian.dtype], array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
+    path.write_bytes(header + big_endian.tobytes())

@@ -1,0 +1,73 @@
+"""onnxruntime sessions for the bundle's decoder and encoder, set up for a viewer that mostly waits.
+
+One intra-op thread and no spinning: a single-latent decode of a small MLP takes tens of microseconds,
+far less than a thread pool's hand-off costs, and spinning threads would keep a core busy while the
+viewer sits idle between mouse moves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from viewer.bundle import BundleError, check_model_io
+
+PROVIDERS = {
+    "cuda": "CUDAExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+AUTO_ORDER = ("cuda", "coreml", "dml", "cpu")  # best first
+CPU = PROVIDERS["cpu"]
+
+
+def choose_providers(request: str) -> tuple[list[str], str | None]:
+    """Provider list for a session, and a notice for the user when the request can't be met."""
+    available = ort.get_available_providers()
+    if request == "auto":
+        best = next(PROVIDERS[key] for key in AUTO_ORDER if PROVIDERS[key] in available)
+        return list(dict.fromkeys([best, CPU])), None
+    wanted = PROVIDERS[request]
+    if wanted in available:
+        return list(dict.fromkeys([wanted, CPU])), None
+    return [CPU], f"{wanted} is not available in this onnxruntime; using CPU"
+
+
+def session_options() -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # onnxruntime's own warnings would flood the terminal on fallback
+    return options
+
+
+class OnnxModel:
+    """One ONNX graph of the bundle, checked against the contract, called like a function on numpy arrays."""
+
+    def __init__(self, file: Path, role: str, latent_dim: int, image_shape: tuple[int, int], providers: list[str]):
+        try:
+            self.session = ort.InferenceSession(str(file), sess_options=session_options(), providers=providers)
+        except Exception as exc:  # onnxruntime raises its own types for every parse and load failure
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BundleError(f"{file}: not a loadable ONNX model ({reason[:200]})") from None
+        check_model_io(file, self.session, role, latent_dim, image_shape)
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_names = [self.session.get_outputs()[0].name]
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(self.output_names, {self.input_name: batch})[0]
+
+    def warm_up(self, example: np.ndarray, runs: int = 20) -> None:
+        """Run a few times so the first frame doesn't pay for allocation and kernel selection."""
+        for _ in range(runs):
+            self(example)
