@@ -24,6 +24,7 @@ class TrainConfig:
     device: str = field(default="auto", metadata={"help": "where to train", "choices": ["auto", "cpu", "cuda"]})
     train_limit: int = field(default=0, metadata={"help": "use only the first N training digits (0: all); for quick runs"})
     resume: bool = field(default=False, metadata={"help": "continue the run in --run-dir from its last checkpoint"})
+    overwrite: bool = field(default=False, metadata={"help": "start afresh even if --run-dir holds a run (replaced epoch by epoch)"})
 
     @property
     def hidden_sizes(self) -> tuple[int, ...]:

@@ -99,8 +99,10 @@ def run(config: TrainConfig) -> dict:
     torch.set_flush_denormal(True)  # denormals appear as weights shrink; flushing saved 13-17% an epoch here
     if config.resume:
         config = resume_config(config)
-    elif (config.run_path / CHECKPOINT).exists():
-        raise TrainError(f"{config.run_path}: already holds a run; pass --resume to continue it or pick another --run-dir")
+    elif (config.run_path / CHECKPOINT).exists() and not config.overwrite:
+        raise TrainError(
+            f"{config.run_path}: already holds a run; pass --resume to continue it, --overwrite to replace it, or pick another --run-dir"
+        )
 
     train = load_mnist(config.data_root, "train")
     test = load_mnist(config.data_root, "test")
@@ -124,7 +126,7 @@ def run(config: TrainConfig) -> dict:
         start_epoch = state["epoch"]
         history = read_json(config.run_path / METRICS)["epochs"][:start_epoch]
         print(f"resuming {config.run_path} after epoch {start_epoch}/{config.epochs}", file=sys.stderr)
-    write_json(config.run_path / CONFIG, dataclasses.asdict(config) | {"resume": False})
+    write_json(config.run_path / CONFIG, dataclasses.asdict(config) | {"resume": False, "overwrite": False})
 
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     progress = tqdm(total=steps_per_epoch, unit="batch", leave=False, mininterval=0.25, file=sys.stderr)

@@ -169,13 +169,24 @@ def run(args: argparse.Namespace) -> dict:
             frame += 1
             clock.tick(args.fps)
         if args.screenshot:
-            atomic_write(args.screenshot, lambda handle: pygame.image.save(screen, handle, "png"), suffix=".png")
+            save_output(args.screenshot, lambda: atomic_write(args.screenshot, lambda h: pygame.image.save(screen, h, "png"), ".png"))
     finally:
         pygame.quit()
     stats = timings.summary(decoder.provider, frame)
     if args.stats:
-        write_json(args.stats, stats)
+        save_output(args.stats, lambda: write_json(args.stats, stats))
     return stats
+
+
+class OutputError(Exception):
+    """A screenshot or stats file that could not be written."""
+
+
+def save_output(path: Path, write) -> None:
+    try:
+        write()
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,11 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         stats = run(args)
-    except BundleError as exc:
+    except (BundleError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

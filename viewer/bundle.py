@@ -210,9 +210,14 @@ def shape_text(shape: list) -> str:
     return "[" + ", ".join("N" if n is None else str(n) for n in shape) + "]"
 
 
-def view_bounds(z: np.ndarray, margin: float = 0.05) -> list[list[float]]:
-    """Latent bounds that frame every embedded digit with a margin; written by export, read by the viewer."""
-    low, high = z.min(axis=0).astype(np.float64), z.max(axis=0).astype(np.float64)
+def view_bounds(z: np.ndarray, coverage: float = 0.99, margin: float = 0.15) -> list[list[float]]:
+    """Latent bounds for the view, per dimension: the central `coverage` of the embedded digits, padded.
+
+    A plain autoencoder scatters a few digits far from the rest; framing every one of them would squeeze
+    the clusters people want to explore into a corner, so the rare outliers fall outside the view.
+    """
+    tail = (1.0 - coverage) / 2 * 100
+    low, high = np.percentile(z.astype(np.float64), [tail, 100 - tail], axis=0)
     pad = np.maximum((high - low) * margin, 1e-3)
     return [[float(lo), float(hi)] for lo, hi in zip(low - pad, high + pad)]
 
