@@ -18,7 +18,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from training.checkpoint import CHECKPOINT, CONFIG, load_checkpoint, read_json
+from training.checkpoint import CHECKPOINT, CONFIG, CheckpointError, load_checkpoint, read_json
 from training.data import MNIST_CLASSES, DataError, load_mnist
 from training.model import Autoencoder, ModelConfig
 from training.train import evaluate, to_tensor
@@ -59,8 +59,8 @@ def load_run(run_dir: Path) -> tuple[Autoencoder, dict]:
     for name in (CHECKPOINT, CONFIG):
         if not (run_dir / name).is_file():
             raise ExportError(f"{run_dir / name}: missing (is {run_dir} a run directory from `python -m training`?)")
+    state = load_checkpoint(run_dir)
     try:
-        state = load_checkpoint(run_dir)
         config = read_json(run_dir / CONFIG)
         model_args = state["model_config"]
         model = Autoencoder(
@@ -71,8 +71,8 @@ def load_run(run_dir: Path) -> tuple[Autoencoder, dict]:
             )
         )
         model.load_state_dict(state["model"])
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
-        raise ExportError(f"{run_dir / CHECKPOINT}: cannot load ({str(exc).splitlines()[0][:200]})") from None
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:  # json, shapes, missing keys
+        raise ExportError(f"{run_dir}: checkpoint and config don't rebuild a model ({str(exc).splitlines()[0][:200]})") from None
     return model.eval(), config
 
 
@@ -137,7 +137,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     print(f"onnxruntime vs torch: max abs diff {decoder_diff:.2e} (decoder), {encoder_diff:.2e} (encoder)", file=sys.stderr)
 
     embedding = io.BytesIO()
-    np.savez(embedding, z=z.astype(np.float32), labels=test.labels.astype(np.uint8), images=test.images.astype(np.uint8))
+    np.savez_compressed(embedding, z=z.astype(np.float32), labels=test.labels.astype(np.uint8), images=test.images.astype(np.uint8))
     meta = {
         "name": name or out.name,
         "dataset": "mnist",
@@ -149,7 +149,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         "parity_max_abs_diff": {"decoder": decoder_diff, "encoder": encoder_diff},
         "train_config": config,
         "model_config": {"kind": "ae", "hidden": list(model.config.hidden)},
-        "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "opset": OPSET},
+        "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__, "opset": OPSET},
     }
     files = {DECODER: decoder_onnx, ENCODER: encoder_onnx, EMBEDDING: embedding.getvalue()}
     write_bundle(out, files, meta, force=force)
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         meta = export(args.run_dir, args.out, args.data_root, args.name, args.force)
-    except (ExportError, BundleError, DataError) as exc:
+    except (ExportError, BundleError, DataError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {args.out} (latent dim {meta['latent_dim']}, test MSE {meta['test_mse']:.5f}); view it with: python -m viewer {args.out}")

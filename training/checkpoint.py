@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,18 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> None:
     atomic_write(run_dir / CHECKPOINT, lambda handle: torch.save(state, handle))
 
 
+class CheckpointError(Exception):
+    """A checkpoint that is missing, truncated, or not one of ours."""
+
+
 def load_checkpoint(run_dir: Path, map_location: str = "cpu") -> dict[str, Any]:
-    # weights_only: a checkpoint is tensors and plain values, so it never needs to unpickle code.
-    return torch.load(run_dir / CHECKPOINT, map_location=map_location, weights_only=True)
+    path = run_dir / CHECKPOINT
+    try:
+        # weights_only: a checkpoint is tensors and plain values, so it never needs to unpickle code.
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
+    if not isinstance(state, dict) or not {"model", "model_config", "epoch"} <= state.keys():
+        raise CheckpointError(f"{path}: not a latent-explorer checkpoint (missing model, model_config or epoch)")
+    return state

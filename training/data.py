@@ -82,7 +82,7 @@ def load_mnist(root: str | Path, split: str, download: bool = True) -> Split:
         _download(Path(root))
         paths = [_find(raw_dir, name) for name in names]
     if None in paths:
-        missing = ", ".join(name for name, path in zip(names, paths) if path is None)
+        missing = ", ".join(name for name, path in zip(names, paths, strict=True) if path is None)
         raise DataError(
             f"{raw_dir}: MNIST files missing ({missing}) and could not be downloaded; "
             f"point --data-root (make: DATA_ROOT=) at a folder holding MNIST/raw/"

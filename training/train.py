@@ -6,14 +6,21 @@ import dataclasses
 import signal
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json, save_checkpoint
+from training.checkpoint import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    CheckpointError,
+    load_checkpoint,
+    read_json,
+    save_checkpoint,
+)
 from training.config import TrainConfig, parse_config
 from training.data import DataError, load_mnist
 from training.model import Autoencoder, ModelConfig
@@ -181,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     config = parse_config(argv)
     try:
         metrics = run(config)
-    except (DataError, TrainError) as exc:
+    except (DataError, TrainError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Interrupted):

@@ -234,6 +234,7 @@ def write_bundle(out: Path, files: dict[str, bytes | Path], meta: dict[str, Any]
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
+        staging.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
         for name in DATA_FILES:
             source = files[name]
             if isinstance(source, Path):
