@@ -8,18 +8,25 @@ import os
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from viewer.atomic import atomic_write, write_json
 from viewer.bundle import DECODER, ENCODER, Bundle, BundleError, load_bundle
-from viewer.inference import PROVIDERS, OnnxModel, choose_providers
+from viewer.inference import CPU, PROVIDERS, OnnxModel, choose_providers
 
 DEFAULT_BUNDLE = Path("models") / "mnist-ae"
 HUD_REFRESH_S = 0.5  # the FPS figure changes this often; a still mouse redraws nothing in between
 MOTION_EVENTS_PER_FRAME = 4  # the scripted mouse posts several moves a frame, as a fast real mouse does
+TIMING_WINDOW = 100_000  # an open-ended session reports percentiles over its last this-many frames
+MEMORY_BASELINE_FRAME = 1000  # resident memory is sampled here and at the end (the soak test's figures)
+
+
+class ViewerError(Exception):
+    """A problem the user can fix that is not about the bundle: an output path, a provider."""
 
 
 def default_bundle() -> Path:
@@ -37,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("bundle", nargs="?", type=Path, default=None, help=f"model bundle folder (default: {DEFAULT_BUNDLE})")
     parser.add_argument("--provider", choices=["auto", *PROVIDERS], default="auto", help="onnxruntime execution provider; a missing one falls back to CPU")
+    parser.add_argument("--strict-provider", action="store_true", help="fail instead of falling back to CPU when --provider can't be used")
     parser.add_argument("--strict", action="store_true", help="refuse a bundle whose file hashes differ from bundle.json (default: warn)")
     parser.add_argument("--fps", type=int, default=60, help="frame-rate cap; 0 for uncapped")
     parser.add_argument("--headless", action="store_true", help="no window: move a scripted mouse over the scatter (SDL dummy driver)")
@@ -46,37 +54,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass
+def resident_mb() -> float:
+    """Current resident memory of this process (Linux /proc; peak RSS elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+class Samples:
+    """A fixed-size ring of float64 timings: its memory is taken once, so a long session doesn't grow."""
+
+    def __init__(self, capacity: int):
+        self.values = np.full(capacity, np.nan)  # filled now, so every page is resident from the start
+        self.count = 0
+
+    def append(self, value: float) -> None:
+        self.values[self.count % len(self.values)] = value
+        self.count += 1
+
+    def percentile(self, q: float) -> float | None:
+        kept = self.values[: min(self.count, len(self.values))]
+        return round(float(np.percentile(kept, q)), 3) if len(kept) else None
+
+
 class Timings:
-    frame_ms: list[float] = field(default_factory=list)
-    decode_us: list[float] = field(default_factory=list)
+    def __init__(self, capacity: int):
+        self.frame_ms = Samples(capacity)
+        self.decode_us = Samples(capacity)
+        self.rss_mb: dict[str, float] = {}
 
     def summary(self, provider: str, frames: int) -> dict:
-        def pct(values, q):
-            return round(float(np.percentile(values, q)), 3) if values else None
-
         return {
             "frames": frames,
-            "frames_drawn": len(self.frame_ms),
-            "decodes": len(self.decode_us),
-            "frame_ms_p50": pct(self.frame_ms, 50),
-            "frame_ms_p99": pct(self.frame_ms, 99),
-            "frame_ms_max": pct(self.frame_ms, 100),
-            "decode_us_p50": pct(self.decode_us, 50),
-            "decode_us_p99": pct(self.decode_us, 99),
+            "frames_drawn": self.frame_ms.count,
+            "decodes": self.decode_us.count,
+            "frame_ms_p50": self.frame_ms.percentile(50),
+            "frame_ms_p99": self.frame_ms.percentile(99),
+            "frame_ms_max": self.frame_ms.percentile(100),
+            "decode_us_p50": self.decode_us.percentile(50),
+            "decode_us_p99": self.decode_us.percentile(99),
             "provider": provider,
+            "rss_mb": {key: round(value, 2) for key, value in self.rss_mb.items()},
         }
 
 
-def scripted_positions(plot, frame: int, frames: int) -> list[tuple[int, int]]:
-    """A Lissajous path over the plot, a few points per frame, covering it every ~300 frames."""
-    points = []
+def scripted_mouse(frame: int, plot) -> list:
+    """Motion events along a Lissajous path over the plot, a few per frame, covering it every ~300 frames."""
+    import pygame
+
+    events = []
     for k in range(MOTION_EVENTS_PER_FRAME):
         t = 2 * math.pi * (frame + (k + 1) / MOTION_EVENTS_PER_FRAME) / 300
         x = plot.centerx + 0.45 * plot.width * math.sin(3 * t + 0.5)
         y = plot.centery + 0.45 * plot.height * math.sin(2 * t)
-        points.append((int(x), int(y)))
-    return points
+        events.append(pygame.event.Event(pygame.MOUSEMOTION, pos=(int(x), int(y)), rel=(0, 0), buttons=(0, 0, 0)))
+    return events
 
 
 def hud_lines(bundle: Bundle, z: np.ndarray, decode_us: float, fps: float, provider: str, notices: list[str]):
@@ -93,81 +130,113 @@ def hud_lines(bundle: Bundle, z: np.ndarray, decode_us: float, fps: float, provi
     return lines + [(notice, WARN) for notice in notices]
 
 
-def run(args: argparse.Namespace) -> dict:
-    bundle = load_bundle(args.bundle or default_bundle(), strict=args.strict)
+def open_models(bundle: Bundle, args: argparse.Namespace) -> tuple[OnnxModel, list[str]]:
+    """The decoder on the chosen provider (and the encoder, checked), plus notices for the HUD."""
     providers, notice = choose_providers(args.provider)
     decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, providers)
     # The encoder is checked at start so a broken bundle fails before the window opens.
-    OnnxModel(bundle.path / ENCODER, "encoder", bundle.latent_dim, bundle.image_shape, [PROVIDERS["cpu"]])
-    notices = [line.split(": ", 1)[0].split("/")[-1] + ": hash differs from bundle.json" for line in bundle.warnings]
-    if notice:
-        notices.append(notice)
-    if args.provider not in ("auto", "cpu") and decoder.provider != PROVIDERS[args.provider] and not notice:
-        notices.append(f"{PROVIDERS[args.provider]} failed to start; using {decoder.provider}")
+    OnnxModel(bundle.path / ENCODER, "encoder", bundle.latent_dim, bundle.image_shape, [CPU])
+    if notice is None and args.provider not in ("auto", "cpu") and decoder.provider != PROVIDERS[args.provider]:
+        notice = f"{PROVIDERS[args.provider]} failed to start; using {decoder.provider}"
+    if notice and args.strict_provider:
+        raise ViewerError(f"--provider {args.provider}: {notice.split(';')[0]} (--strict-provider)")
+    notices = [f"{Path(line.split(': ', 1)[0]).name}: hash differs from bundle.json" for line in bundle.warnings]
     for line in bundle.warnings + ([notice] if notice else []):
         print(f"warning: {line}", file=sys.stderr)
+    return decoder, notices + ([notice] if notice else [])
+
+
+@dataclass
+class Scene:
+    """Everything drawn that depends only on the window size: rebuilt on resize, blitted every frame."""
+
+    layout: object
+    background: object
+    legend: object
+
+
+def build_scene(size, bundle: Bundle, fonts) -> Scene:
+    from viewer import render
+    from viewer.layout import make_layout
+
+    view = bundle.bounds[:2] if bundle.latent_dim >= 2 else np.vstack([bundle.bounds, [[-1.0, 1.0]]])
+    layout = make_layout(size, view)
+    background = render.scatter_surface(layout, bundle.z[:, :2], bundle.labels, fonts["small"])
+    return Scene(layout=layout, background=background, legend=render.legend_surface(layout, bundle.class_names, fonts["text"]))
+
+
+Script = Callable[[int, object], list]  # (frame, layout) -> events to post before the frame's input
+
+
+def run(args: argparse.Namespace, script: Script | None = None) -> dict:
+    """Open the bundle, then the window, and run frames until closed or `args.frames` is reached."""
+    bundle = load_bundle(args.bundle or default_bundle(), strict=args.strict)
+    decoder, notices = open_models(bundle, args)
     mean = bundle.z.mean(axis=0)
     decoder.warm_up(mean[None].astype(np.float32))
 
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
+        script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame  # after SDL_VIDEODRIVER is set
 
     from viewer import render
-    from viewer.layout import make_layout, window_size
+    from viewer.layout import MIN_WINDOW, window_size
     from viewer.state import handle, initial_state
 
     pygame.display.init()
     pygame.font.init()
     try:
-        size = window_size()
-        screen = pygame.display.set_mode(size)
+        state = initial_state(mean, window_size())
+        screen = pygame.display.set_mode(state.window_size, pygame.RESIZABLE)
         pygame.display.set_caption(f"latent-explorer · {bundle.name}")
-        layout = make_layout(size, bundle.bounds[:2] if bundle.latent_dim >= 2 else np.vstack([bundle.bounds, [[-1, 1]]]))
-        font = pygame.font.Font(None, 20)
-        small = pygame.font.Font(None, 17)
-        background = render.scatter_surface(layout, bundle.z[:, :2], bundle.labels, small)
-        legend = render.legend_surface(layout, bundle.class_names, font)
-        title = font.render("decoded at the cursor", True, render.DIM_TEXT)
-        state = initial_state(mean)
+        fonts = {"text": pygame.font.Font(None, 20), "small": pygame.font.Font(None, 17)}
+        scene = build_scene(state.window_size, bundle, fonts)
+        title = fonts["text"].render("decoded at the cursor", True, render.DIM_TEXT)
         digit = None
-        timings = Timings()
         frames = args.frames or (600 if args.headless else 0)
+        timings = Timings(capacity=frames or TIMING_WINDOW)
         clock = pygame.time.Clock()
         recent: deque[float] = deque(maxlen=120)
-        hud_due = 0.0
-        decode_us = 0.0
-        frame = 0
+        hud_due, decode_us, frame = 0.0, 0.0, 0
         while state.running and (frames == 0 or frame < frames):
             started = time.perf_counter()
-            if args.headless:
-                for pos in scripted_positions(layout.plot, frame, frames):
-                    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(0, 0, 0)))
-            redraw = False
+            if script is not None:
+                for event in script(frame, scene.layout):
+                    pygame.event.post(event)
             for event in pygame.event.get():
-                state = handle(event, state, layout)
-                redraw |= event.type in (pygame.WINDOWEXPOSED, pygame.WINDOWRESTORED)
-            if state.z_changed:
+                state = handle(event, state, scene.layout)
+            if state.window_size != scene.layout.size:
+                state.window_size = (max(state.window_size[0], MIN_WINDOW[0]), max(state.window_size[1], MIN_WINDOW[1]))
+                if pygame.display.get_surface().get_size() != state.window_size:
+                    screen = pygame.display.set_mode(state.window_size, pygame.RESIZABLE)
+                screen = pygame.display.get_surface()
+                scene = build_scene(state.window_size, bundle, fonts)
+                digit = None
+            if state.z_changed or digit is None:
                 t0 = time.perf_counter_ns()
                 image = decoder(state.z)[0]  # (H, W) in [0, 1]
                 decode_us = (time.perf_counter_ns() - t0) / 1000
                 timings.decode_us.append(decode_us)
-                digit = render.digit_surface(image, layout.digit.size)
-                state.z_changed = False
-                redraw = True
+                digit = render.digit_surface(image, scene.layout.digit.size)
+                state.z_changed, state.needs_redraw = False, True
             if started >= hud_due:
                 hud_due = started + HUD_REFRESH_S
-                redraw = True
-            if redraw:
+                state.needs_redraw = True
+            if state.needs_redraw:
                 fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
                 lines = hud_lines(bundle, state.z, decode_us, fps, decoder.provider, notices)
-                render.frame(screen, layout, background, digit, legend, state.cursor, lines, font, title)
+                render.frame(screen, scene.layout, scene.background, digit, scene.legend, state.cursor, lines, fonts["text"], title)
                 pygame.display.flip()
+                state.needs_redraw = False
                 timings.frame_ms.append((time.perf_counter() - started) * 1000)
             recent.append(time.perf_counter())
             frame += 1
+            if frame == MEMORY_BASELINE_FRAME:
+                timings.rss_mb["at_frame_1000"] = resident_mb()
             clock.tick(args.fps)
+        timings.rss_mb["at_end"] = resident_mb()
         if args.screenshot:
             save_output(args.screenshot, lambda: atomic_write(args.screenshot, lambda h: pygame.image.save(screen, h, "png"), ".png"))
     finally:
@@ -178,15 +247,11 @@ def run(args: argparse.Namespace) -> dict:
     return stats
 
 
-class OutputError(Exception):
-    """A screenshot or stats file that could not be written."""
-
-
 def save_output(path: Path, write) -> None:
     try:
         write()
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise ViewerError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         stats = run(args)
-    except (BundleError, OutputError) as exc:
+    except (BundleError, ViewerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

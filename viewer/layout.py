@@ -52,5 +52,9 @@ def make_layout(size: tuple[int, int], view: np.ndarray) -> Layout:
 
 
 def window_size(view_height: int = 640) -> tuple[int, int]:
+    """The default window: a square plot `view_height` tall beside the panel."""
     plot_size = view_height - AXIS_BOTTOM - MARGIN
-    return AXIS_LEFT + plot_size + MARGIN * 2 + PANEL_WIDTH - MARGIN + MARGIN, view_height
+    return AXIS_LEFT + plot_size + MARGIN * 2 + PANEL_WIDTH, view_height
+
+
+MIN_WINDOW = (560, 420)  # below this the panel's text no longer fits

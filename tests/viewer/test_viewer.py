@@ -91,7 +91,7 @@ def test_unwritable_stats_path_is_one_line(tmp_path: Path):
 def test_motion_events_coalesce_into_one_latent_point():
     bundle = load_bundle(SHIPPED)
     layout = make_layout(window_size(), bundle.bounds[:2])
-    state = initial_state(bundle.z.mean(axis=0))
+    state = initial_state(bundle.z.mean(axis=0), window_size())
     state.z_changed = False
     path = [(layout.plot.left + 10 * i, layout.plot.top + 7 * i) for i in range(1, 30)]
     for pos in path:
@@ -103,19 +103,19 @@ def test_motion_events_coalesce_into_one_latent_point():
 def test_still_or_outside_mouse_changes_nothing():
     bundle = load_bundle(SHIPPED)
     layout = make_layout(window_size(), bundle.bounds[:2])
-    state = initial_state(bundle.z.mean(axis=0))
+    state = initial_state(bundle.z.mean(axis=0), window_size())
     pos = layout.plot.center
     state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos), state, layout)
     state.z_changed = False
     state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos), state, layout)
     state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=(layout.digit.centerx, layout.digit.centery)), state, layout)
-    assert not state.z_changed and state.cursor == pos
+    assert not state.z_changed and state.cursor is None  # left the plot: keep the digit, drop the crosshair
 
 
 def test_escape_quits():
     bundle = load_bundle(SHIPPED)
     layout = make_layout(window_size(), bundle.bounds[:2])
-    state = handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE), initial_state(bundle.z[0]), layout)
+    state = handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE), initial_state(bundle.z[0], window_size()), layout)
     assert not state.running
 
 
