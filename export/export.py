@@ -22,6 +22,7 @@ from training.checkpoint import CHECKPOINT, CONFIG, CheckpointError, load_checkp
 from training.data import MNIST_CLASSES, DataError, load_mnist
 from training.model import Autoencoder, ModelConfig
 from training.train import evaluate, to_tensor
+from viewer.atomic import WriteError
 from viewer.bundle import DECODER, EMBEDDING, ENCODER, BundleError, check_model_io, view_bounds, write_bundle
 
 OPSET = 18
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         meta = export(args.run_dir, args.out, args.data_root, args.name, args.force)
-    except (ExportError, BundleError, DataError, CheckpointError) as exc:
+    except (ExportError, BundleError, DataError, CheckpointError, WriteError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {args.out} (latent dim {meta['latent_dim']}, test MSE {meta['test_mse']:.5f}); view it with: python -m viewer {args.out}")

@@ -15,11 +15,11 @@ from tests.viewer.test_bundle import rehash
 from viewer.bundle import DECODER, ENCODER
 
 
-def dense_sigmoid(in_name, in_shape, out_name, out_shape, elem=TensorProto.FLOAT, dtype=np.float32) -> bytes:
+def dense_sigmoid(in_name, in_shape, out_name, out_shape, elem=TensorProto.FLOAT, dtype=np.float32, fill=0.0) -> bytes:
     """A one-layer graph: input -> flatten -> matmul -> sigmoid -> reshape, with chosen names and shapes."""
     fan_in = int(np.prod([n for n in in_shape[1:]]))
     fan_out = int(np.prod([n for n in out_shape[1:]]))
-    weight = numpy_helper.from_array(np.zeros((fan_in, fan_out), dtype), "w")
+    weight = numpy_helper.from_array(np.full((fan_in, fan_out), fill, dtype), "w")
     shape = numpy_helper.from_array(np.array([-1, *out_shape[1:]], np.int64), "shape")
     nodes = [
         helper.make_node("Flatten", [in_name], ["flat"], axis=1),
@@ -69,3 +69,20 @@ def test_a_conforming_hand_made_decoder_is_accepted(tmp_path: Path):
     rehash(bundle)
     result = run_module("viewer", str(bundle), "--headless", "--frames", "3")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_decoder_that_outputs_nan_draws_a_marked_blank(tmp_path: Path):
+    import pygame
+
+    bundle, shot = tmp_path / "bundle", tmp_path / "shot.png"
+    shutil.copytree(SHIPPED, bundle)
+    (bundle / DECODER).write_bytes(dense_sigmoid("z", ["N", 2], "image", ["N", 28, 28], fill=np.nan))
+    rehash(bundle)
+    result = run_module("viewer", str(bundle), "--headless", "--frames", "20", "--screenshot", str(shot))
+    assert result.returncode == 0, result.stderr
+    from viewer.layout import make_layout, window_size
+    from viewer.render import WARN
+
+    layout = make_layout(window_size(), np.array([[0.0, 1.0], [0.0, 1.0]]))
+    pixels = pygame.surfarray.array3d(pygame.image.load(str(shot)))
+    assert tuple(pixels[layout.digit.centerx, layout.digit.centery]) == WARN  # the cross through the blank tile

@@ -7,6 +7,7 @@ faster on a CPU than a per-sample DataLoader, so this module returns arrays, not
 from __future__ import annotations
 
 import gzip
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def read_idx(path: Path) -> np.ndarray:
     if ndim == 0 or len(raw) < header:
         raise DataError(f"{path}: truncated IDX header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # exact: np.prod would wrap on a hostile header
     if len(raw) != expected:
         raise DataError(f"{path}: size {len(raw)} bytes, but its header {shape} says {expected}")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))

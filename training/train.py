@@ -24,7 +24,7 @@ from training.checkpoint import (
 from training.config import TrainConfig, parse_config
 from training.data import DataError, load_mnist
 from training.model import Autoencoder, ModelConfig
-from viewer.atomic import write_json
+from viewer.atomic import WriteError, write_json
 
 
 class TrainError(Exception):
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     config = parse_config(argv)
     try:
         metrics = run(config)
-    except (DataError, TrainError, CheckpointError) as exc:
+    except (DataError, TrainError, CheckpointError, WriteError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Interrupted):

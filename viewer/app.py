@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.atomic import atomic_write, write_json
+from viewer.atomic import WriteError, atomic_write, write_json
 from viewer.bundle import DECODER, ENCODER, Bundle, BundleError, load_bundle
 from viewer.inference import CPU, PROVIDERS, OnnxModel, choose_providers
 
@@ -26,7 +26,7 @@ MEMORY_BASELINE_FRAME = 1000  # resident memory is sampled here and at the end (
 
 
 class ViewerError(Exception):
-    """A problem the user can fix that is not about the bundle: an output path, a provider."""
+    """A problem the user can fix that is not about the bundle, such as a provider that can't be had."""
 
 
 def default_bundle() -> Path:
@@ -238,20 +238,13 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
             clock.tick(args.fps)
         timings.rss_mb["at_end"] = resident_mb()
         if args.screenshot:
-            save_output(args.screenshot, lambda: atomic_write(args.screenshot, lambda h: pygame.image.save(screen, h, "png"), ".png"))
+            atomic_write(args.screenshot, lambda handle: pygame.image.save(screen, handle, "png"), suffix=".png")
     finally:
         pygame.quit()
     stats = timings.summary(decoder.provider, frame)
     if args.stats:
-        save_output(args.stats, lambda: write_json(args.stats, stats))
+        write_json(args.stats, stats)
     return stats
-
-
-def save_output(path: Path, write) -> None:
-    try:
-        write()
-    except OSError as exc:
-        raise ViewerError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         stats = run(args)
-    except (BundleError, ViewerError) as exc:
+    except (BundleError, ViewerError, WriteError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

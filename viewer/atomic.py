@@ -10,19 +10,31 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 
+class WriteError(Exception):
+    """A write that failed (full disk, read-only folder); the file it meant to replace is unchanged."""
+
+
+def write_error(path: Path, exc: OSError) -> WriteError:
+    return WriteError(f"{path}: cannot write ({exc.strerror or exc}); any earlier version is unchanged")
+
+
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any], suffix: str = ".tmp") -> None:
     """Call write(handle) on a temp file beside path, then rename it over path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_error(path, exc) from None
         raise
 
 

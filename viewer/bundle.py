@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from viewer.atomic import write_error
+
 FORMAT_VERSION = 1
 DECODER = "decoder.onnx"
 ENCODER = "encoder.onnx"
@@ -39,6 +41,8 @@ REQUIRED_KEYS = {
     "latent_bounds": list,
     "files": dict,
 }
+
+JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object"}
 
 
 class BundleError(Exception):
@@ -97,7 +101,7 @@ def _read_metadata(path: Path) -> dict[str, Any]:
         if key not in meta:
             raise BundleError(f"{file}: missing key '{key}'")
         if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
-            raise BundleError(f"{file}: '{key}' should be a {kind.__name__}")
+            raise BundleError(f"{file}: '{key}' should be {JSON_KINDS[kind]}, got {json.dumps(meta[key])[:40]}")
     if meta["format_version"] > FORMAT_VERSION:
         raise BundleError(
             f"{file}: format version {meta['format_version']} is newer than this viewer reads ({FORMAT_VERSION}); update latent-explorer"
@@ -231,9 +235,10 @@ def write_bundle(out: Path, files: dict[str, bytes | Path], meta: dict[str, Any]
     out = Path(out)
     if out.exists() and not force:
         raise BundleError(f"{out}: already exists; pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    staging = None
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
         staging.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
         for name in DATA_FILES:
             source = files[name]
@@ -254,6 +259,9 @@ def write_bundle(out: Path, files: dict[str, bytes | Path], meta: dict[str, Any]
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise write_error(out, exc) from None
         raise

@@ -137,6 +137,24 @@ def break_nan_embedding(path):
     return "NaN"
 
 
+def break_inf_embedding(path):
+    with np.load(path / EMBEDDING) as npz:
+        z = npz["z"].copy()
+    z[7, 1] = np.inf
+    rewrite_embedding(path, z=z)
+    return "Inf"
+
+
+def break_image_shape(path):
+    edit_meta(path, image_shape=[32, 32])
+    return "'images' must be uint8 [10000, 32, 32]"
+
+
+def break_format_version_type(path):
+    edit_meta(path, format_version="1")
+    return "'format_version' should be an integer, got \"1\""
+
+
 def break_labels_range(path):
     with np.load(path / EMBEDDING) as npz:
         labels = npz["labels"].copy()
@@ -181,6 +199,7 @@ def break_meta_disagrees_with_decoder(path):
 BREAKS = [
     break_missing_dir, break_missing_json, break_bad_json, break_missing_key, break_newer_version,
     break_missing_decoder, break_not_onnx, break_truncated_onnx, break_embedding_dim, break_nan_embedding,
+    break_inf_embedding, break_image_shape, break_format_version_type,
     break_labels_range, break_pickled_embedding, break_not_npz, break_strict_hash, break_bounds,
     break_meta_disagrees_with_decoder,
 ]  # fmt: skip
