@@ -11,17 +11,20 @@ BUNDLE      ?= models/mnist-ae
 EPOCHS      ?= 30
 TRAIN_ARGS  ?=
 VIEW_ARGS   ?=
+BENCH_DIR   ?= benchmarks/results
+BENCH_ARGS  ?=
 
 TRAIN_PY  := $(VENV)/bin/python
 VIEWER_PY := $(VIEWER_VENV)/bin/python
 
-.PHONY: help install install-viewer train export view test lint clean
+.PHONY: help install install-viewer train export view test lint bench clean
 
 help:
 	@echo "make view       open the viewer on $(BUNDLE) (sets up $(VIEWER_VENV): numpy, onnxruntime, pygame-ce)"
 	@echo "make test       lint, then the test suite (torch tests in $(VENV), viewer tests in torch-free $(VIEWER_VENV))"
 	@echo "make train      train on MNIST in DATA_ROOT=$(DATA_ROOT) into RUN_DIR=$(RUN_DIR) (EPOCHS=$(EPOCHS))"
 	@echo "make export     export RUN_DIR to BUNDLE=$(BUNDLE), replacing it"
+	@echo "make bench      measure decode, frames, start-up, size, training; write $(BENCH_DIR)/bench.{json,md}"
 	@echo "make install    set up $(VENV) with the train and dev extras"
 
 install: $(VENV)/.installed
@@ -48,8 +51,12 @@ export: install
 view: install-viewer
 	$(VIEWER_PY) -m viewer $(BUNDLE) $(VIEW_ARGS)
 
+# The viewer-side benchmarks run where torch is absent; the torch comparisons in $(VENV).
+bench: install install-viewer
+	$(VIEWER_PY) -m benchmarks --out $(BENCH_DIR) --torch-python $(TRAIN_PY) --data-root $(DATA_ROOT) $(BENCH_ARGS)
+
 lint: install
-	$(VENV)/bin/ruff check training export viewer tests
+	$(VENV)/bin/ruff check training export viewer benchmarks tests
 
 test: install install-viewer lint
 	TORCH_FREE=1 $(VIEWER_PY) -m pytest -q tests/viewer

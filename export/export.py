@@ -18,7 +18,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from training.checkpoint import CHECKPOINT, CONFIG, CheckpointError, load_checkpoint, read_json
+from training.checkpoint import CHECKPOINT, CONFIG, METRICS, CheckpointError, load_checkpoint, read_json
 from training.data import MNIST_CLASSES, DataError, load_mnist
 from training.model import Autoencoder, ModelConfig
 from training.train import evaluate, to_tensor
@@ -149,6 +149,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         "test_mse": test_mse,
         "parity_max_abs_diff": {"decoder": decoder_diff, "encoder": encoder_diff},
         "train_config": config,
+        "training_history": read_json(run_dir / METRICS)["epochs"] if (run_dir / METRICS).is_file() else [],
         "model_config": {"kind": "ae", "hidden": list(model.config.hidden)},
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__, "opset": OPSET},
     }

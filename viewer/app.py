@@ -48,9 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strict", action="store_true", help="refuse a bundle whose file hashes differ from bundle.json (default: warn)")
     parser.add_argument("--fps", type=int, default=60, help="frame-rate cap; 0 for uncapped")
     parser.add_argument("--headless", action="store_true", help="no window: move a scripted mouse over the scatter (SDL dummy driver)")
+    parser.add_argument("--mouse", choices=["path", "still"], default="path", help="headless mouse: a scripted path over the scatter, or no motion")
     parser.add_argument("--frames", type=int, default=0, help="stop after this many frames (0: run until closed; headless default 600)")
     parser.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
     parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
+    parser.add_argument("--raw-timings", action="store_true", help="include every frame time in --stats (for plots)")
     return parser
 
 
@@ -77,8 +79,11 @@ class Samples:
         self.values[self.count % len(self.values)] = value
         self.count += 1
 
+    def kept(self) -> np.ndarray:
+        return self.values[: min(self.count, len(self.values))]
+
     def percentile(self, q: float) -> float | None:
-        kept = self.values[: min(self.count, len(self.values))]
+        kept = self.kept()
         return round(float(np.percentile(kept, q)), 3) if len(kept) else None
 
 
@@ -88,9 +93,11 @@ class Timings:
         self.decode_us = Samples(capacity)
         self.rss_mb: dict[str, float] = {}
 
-    def summary(self, provider: str, frames: int) -> dict:
+    def summary(self, provider: str, frames: int, cpu_s: float, first_frame_at: float) -> dict:
         return {
             "frames": frames,
+            "cpu_ms_per_frame": round(cpu_s * 1000 / max(frames, 1), 4),
+            "first_frame_at": first_frame_at,  # wall clock (time.time()) when the first frame was shown
             "frames_drawn": self.frame_ms.count,
             "decodes": self.decode_us.count,
             "frame_ms_p50": self.frame_ms.percentile(50),
@@ -177,7 +184,8 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
 
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
-        script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))
+        if args.mouse == "path":
+            script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame  # after SDL_VIDEODRIVER is set
 
@@ -199,7 +207,8 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
         timings = Timings(capacity=frames or TIMING_WINDOW)
         clock = pygame.time.Clock()
         recent: deque[float] = deque(maxlen=120)
-        hud_due, decode_us, frame = 0.0, 0.0, 0
+        hud_due, decode_us, frame, first_frame_at = 0.0, 0.0, 0, 0.0
+        cpu_started = time.process_time()
         while state.running and (frames == 0 or frame < frames):
             started = time.perf_counter()
             if script is not None:
@@ -231,19 +240,21 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 pygame.display.flip()
                 state.needs_redraw = False
                 timings.frame_ms.append((time.perf_counter() - started) * 1000)
+                first_frame_at = first_frame_at or time.time()
             recent.append(time.perf_counter())
             frame += 1
             if frame == MEMORY_BASELINE_FRAME:
                 timings.rss_mb["at_frame_1000"] = resident_mb()
             clock.tick(args.fps)
+        cpu_s = time.process_time() - cpu_started
         timings.rss_mb["at_end"] = resident_mb()
         if args.screenshot:
             atomic_write(args.screenshot, lambda handle: pygame.image.save(screen, handle, "png"), suffix=".png")
     finally:
         pygame.quit()
-    stats = timings.summary(decoder.provider, frame)
+    stats = timings.summary(decoder.provider, frame, cpu_s, first_frame_at)
     if args.stats:
-        write_json(args.stats, stats)
+        write_json(args.stats, stats | {"frame_ms": timings.frame_ms.kept().round(4).tolist()} if args.raw_timings else stats)
     return stats
 
 
