@@ -155,11 +155,11 @@ def open_models(bundle: Bundle, args: argparse.Namespace) -> tuple[OnnxModel, li
 
 @dataclass
 class Scene:
-    """Everything drawn that depends only on the window size: rebuilt on resize, blitted every frame."""
+    """Everything that depends only on the window size: rebuilt on resize, drawn from every frame."""
 
     layout: object
-    background: object
-    legend: object
+    background: object  # scatter, axes, legend and panel frame, drawn once
+    digit: object  # the DigitTile the hover decode is drawn into
 
 
 def build_scene(size, bundle: Bundle, fonts) -> Scene:
@@ -169,7 +169,9 @@ def build_scene(size, bundle: Bundle, fonts) -> Scene:
     view = bundle.bounds[:2] if bundle.latent_dim >= 2 else np.vstack([bundle.bounds, [[-1.0, 1.0]]])
     layout = make_layout(size, view)
     background = render.scatter_surface(layout, bundle.z[:, :2], bundle.labels, fonts["small"])
-    return Scene(layout=layout, background=background, legend=render.legend_surface(layout, bundle.class_names, fonts["text"]))
+    legend = render.legend_surface(layout, bundle.class_names, fonts["text"])
+    render.static_panel(background, layout, legend, fonts["text"].render("decoded at the cursor", True, render.DIM_TEXT))
+    return Scene(layout=layout, background=background, digit=render.DigitTile(bundle.image_shape, layout.digit.size))
 
 
 Script = Callable[[int, object], list]  # (frame, layout) -> events to post before the frame's input
@@ -201,8 +203,8 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
         pygame.display.set_caption(f"latent-explorer · {bundle.name}")
         fonts = {"text": pygame.font.Font(None, 20), "small": pygame.font.Font(None, 17)}
         scene = build_scene(state.window_size, bundle, fonts)
-        title = fonts["text"].render("decoded at the cursor", True, render.DIM_TEXT)
-        digit = None
+        text = render.TextCache(fonts["text"])
+        digit, last_cursor = None, None
         frames = args.frames or (600 if args.headless else 0)
         timings = Timings(capacity=frames or TIMING_WINDOW)
         clock = pygame.time.Clock()
@@ -222,13 +224,13 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                     screen = pygame.display.set_mode(state.window_size, pygame.RESIZABLE)
                 screen = pygame.display.get_surface()
                 scene = build_scene(state.window_size, bundle, fonts)
-                digit = None
+                digit, last_cursor = None, None
             if state.z_changed or digit is None:
                 t0 = time.perf_counter_ns()
                 image = decoder(state.z)[0]  # (H, W) in [0, 1]
                 decode_us = (time.perf_counter_ns() - t0) / 1000
                 timings.decode_us.append(decode_us)
-                digit = render.digit_surface(image, scene.layout.digit.size)
+                digit = scene.digit.update(image)
                 state.z_changed, state.needs_redraw = False, True
             if started >= hud_due:
                 hud_due = started + HUD_REFRESH_S
@@ -236,9 +238,10 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
             if state.needs_redraw:
                 fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
                 lines = hud_lines(bundle, state.z, decode_us, fps, decoder.provider, notices)
-                render.frame(screen, scene.layout, scene.background, digit, scene.legend, state.cursor, lines, fonts["text"], title)
-                pygame.display.flip()
-                state.needs_redraw = False
+                dirty = render.frame(screen, scene.layout, scene.background, digit, state.cursor, lines, text, last_cursor, state.full_redraw)
+                pygame.display.update(dirty)
+                last_cursor = render.cursor_rect(state.cursor) if state.cursor is not None else None
+                state.needs_redraw = state.full_redraw = False
                 timings.frame_ms.append((time.perf_counter() - started) * 1000)
                 first_frame_at = first_frame_at or time.time()
             recent.append(time.perf_counter())

@@ -46,7 +46,7 @@ def make_layout(size: tuple[int, int], view: np.ndarray) -> Layout:
     panel_width = max(width - panel_left - MARGIN, 100)
     digit_size = min(panel_width, 308)
     digit = pygame.Rect(panel_left + (panel_width - digit_size) // 2, MARGIN + 22, digit_size, digit_size)
-    hud = pygame.Rect(panel_left, digit.bottom + 14, panel_width, 96)
+    hud = pygame.Rect(panel_left, digit.bottom + 14, panel_width, 112)
     legend = pygame.Rect(panel_left, hud.bottom + 8, panel_width, 56)
     return Layout(size=size, plot=plot, digit=digit, hud=hud, legend=legend, view=np.asarray(view, dtype=np.float64))
 

@@ -96,42 +96,95 @@ def legend_surface(layout: Layout, class_names: list[str], font: pygame.font.Fon
     return surface
 
 
+class DigitTile:
+    """An upscaled digit drawn into surfaces made once: no allocation per frame on the hover path."""
+
+    def __init__(self, image_shape: tuple[int, int], size: tuple[int, int]):
+        self.size = size
+        self.small = pygame.Surface(image_shape[::-1], depth=8)  # surfaces are (width, height)
+        self.small.set_palette(INK)
+        self.surface = pygame.Surface(size, depth=8)
+        self.surface.set_palette(INK)
+
+    def update(self, image: np.ndarray) -> pygame.Surface:
+        """(H, W) float in [0, 1] -> the tile, pixels kept sharp. NaN draws as a marked blank."""
+        if not np.isfinite(image).all():
+            return nan_tile(self.size)
+        pixels = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        pygame.surfarray.blit_array(self.small, pixels.T)  # surfarray is (x, y); images are (row, column)
+        return pygame.transform.scale(self.small, self.size, self.surface)
+
+
+def nan_tile(size: tuple[int, int]) -> pygame.Surface:
+    blank = pygame.Surface(size)
+    blank.fill(INK[0])
+    pygame.draw.line(blank, WARN, (0, 0), (size[0] - 1, size[1] - 1), 3)
+    pygame.draw.line(blank, WARN, (0, size[1] - 1), (size[0] - 1, 0), 3)
+    return blank
+
+
 def digit_surface(image: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
-    """(H, W) float in [0, 1] -> an upscaled surface with sharp pixels. NaN draws as a marked blank."""
-    if not np.isfinite(image).all():
-        blank = pygame.Surface(size).convert()
-        blank.fill(INK[0])
-        pygame.draw.line(blank, WARN, (0, 0), (size[0] - 1, size[1] - 1), 3)
-        pygame.draw.line(blank, WARN, (0, size[1] - 1), (size[0] - 1, 0), 3)
-        return blank
-    pixels = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    small = pygame.surfarray.make_surface(pixels.T)  # surfarray is (x, y); images are (row, column)
-    small.set_palette(INK)
-    return pygame.transform.scale(small, size)
+    """A one-off tile (thumbnails, exports); the hover path reuses a DigitTile."""
+    return DigitTile(image.shape, size).update(image)
 
 
-def draw_cursor(screen: pygame.Surface, pos: tuple[int, int]) -> None:
+def cursor_rect(pos: tuple[int, int]) -> pygame.Rect:
+    return pygame.Rect(pos[0] - 9, pos[1] - 9, 19, 19)
+
+
+def draw_cursor(screen: pygame.Surface, pos: tuple[int, int]) -> pygame.Rect:
     x, y = pos
     pygame.draw.line(screen, CURSOR, (x - 9, y), (x - 3, y))
     pygame.draw.line(screen, CURSOR, (x + 3, y), (x + 9, y))
     pygame.draw.line(screen, CURSOR, (x, y - 9), (x, y - 3))
     pygame.draw.line(screen, CURSOR, (x, y + 3), (x, y + 9))
+    return cursor_rect(pos)
 
 
-def draw_hud(screen: pygame.Surface, layout: Layout, lines: list[tuple[str, tuple[int, int, int]]], font) -> None:
-    y = layout.hud.top
-    for text, color in lines:
-        screen.blit(font.render(text, True, color), (layout.hud.left, y))
-        y += font.get_linesize() + 2
+class TextCache:
+    """Rendered text lines, kept while they don't change (most HUD lines change twice a second at most)."""
+
+    def __init__(self, font: pygame.font.Font, limit: int = 64):
+        self.font, self.limit, self.surfaces = font, limit, {}
+
+    def render(self, text: str, color) -> pygame.Surface:
+        key = (text, color)
+        surface = self.surfaces.get(key)
+        if surface is None:
+            if len(self.surfaces) >= self.limit:
+                self.surfaces.clear()
+            surface = self.surfaces[key] = self.font.render(text, True, color)
+        return surface
 
 
-def frame(screen, layout: Layout, background, digit, legend, cursor, hud_lines, font, title) -> None:
-    """Compose one frame from cached surfaces; only the HUD text is rendered anew."""
-    screen.blit(background, (0, 0))
-    screen.blit(title, (layout.digit.left, layout.digit.top - 20))
+def static_panel(background: pygame.Surface, layout: Layout, legend: pygame.Surface, title: pygame.Surface) -> None:
+    """Bake the parts of the panel that never change into the cached background."""
+    background.blit(title, (layout.digit.left, layout.digit.top - 20))
+    pygame.draw.rect(background, AXIS, layout.digit.inflate(2, 2), width=1)
+    background.blit(legend, layout.legend)
+
+
+def frame(screen, layout: Layout, background, digit, cursor, hud_lines, text: TextCache, last_cursor, full: bool) -> list:
+    """Draw what changed since the last frame over the cached background; returns the rects to update.
+
+    A full frame blits the whole background (start, resize, expose); a hover frame restores only the old
+    crosshair and the HUD, which is a fraction of the pixels.
+    """
+    if full:
+        screen.blit(background, (0, 0))
+        dirty = [screen.get_rect()]
+    else:
+        dirty = [layout.hud] + ([last_cursor] if last_cursor is not None else [])
+        for rect in dirty:
+            screen.blit(background, rect, rect)
     screen.blit(digit, layout.digit)
-    pygame.draw.rect(screen, AXIS, layout.digit.inflate(2, 2), width=1)
-    screen.blit(legend, layout.legend)
+    dirty.append(layout.digit)
+    y = layout.hud.top
+    for line, color in hud_lines:
+        screen.blit(text.render(line, color), (layout.hud.left, y), area=pygame.Rect(0, 0, layout.hud.width, layout.hud.height))
+        y += text.font.get_linesize() + 2
     if cursor is not None:
-        draw_cursor(screen, cursor)
-    draw_hud(screen, layout, hud_lines, font)
+        screen.set_clip(layout.plot)
+        dirty.append(draw_cursor(screen, cursor))
+        screen.set_clip(None)
+    return dirty

@@ -21,6 +21,7 @@ class ViewState:
     cursor: tuple[int, int] | None = None  # last mouse position inside the plot; None once it left
     z_changed: bool = True  # decode the first frame
     needs_redraw: bool = True
+    full_redraw: bool = True  # the whole window, not just what the last frame changed
     running: bool = True
 
 
@@ -53,7 +54,7 @@ def handle(event: pygame.event.Event, state: ViewState, layout: Layout) -> ViewS
         if size[0] > 0 and size[1] > 0 and size != state.window_size:
             state.window_size = size
             state.cursor = None
-            state.needs_redraw = True
+            state.needs_redraw = state.full_redraw = True
     elif event.type in REDRAW_EVENTS:
-        state.needs_redraw = True
+        state.needs_redraw = state.full_redraw = True
     return state
