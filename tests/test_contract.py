@@ -83,6 +83,6 @@ def test_a_decoder_that_outputs_nan_draws_a_marked_blank(tmp_path: Path):
     from viewer.layout import make_layout, window_size
     from viewer.render import WARN
 
-    layout = make_layout(window_size(), np.array([[0.0, 1.0], [0.0, 1.0]]))
+    layout = make_layout(window_size())
     pixels = pygame.surfarray.array3d(pygame.image.load(str(shot)))
     assert tuple(pixels[layout.digit.centerx, layout.digit.centery]) == WARN  # the cross through the blank tile

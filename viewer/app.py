@@ -16,13 +16,15 @@ import numpy as np
 
 from viewer.atomic import WriteError, atomic_write, write_json
 from viewer.bundle import DECODER, ENCODER, Bundle, BundleError, load_bundle
-from viewer.inference import CPU, PROVIDERS, OnnxModel, choose_providers
+from viewer.explore import grid_centres, make_plane, nearest, plane_bounds, segment
+from viewer.inference import CPU, PROVIDERS, GridDecoder, OnnxModel, choose_providers
 
 DEFAULT_BUNDLE = Path("models") / "mnist-ae"
 HUD_REFRESH_S = 0.5  # the FPS figure changes this often; a still mouse redraws nothing in between
 MOTION_EVENTS_PER_FRAME = 4  # the scripted mouse posts several moves a frame, as a fast real mouse does
 TIMING_WINDOW = 100_000  # an open-ended session reports percentiles over its last this-many frames
 MEMORY_BASELINE_FRAME = 1000  # resident memory is sampled here and at the end (the soak test's figures)
+NEIGHBOURS = 4
 
 
 class ViewerError(Exception):
@@ -39,7 +41,8 @@ def default_bundle() -> Path:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m viewer",
-        description="Explore an autoencoder's latent space: hover the scatter of encoded digits to decode the point under the mouse.",
+        description="Explore an autoencoder's latent space: hover the scatter of encoded digits to decode the point under "
+        "the mouse. Press H in the window for every control.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("bundle", nargs="?", type=Path, default=None, help=f"model bundle folder (default: {DEFAULT_BUNDLE})")
@@ -47,8 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strict-provider", action="store_true", help="fail instead of falling back to CPU when --provider can't be used")
     parser.add_argument("--strict", action="store_true", help="refuse a bundle whose file hashes differ from bundle.json (default: warn)")
     parser.add_argument("--fps", type=int, default=60, help="frame-rate cap; 0 for uncapped")
+    parser.add_argument("--precompute", type=int, default=0, metavar="N", help="decode an N×N grid of the view once and interpolate on hover (weak machines); 0: decode live")
+    parser.add_argument("--map-grid", type=int, default=16, metavar="N", help="the manifold map (G) tiles the view with N×N decodes")
+    parser.add_argument("--map", action="store_true", help="start with the manifold map on")
+    parser.add_argument("--shots-dir", type=Path, default=Path("."), help="where S (screenshot) and E (strip export) write PNGs")
+    parser.add_argument("--record", type=Path, metavar="DIR", help="save every drawn frame as DIR/frame-NNNNNN.png (for a GIF)")
     parser.add_argument("--headless", action="store_true", help="no window: move a scripted mouse over the scatter (SDL dummy driver)")
     parser.add_argument("--mouse", choices=["path", "still"], default="path", help="headless mouse: a scripted path over the scatter, or no motion")
+    parser.add_argument("--pins", type=float, nargs=4, metavar=("AX", "AY", "BX", "BY"), help="start with A and B pinned at these plane points")
     parser.add_argument("--frames", type=int, default=0, help="stop after this many frames (0: run until closed; headless default 600)")
     parser.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
     parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
@@ -123,26 +132,11 @@ def scripted_mouse(frame: int, plot) -> list:
     return events
 
 
-def hud_lines(bundle: Bundle, z: np.ndarray, decode_us: float, fps: float, provider: str, notices: list[str]):
-    from viewer.render import DIM_TEXT, TEXT, WARN
-
-    coords = ", ".join(f"{value:+.3f}" for value in z[0, :2])
-    more = f"  (+{bundle.latent_dim - 2} dims at their mean)" if bundle.latent_dim > 2 else ""
-    lines = [
-        (f"z = ({coords}){more}", TEXT),
-        (f"decode {decode_us:6.0f} µs    {fps:5.1f} fps", TEXT),
-        (f"provider {provider.removesuffix('ExecutionProvider')}", TEXT),
-        (f"{bundle.name}  ·  test MSE {bundle.meta.get('test_mse', float('nan')):.4f}  ·  Esc quits", DIM_TEXT),
-    ]
-    return lines + [(notice, WARN) for notice in notices]
-
-
-def open_models(bundle: Bundle, args: argparse.Namespace) -> tuple[OnnxModel, list[str]]:
-    """The decoder on the chosen provider (and the encoder, checked), plus notices for the HUD."""
+def open_models(bundle: Bundle, args: argparse.Namespace) -> tuple[OnnxModel, OnnxModel, list[str]]:
+    """The decoder on the chosen provider, the encoder (for drawing) on the CPU, and notices for the HUD."""
     providers, notice = choose_providers(args.provider)
     decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, providers)
-    # The encoder is checked at start so a broken bundle fails before the window opens.
-    OnnxModel(bundle.path / ENCODER, "encoder", bundle.latent_dim, bundle.image_shape, [CPU])
+    encoder = OnnxModel(bundle.path / ENCODER, "encoder", bundle.latent_dim, bundle.image_shape, [CPU])
     if notice is None and args.provider not in ("auto", "cpu") and decoder.provider != PROVIDERS[args.provider]:
         notice = f"{PROVIDERS[args.provider]} failed to start; using {decoder.provider}"
     if notice and args.strict_provider:
@@ -150,39 +144,63 @@ def open_models(bundle: Bundle, args: argparse.Namespace) -> tuple[OnnxModel, li
     notices = [f"{Path(line.split(': ', 1)[0]).name}: hash differs from bundle.json" for line in bundle.warnings]
     for line in bundle.warnings + ([notice] if notice else []):
         print(f"warning: {line}", file=sys.stderr)
-    return decoder, notices + ([notice] if notice else [])
+    return decoder, encoder, notices + ([notice] if notice else [])
+
+
+def hud_lines(bundle: Bundle, state, plane, decode_us: float, fps: float, provider: str, mode: str, notices: list[str]):
+    from viewer.render import DIM_TEXT, TEXT, WARN
+
+    z = state.z[0]
+    if plane.dim == 2:
+        where = f"z = ({z[0]:+.3f}, {z[1]:+.3f})"
+    else:
+        shown = ", ".join(f"{v:+.2f}" for v in z[:4])
+        where = f"z = [{shown}, … {plane.dim} dims]  pc{state.component + 3} {state.offsets[state.component]:+.2f}σ"
+    focus = {"hover": "hover", "slider": f"slider t = {state.t:.2f} on A->B", "draw": "your drawing, encoded"}[state.focus]
+    lines = [
+        (where, TEXT),
+        (f"decode {decode_us:6.0f} µs   {fps:5.1f} fps   {focus}", TEXT),
+        (f"{provider.removesuffix('ExecutionProvider')} · {mode}", TEXT),
+        (f"{bundle.name} · test MSE {bundle.meta.get('test_mse', float('nan')):.4f} · H: help", DIM_TEXT),
+    ]
+    return lines + [(notice, WARN) for notice in notices]
 
 
 @dataclass
 class Scene:
-    """Everything that depends only on the window size: rebuilt on resize, drawn from every frame."""
+    """Cached surfaces, each rebuilt only when what it shows changes."""
 
     layout: object
-    background: object  # scatter, axes, legend and panel frame, drawn once
-    digit: object  # the DigitTile the hover decode is drawn into
-
-
-def build_scene(size, bundle: Bundle, fonts) -> Scene:
-    from viewer import render
-    from viewer.layout import make_layout
-
-    view = bundle.bounds[:2] if bundle.latent_dim >= 2 else np.vstack([bundle.bounds, [[-1.0, 1.0]]])
-    layout = make_layout(size, view)
-    background = render.scatter_surface(layout, bundle.z[:, :2], bundle.labels, fonts["small"])
-    legend = render.legend_surface(layout, bundle.class_names, fonts["text"])
-    render.static_panel(background, layout, legend, fonts["text"].render("decoded at the cursor", True, render.DIM_TEXT))
-    return Scene(layout=layout, background=background, digit=render.DigitTile(bundle.image_shape, layout.digit.size))
+    scatter: object = None  # axes, map and dots: rebuilt on view, class filter, map or offset changes
+    background: object = None  # scatter + captions, pins, marker: rebuilt when those change
+    tile: object = None  # DigitTile for the hover decode
+    canvas_tile: object = None  # DigitTile for the drawing
+    digit: object = None  # the surface shown in the digit rect this frame
+    side: object = None
+    strip: object = None
+    strip_images: np.ndarray | None = None
+    strip_pins: list | None = None  # the pins strip_images were decoded for
+    marker: np.ndarray | None = None  # plane point of the encoded drawing
 
 
 Script = Callable[[int, object], list]  # (frame, layout) -> events to post before the frame's input
 
 
+def stamp(folder: Path, prefix: str) -> Path:
+    return folder / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}.png"
+
+
 def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     """Open the bundle, then the window, and run frames until closed or `args.frames` is reached."""
     bundle = load_bundle(args.bundle or default_bundle(), strict=args.strict)
-    decoder, notices = open_models(bundle, args)
-    mean = bundle.z.mean(axis=0)
-    decoder.warm_up(mean[None].astype(np.float32))
+    decoder, encoder, notices = open_models(bundle, args)
+    plane = make_plane(bundle.z)
+    points = plane.project(bundle.z)  # (M, 2) where each test digit sits in the plot
+    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    decoder.warm_up(plane.lift(home.mean(axis=1), np.zeros(plane.dim - 2)))
+    grid = GridDecoder(decoder, args.precompute) if args.precompute else None
+    mode = f"precomputed {args.precompute}×{args.precompute} grid, interpolated" if grid else "live decode"
+    names = bundle.class_names
 
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -192,24 +210,28 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     import pygame  # after SDL_VIDEODRIVER is set
 
     from viewer import render
-    from viewer.layout import MIN_WINDOW, window_size
+    from viewer.layout import make_layout, window_size
     from viewer.state import handle, initial_state
 
     pygame.display.init()
     pygame.font.init()
     try:
-        state = initial_state(mean, window_size())
+        state = initial_state(plane, home, window_size(), bundle.image_shape)
+        state.show_map = args.map
+        if args.pins:
+            state.pins = [plane.lift(args.pins[:2], state.offsets)[0], plane.lift(args.pins[2:], state.offsets)[0]]
         screen = pygame.display.set_mode(state.window_size, pygame.RESIZABLE)
         pygame.display.set_caption(f"latent-explorer · {bundle.name}")
         fonts = {"text": pygame.font.Font(None, 20), "small": pygame.font.Font(None, 17)}
-        scene = build_scene(state.window_size, bundle, fonts)
         text = render.TextCache(fonts["text"])
-        digit, last_cursor = None, None
+        scene = Scene(layout=make_layout(state.window_size))
+        state.scatter_changed = state.strip_changed = True
+        last_cursor, timings = None, None
         frames = args.frames or (600 if args.headless else 0)
         timings = Timings(capacity=frames or TIMING_WINDOW)
         clock = pygame.time.Clock()
         recent: deque[float] = deque(maxlen=120)
-        hud_due, decode_us, frame, first_frame_at = 0.0, 0.0, 0, 0.0
+        hud_due, decode_us, frame, first_frame_at, recorded = 0.0, 0.0, 0, 0.0, 0
         cpu_started = time.process_time()
         while state.running and (frames == 0 or frame < frames):
             started = time.perf_counter()
@@ -217,33 +239,108 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 for event in script(frame, scene.layout):
                     pygame.event.post(event)
             for event in pygame.event.get():
-                state = handle(event, state, scene.layout)
-            if state.window_size != scene.layout.size:
-                state.window_size = (max(state.window_size[0], MIN_WINDOW[0]), max(state.window_size[1], MIN_WINDOW[1]))
-                if pygame.display.get_surface().get_size() != state.window_size:
-                    screen = pygame.display.set_mode(state.window_size, pygame.RESIZABLE)
+                state = handle(event, state, scene.layout, plane, len(names), bundle.image_shape)
+            layout = scene.layout
+
+            if state.window_size != layout.size:  # resized: new layout, and every cached surface with it
+                layout = make_layout(state.window_size)
+                state.window_size = layout.size
+                if pygame.display.get_surface().get_size() != layout.size:
+                    pygame.display.set_mode(layout.size, pygame.RESIZABLE)
                 screen = pygame.display.get_surface()
-                scene = build_scene(state.window_size, bundle, fonts)
-                digit, last_cursor = None, None
-            if state.z_changed or digit is None:
+                scene = Scene(layout=layout)
+                state.scatter_changed = state.strip_changed = state.z_changed = state.full_redraw = True
+                last_cursor = None
+            if scene.tile is None:
+                scene.tile = render.DigitTile(bundle.image_shape, layout.digit.size)
+                scene.canvas_tile = render.DigitTile(bundle.image_shape, layout.digit.size)
+
+            if state.scatter_changed:
+                settled = not state.panning  # the map and the precomputed grid wait for the view to settle
+                tiles = None
+                if state.show_map and settled:
+                    latents = plane.lift(grid_centres(state.view, args.map_grid), state.offsets)
+                    tiles = render.map_surface(decoder(latents), args.map_grid, layout.plot.size)
+                if grid is not None and settled:
+                    grid.refresh(plane, state.view, state.offsets)
+                    state.z_changed = True
+                scene.scatter = render.scatter_surface(layout, state.view, points, bundle.labels, state.hidden, fonts["small"], tiles)
+                scene.legend = render.legend_surface(layout, names, state.hidden, fonts["text"])
+                state.scatter_changed, state.overlay_changed = False, True
+
+            if state.canvas_changed:
+                if state.focus == "draw":
+                    drawn = encoder(state.canvas[None])  # (1, D)
+                    state.z, state.z_changed = drawn.astype(np.float32), True
+                    scene.marker = plane.project(drawn)[0] if state.canvas.any() else None
+                else:
+                    scene.marker = None
+                state.canvas_changed, state.overlay_changed = False, True
+
+            if state.overlay_changed:
+                pins_plane = [plane.project(pin[None])[0] for pin in state.pins]
+                scene.background = render.compose_background(scene.scatter, layout, state.view, scene.legend, fonts,
+                                                              pins_plane, scene.marker, state.focus == "draw")  # fmt: skip
+                state.overlay_changed, state.full_redraw = False, True
+
+            if state.strip_changed:
+                if len(state.pins) != 2:
+                    scene.strip_images, scene.strip_pins = None, None
+                elif scene.strip_pins is not state.pins:
+                    scene.strip_images = decoder(segment(state.pins[0], state.pins[1], render.STRIP_COUNT))  # one batched call
+                    scene.strip_pins = state.pins
+                scene.strip = render.strip_surface(layout, scene.strip_images, state.t, state.focus == "slider")
+                state.strip_changed = False
+
+            if state.z_changed:
                 t0 = time.perf_counter_ns()
-                image = decoder(state.z)[0]  # (H, W) in [0, 1]
+                image = grid(state.uv) if grid is not None and state.focus == "hover" else decoder(state.z)[0]  # (H, W)
                 decode_us = (time.perf_counter_ns() - t0) / 1000
                 timings.decode_us.append(decode_us)
-                digit = scene.digit.update(image)
+                visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
+                near = nearest(bundle.z, state.z[0], NEIGHBOURS, visible)
+                if state.focus == "draw":
+                    scene.digit = scene.canvas_tile.update(state.canvas)
+                    scene.side = render.image_surface(image, (layout.side.width, layout.side.width))
+                else:
+                    scene.digit = scene.tile.update(image)
+                    distances = np.sqrt(((bundle.z[near] - state.z[0]) ** 2).sum(axis=1))
+                    scene.side = render.neighbours_surface(layout, bundle.images[near], [names[i] for i in bundle.labels[near]], distances, fonts["small"])
                 state.z_changed, state.needs_redraw = False, True
+
             if started >= hud_due:
                 hud_due = started + HUD_REFRESH_S
                 state.needs_redraw = True
-            if state.needs_redraw:
+            if state.needs_redraw or state.show_help:
                 fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
-                lines = hud_lines(bundle, state.z, decode_us, fps, decoder.provider, notices)
-                dirty = render.frame(screen, scene.layout, scene.background, digit, state.cursor, lines, text, last_cursor, state.full_redraw)
+                lines = hud_lines(bundle, state, plane, decode_us, fps, decoder.provider, mode, notices)
+                panels = [(scene.digit, layout.digit), (scene.side, layout.side), (scene.strip, layout.strip)]
+                full = state.full_redraw or state.show_help
+                dirty = render.frame(screen, layout, scene.background, panels, state.cursor, lines, text, last_cursor, full)
+                if state.show_help:
+                    screen.blit(render.help_overlay(layout.size, fonts), (0, 0))
+                    state.full_redraw = True  # the overlay must be wiped when it closes
+                else:
+                    state.full_redraw = False
                 pygame.display.update(dirty)
                 last_cursor = render.cursor_rect(state.cursor) if state.cursor is not None else None
-                state.needs_redraw = state.full_redraw = False
+                state.needs_redraw = False
                 timings.frame_ms.append((time.perf_counter() - started) * 1000)
                 first_frame_at = first_frame_at or time.time()
+                if args.record:
+                    recorded += 1
+                    atomic_write(args.record / f"frame-{recorded:06d}.png", lambda h, s=screen: pygame.image.save(s, h, "png"), suffix=".png")
+            if "screenshot" in state.requests:
+                path = stamp(args.shots_dir, "latent-explorer")
+                atomic_write(path, lambda h, s=screen: pygame.image.save(s, h, "png"), suffix=".png")
+                print(f"saved {path}", file=sys.stderr)
+            if "export_strip" in state.requests and scene.strip_images is not None:
+                path = stamp(args.shots_dir, "strip")
+                strip = np.concatenate(list(scene.strip_images), axis=1)  # (H, K * W): A on the left, B on the right
+                image = render.image_surface(strip, (strip.shape[1] * 4, strip.shape[0] * 4))
+                atomic_write(path, lambda h, s=image: pygame.image.save(s, h, "png"), suffix=".png")
+                print(f"saved {path}", file=sys.stderr)
+            state.requests.clear()
             recent.append(time.perf_counter())
             frame += 1
             if frame == MEMORY_BASELINE_FRAME:
@@ -255,7 +352,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
             atomic_write(args.screenshot, lambda handle: pygame.image.save(screen, handle, "png"), suffix=".png")
     finally:
         pygame.quit()
-    stats = timings.summary(decoder.provider, frame, cpu_s, first_frame_at)
+    stats = timings.summary(decoder.provider, frame, cpu_s, first_frame_at) | {"mode": mode}
     if args.stats:
         write_json(args.stats, stats | {"frame_ms": timings.frame_ms.kept().round(4).tolist()} if args.raw_timings else stats)
     return stats
@@ -265,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.frames < 0 or args.fps < 0:
         print("error: --frames and --fps must be 0 or more", file=sys.stderr)
+        return 2
+    if args.precompute and not 2 <= args.precompute <= 512 or not 1 <= args.map_grid <= 64:
+        print("error: --precompute must be 0 or 2-512, and --map-grid 1-64", file=sys.stderr)
         return 2
     try:
         stats = run(args)

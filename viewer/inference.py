@@ -13,6 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from viewer.bundle import BundleError, check_model_io
+from viewer.explore import bilinear, grid_nodes
 
 PROVIDERS = {
     "cuda": "CUDAExecutionProvider",
@@ -71,3 +72,21 @@ class OnnxModel:
         """Run a few times so the first frame doesn't pay for allocation and kernel selection."""
         for _ in range(runs):
             self(example)
+
+
+class GridDecoder:
+    """Precompute mode, for the weakest machines: decode an n-by-n lattice over the view in one batched
+    call, then answer each hover by bilinear interpolation between the four nearest decodes."""
+
+    def __init__(self, decoder: OnnxModel, n: int):
+        self.decoder, self.n = decoder, n
+        self.images: np.ndarray | None = None  # (n, n, H, W), rows from the bottom of the view
+        self.view: np.ndarray | None = None
+
+    def refresh(self, plane, view: np.ndarray, offsets: np.ndarray) -> None:
+        images = self.decoder(plane.lift(grid_nodes(view, self.n), offsets))
+        self.images = images.reshape(self.n, self.n, *images.shape[1:])
+        self.view = np.array(view, dtype=np.float64)
+
+    def __call__(self, uv: np.ndarray) -> np.ndarray:
+        return bilinear(self.images, self.view, uv)

@@ -1,4 +1,4 @@
-"""Where things go on screen, and the mapping between screen pixels and the latent plane."""
+"""Where things go on screen, and the mapping between screen pixels and the plotted latent plane."""
 
 from __future__ import annotations
 
@@ -10,51 +10,73 @@ import pygame
 MARGIN = 16
 AXIS_LEFT = 52  # room for y tick labels
 AXIS_BOTTOM = 36  # room for x tick labels
-PANEL_WIDTH = 360  # the right panel: decoded digit, HUD, legend
+PANEL_WIDTH = 360  # the right panel: decoded digit, neighbours, strip, HUD, legend
+TILE = 220  # the decoded digit (or the drawing canvas)
+STRIP_COUNT = 8  # decodes along the pinned segment
+LEGEND_COLUMNS = 5
+LEGEND_ROW = 24
+MIN_WINDOW = (700, 560)  # below this the panel no longer fits
 
 
 @dataclass(frozen=True)
 class Layout:
     size: tuple[int, int]
     plot: pygame.Rect  # latent scatter area
-    digit: pygame.Rect  # decoded digit
+    digit: pygame.Rect  # decoded digit, or the canvas in draw mode
+    side: pygame.Rect  # nearest real digits, or the drawing's reconstruction
+    strip: pygame.Rect  # decodes along the pinned segment, with the slider under them
     hud: pygame.Rect  # text lines
     legend: pygame.Rect
-    view: np.ndarray  # (2, 2): [[x_low, x_high], [y_low, y_high]] in latent units
 
-    def to_latent(self, pos: tuple[int, int]) -> np.ndarray:
-        """Screen pixel -> latent (x, y); y grows upward as in a plot."""
+    def to_plane(self, pos: tuple[int, int], view: np.ndarray) -> np.ndarray:
+        """Screen pixel -> plane (x, y); y grows upward as in a plot."""
         fx = (pos[0] - self.plot.left) / max(self.plot.width - 1, 1)
         fy = (self.plot.bottom - 1 - pos[1]) / max(self.plot.height - 1, 1)
-        low, high = self.view[:, 0], self.view[:, 1]
-        return low + np.array([fx, fy]) * (high - low)
+        return view[:, 0] + np.array([fx, fy]) * (view[:, 1] - view[:, 0])
 
-    def to_screen(self, points: np.ndarray) -> np.ndarray:
-        """Latent (N, 2) -> integer screen pixels (N, 2)."""
-        low, high = self.view[:, 0], self.view[:, 1]
-        frac = (np.asarray(points, dtype=np.float64) - low) / (high - low)
+    def to_screen(self, points: np.ndarray, view: np.ndarray) -> np.ndarray:
+        """Plane (N, 2) -> integer screen pixels (N, 2); points outside the view land outside the plot."""
+        frac = (np.asarray(points, dtype=np.float64) - view[:, 0]) / (view[:, 1] - view[:, 0])
         x = self.plot.left + frac[:, 0] * (self.plot.width - 1)
         y = self.plot.bottom - 1 - frac[:, 1] * (self.plot.height - 1)
-        return np.rint(np.stack([x, y], axis=1)).astype(np.int32)
+        return np.rint(np.clip(np.stack([x, y], axis=1), -1e6, 1e6)).astype(np.int64)
+
+    def strip_cell(self, index: int) -> pygame.Rect:
+        size = self.strip.width // STRIP_COUNT
+        return pygame.Rect(self.strip.left + index * size + 1, self.strip.top, size - 2, size - 2)
+
+    def strip_t(self, x: int) -> float:
+        """Slider position (0 at A, 1 at B) for a pixel column over the strip."""
+        return float(np.clip((x - self.strip.left) / max(self.strip.width - 1, 1), 0.0, 1.0))
+
+    def legend_item(self, index: int) -> pygame.Rect:
+        cell = self.legend.width // LEGEND_COLUMNS
+        return pygame.Rect(self.legend.left + (index % LEGEND_COLUMNS) * cell, self.legend.top + (index // LEGEND_COLUMNS) * LEGEND_ROW, cell, LEGEND_ROW)
+
+    def canvas_pixel(self, pos: tuple[int, int], image_shape: tuple[int, int]) -> tuple[float, float]:
+        """Screen pixel over the digit tile -> (x, y) in image pixels."""
+        return (
+            (pos[0] - self.digit.left) / self.digit.width * image_shape[1] - 0.5,
+            (pos[1] - self.digit.top) / self.digit.height * image_shape[0] - 0.5,
+        )
 
 
-def make_layout(size: tuple[int, int], view: np.ndarray) -> Layout:
-    width, height = size
+def make_layout(size: tuple[int, int]) -> Layout:
+    width, height = max(size[0], MIN_WINDOW[0]), max(size[1], MIN_WINDOW[1])
     plot_size = max(min(width - PANEL_WIDTH - AXIS_LEFT - MARGIN, height - AXIS_BOTTOM - MARGIN), 100)
     plot = pygame.Rect(AXIS_LEFT, MARGIN, plot_size, plot_size)
-    panel_left = plot.right + MARGIN * 2
-    panel_width = max(width - panel_left - MARGIN, 100)
-    digit_size = min(panel_width, 308)
-    digit = pygame.Rect(panel_left + (panel_width - digit_size) // 2, MARGIN + 22, digit_size, digit_size)
-    hud = pygame.Rect(panel_left, digit.bottom + 14, panel_width, 112)
-    legend = pygame.Rect(panel_left, hud.bottom + 8, panel_width, 56)
-    return Layout(size=size, plot=plot, digit=digit, hud=hud, legend=legend, view=np.asarray(view, dtype=np.float64))
+    left = plot.right + MARGIN * 2
+    panel_width = max(width - left - MARGIN, PANEL_WIDTH - MARGIN * 2)
+    digit = pygame.Rect(left, MARGIN + 22, TILE, TILE)
+    side = pygame.Rect(digit.right + 12, digit.top, panel_width - TILE - 12, TILE)
+    strip_size = panel_width // STRIP_COUNT
+    strip = pygame.Rect(left, digit.bottom + 30, strip_size * STRIP_COUNT, strip_size + 12)
+    hud = pygame.Rect(left, strip.bottom + 10, panel_width, 112)
+    legend = pygame.Rect(left, hud.bottom + 6, panel_width, LEGEND_ROW * 2)
+    return Layout(size=(width, height), plot=plot, digit=digit, side=side, strip=strip, hud=hud, legend=legend)
 
 
 def window_size(view_height: int = 640) -> tuple[int, int]:
     """The default window: a square plot `view_height` tall beside the panel."""
     plot_size = view_height - AXIS_BOTTOM - MARGIN
     return AXIS_LEFT + plot_size + MARGIN * 2 + PANEL_WIDTH, view_height
-
-
-MIN_WINDOW = (560, 420)  # below this the panel's text no longer fits

@@ -1,4 +1,4 @@
-"""Drawing: the scatter (rendered once to a cached surface), the decoded digit, and the HUD.
+"""Drawing: the scatter (rendered once per view), the panel, and each frame's changes.
 
 This is the only module that turns numpy arrays into pygame surfaces.
 """
@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pygame
 
-from viewer.layout import Layout
+from viewer.layout import STRIP_COUNT, Layout
 
 BACKGROUND = (24, 26, 33)
 PANEL = (32, 35, 44)
@@ -20,13 +20,28 @@ TEXT = (220, 223, 230)
 DIM_TEXT = (150, 155, 168)
 WARN = (255, 170, 60)
 CURSOR = (255, 255, 255)
+PIN = (255, 214, 10)
+DRAWN = (0, 255, 170)
 # Tableau's 10 categorical colours: distinct for the ten digits, and kind to colour-blind eyes.
 CLASS_COLORS = [
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
     (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
 ]  # fmt: skip
-# Ink palette for the 8-bit digit surface: dark blue-black paper to warm white ink.
+# Ink palette for 8-bit digit surfaces: dark blue-black paper to warm white ink.
 INK = [(int(18 + 237 * t), int(20 + 230 * t), int(28 + 212 * t**1.2)) for t in np.linspace(0, 1, 256)]
+MAP_ALPHA = 150  # the manifold map sits under the dots, dimmed so the colours still read
+HELP = [
+    ("move over the scatter", "decode the point under the cursor"),
+    ("wheel / drag / R", "zoom about the cursor / pan / reset the view"),
+    ("G", "manifold map: decoded digits tiling the view"),
+    ("click, click", "pin A, then B: decodes along A->B below"),
+    ("Left / Right, or hover the strip", "slide along A->B;  E exports the strip;  X clears"),
+    ("D, then draw on the tile", "draw to encode (C clears);  D again to leave"),
+    ("0-9 or click the legend", "show or hide a class"),
+    ("[ ]  and  + -", "pick a further principal component, move along it"),
+    ("S", "screenshot to a PNG"),
+    ("H or ?", "this help;  Esc or Q quits"),
+]
 
 
 def class_color(index: int) -> tuple[int, int, int]:
@@ -39,7 +54,7 @@ def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.ceil(low / step) * step
-    return [first + i * step for i in range(int((high - first) / step) + 1)]
+    return [round(first + i * step, 12) for i in range(int((high - first) / step + 1e-9) + 1)]
 
 
 def _dot_sprites(radius: int = 2, alpha: int = 170) -> list[pygame.Surface]:
@@ -51,49 +66,91 @@ def _dot_sprites(radius: int = 2, alpha: int = 170) -> list[pygame.Surface]:
     return sprites
 
 
-def scatter_surface(layout: Layout, z2: np.ndarray, labels: np.ndarray, font: pygame.font.Font) -> pygame.Surface:
-    """The static background: panel, axes with latent-unit ticks, and one dot per embedded digit."""
+def image_surface(images: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
+    """(H, W) floats in [0, 1] -> an ink-palette surface scaled to size (sharp pixels)."""
+    pixels = (np.clip(np.nan_to_num(images, nan=0.0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    small = pygame.surfarray.make_surface(np.ascontiguousarray(pixels.T))
+    small.set_palette(INK)
+    return pygame.transform.scale(small, size)
+
+
+def map_surface(images: np.ndarray, n: int, size: tuple[int, int]) -> pygame.Surface:
+    """(n * n, H, W) decodes, rows from the top, tiled into one surface covering the plot."""
+    h, w = images.shape[1:]
+    tiled = images.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)
+    surface = image_surface(tiled, size)
+    surface.set_alpha(MAP_ALPHA)
+    return surface
+
+
+def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels: np.ndarray,
+                    hidden: frozenset[int], font: pygame.font.Font, tiles: pygame.Surface | None = None) -> pygame.Surface:  # fmt: skip
+    """Axes with ticks in latent units, the manifold map if any, and one dot per visible embedded digit."""
     surface = pygame.Surface(layout.size).convert()
     surface.fill(BACKGROUND)
     plot = layout.plot
     pygame.draw.rect(surface, PANEL, plot)
-    (x_low, x_high), (y_low, y_high) = layout.view
+    if tiles is not None:
+        surface.blit(tiles, plot)
+    (x_low, x_high), (y_low, y_high) = view
     for value in nice_ticks(x_low, x_high):
-        x = int(layout.to_screen(np.array([[value, y_low]]))[0, 0])
+        x = int(layout.to_screen(np.array([[value, y_low]]), view)[0, 0])
         pygame.draw.line(surface, GRID, (x, plot.top), (x, plot.bottom - 1))
         pygame.draw.line(surface, AXIS, (x, plot.bottom), (x, plot.bottom + 4))
         label = font.render(f"{value:g}", True, DIM_TEXT)
         surface.blit(label, label.get_rect(midtop=(x, plot.bottom + 6)))
     for value in nice_ticks(y_low, y_high):
-        y = int(layout.to_screen(np.array([[x_low, value]]))[0, 1])
+        y = int(layout.to_screen(np.array([[x_low, value]]), view)[0, 1])
         pygame.draw.line(surface, GRID, (plot.left, y), (plot.right - 1, y))
         pygame.draw.line(surface, AXIS, (plot.left - 5, y), (plot.left - 1, y))
         label = font.render(f"{value:g}", True, DIM_TEXT)
         surface.blit(label, label.get_rect(midright=(plot.left - 8, y)))
-    pygame.draw.rect(surface, AXIS, plot, width=1)
     sprites = _dot_sprites()
     offset = sprites[0].get_width() // 2
-    points = layout.to_screen(z2) - offset
-    inside = layout.plot.inflate(offset * 2, offset * 2)
+    screen = layout.to_screen(points, view) - offset
+    keep = (screen[:, 0] > plot.left - 2 * offset) & (screen[:, 0] < plot.right) & (screen[:, 1] > plot.top - 2 * offset) & (screen[:, 1] < plot.bottom)
+    if hidden:
+        keep &= ~np.isin(labels, list(hidden))
     surface.set_clip(plot)
-    surface.blits(
-        [(sprites[label], (int(x), int(y))) for (x, y), label in zip(points, labels) if inside.collidepoint(x, y)],
-        doreturn=False,
-    )
+    surface.blits([(sprites[label], (x, y)) for (x, y), label in zip(screen[keep].tolist(), labels[keep].tolist())], doreturn=False)
     surface.set_clip(None)
+    pygame.draw.rect(surface, AXIS, plot, width=1)
     return surface
 
 
-def legend_surface(layout: Layout, class_names: list[str], font: pygame.font.Font) -> pygame.Surface:
+def legend_surface(layout: Layout, class_names: list[str], hidden: frozenset[int], font: pygame.font.Font) -> pygame.Surface:
     surface = pygame.Surface(layout.legend.size).convert()
     surface.fill(BACKGROUND)
-    columns = min(len(class_names), 5)
-    cell = layout.legend.width // columns
-    for index, name in enumerate(class_names):
-        x, y = (index % columns) * cell, (index // columns) * 24
-        pygame.draw.circle(surface, class_color(index), (x + 8, y + 10), 6)
-        surface.blit(font.render(name, True, TEXT), (x + 20, y + 2))
+    for index, name in enumerate(class_names[:10]):
+        item = layout.legend_item(index).move(-layout.legend.left, -layout.legend.top)
+        off = index in hidden
+        pygame.draw.circle(surface, class_color(index), (item.left + 8, item.top + 10), 6, width=2 if off else 0)
+        surface.blit(font.render(name, True, DIM_TEXT if off else TEXT), (item.left + 20, item.top + 2))
     return surface
+
+
+def compose_background(scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, draw_mode: bool) -> pygame.Surface:
+    """The scatter plus everything else that changes rarely: panel captions, pins, the drawing's marker."""
+    background = scatter.copy()
+    text = fonts["text"]
+    background.blit(text.render("your drawing" if draw_mode else "decoded at the cursor", True, DIM_TEXT), (layout.digit.left, layout.digit.top - 20))
+    background.blit(text.render("reconstruction" if draw_mode else "nearest test digits", True, DIM_TEXT), (layout.side.left, layout.side.top - 20))
+    caption = "A -> B:  Left/Right or hover to slide,  E export,  X clear" if len(pins_plane) == 2 else "click the scatter to pin A, then B"
+    background.blit(fonts["small"].render(caption, True, DIM_TEXT), (layout.strip.left, layout.strip.top - 18))
+    pygame.draw.rect(background, AXIS, layout.digit.inflate(2, 2), width=1)
+    background.blit(legend, layout.legend)
+    background.set_clip(layout.plot)
+    points = layout.to_screen(np.asarray(pins_plane).reshape(-1, 2), view) if len(pins_plane) else []
+    if len(points) == 2:
+        pygame.draw.line(background, PIN, points[0], points[1], 2)
+    for (x, y), name in zip(points, "AB"):
+        pygame.draw.circle(background, PIN, (x, y), 5)
+        background.blit(fonts["text"].render(name, True, PIN), (x + 7, y - 16))
+    if marker_plane is not None:
+        x, y = layout.to_screen(np.asarray(marker_plane).reshape(1, 2), view)[0]
+        pygame.draw.circle(background, DRAWN, (x, y), 8, width=3)
+    background.set_clip(None)
+    return background
 
 
 class DigitTile:
@@ -124,8 +181,52 @@ def nan_tile(size: tuple[int, int]) -> pygame.Surface:
 
 
 def digit_surface(image: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
-    """A one-off tile (thumbnails, exports); the hover path reuses a DigitTile."""
+    """A one-off tile; the hover path reuses a DigitTile."""
     return DigitTile(image.shape, size).update(image)
+
+
+def neighbours_surface(layout: Layout, images: np.ndarray, names: list[str], distances: np.ndarray, font) -> pygame.Surface:
+    """The k nearest real digits as a 2-by-2 grid of thumbnails, each with its label and distance."""
+    surface = pygame.Surface(layout.side.size).convert()
+    surface.fill(BACKGROUND)
+    cell = layout.side.width // 2
+    thumb = cell - 8
+    for i, (image, name, distance) in enumerate(zip(images[:4], names, distances)):
+        x, y = (i % 2) * cell, (i // 2) * (thumb + 20)
+        surface.blit(image_surface(image / 255.0, (thumb, thumb)), (x, y))
+        surface.blit(font.render(f"{name}  d={distance:.2g}", True, DIM_TEXT), (x, y + thumb + 3))
+    return surface
+
+
+def strip_surface(layout: Layout, images: np.ndarray | None, t: float, active: bool) -> pygame.Surface:
+    """Decodes along A -> B, with the slider's position marked under them."""
+    surface = pygame.Surface(layout.strip.size).convert()
+    surface.fill(BACKGROUND)
+    if images is None:
+        for i in range(STRIP_COUNT):
+            pygame.draw.rect(surface, PANEL, layout.strip_cell(i).move(-layout.strip.left, -layout.strip.top))
+        return surface
+    for i, image in enumerate(images):
+        cell = layout.strip_cell(i).move(-layout.strip.left, -layout.strip.top)
+        surface.blit(image_surface(image, cell.size), cell)
+    y = layout.strip.height - 6
+    pygame.draw.line(surface, AXIS, (0, y), (layout.strip.width - 1, y), 2)
+    x = int(t * (layout.strip.width - 1))
+    pygame.draw.circle(surface, PIN if active else AXIS, (x, y), 5)
+    return surface
+
+
+def help_overlay(size: tuple[int, int], fonts) -> pygame.Surface:
+    overlay = pygame.Surface(size, pygame.SRCALPHA)
+    overlay.fill((10, 11, 15, 215))
+    text, y = fonts["text"], 60
+    overlay.blit(text.render("latent-explorer: controls", True, TEXT), (60, 24))
+    for keys, what in HELP:
+        overlay.blit(text.render(keys, True, PIN), (60, y))
+        overlay.blit(text.render(what, True, TEXT), (300, y))
+        y += 28
+    overlay.blit(fonts["small"].render("H, ? or Esc closes this", True, DIM_TEXT), (60, y + 10))
+    return overlay
 
 
 def cursor_rect(pos: tuple[int, int]) -> pygame.Rect:
@@ -157,18 +258,12 @@ class TextCache:
         return surface
 
 
-def static_panel(background: pygame.Surface, layout: Layout, legend: pygame.Surface, title: pygame.Surface) -> None:
-    """Bake the parts of the panel that never change into the cached background."""
-    background.blit(title, (layout.digit.left, layout.digit.top - 20))
-    pygame.draw.rect(background, AXIS, layout.digit.inflate(2, 2), width=1)
-    background.blit(legend, layout.legend)
-
-
-def frame(screen, layout: Layout, background, digit, cursor, hud_lines, text: TextCache, last_cursor, full: bool) -> list:
+def frame(screen, layout: Layout, background, panels: list, cursor, hud_lines, text: TextCache, last_cursor, full: bool) -> list:
     """Draw what changed since the last frame over the cached background; returns the rects to update.
 
-    A full frame blits the whole background (start, resize, expose); a hover frame restores only the old
-    crosshair and the HUD, which is a fraction of the pixels.
+    A full frame blits the whole background (start, resize, expose, view change); a hover frame
+    restores only the old crosshair and the HUD, a fraction of the pixels. `panels` are
+    (surface, rect) pairs drawn every frame: the digit, the side panel, the strip.
     """
     if full:
         screen.blit(background, (0, 0))
@@ -177,8 +272,9 @@ def frame(screen, layout: Layout, background, digit, cursor, hud_lines, text: Te
         dirty = [layout.hud] + ([last_cursor] if last_cursor is not None else [])
         for rect in dirty:
             screen.blit(background, rect, rect)
-    screen.blit(digit, layout.digit)
-    dirty.append(layout.digit)
+    for surface, rect in panels:
+        screen.blit(surface, rect)
+        dirty.append(rect)
     y = layout.hud.top
     for line, color in hud_lines:
         screen.blit(text.render(line, color), (layout.hud.left, y), area=pygame.Rect(0, 0, layout.hud.width, layout.hud.height))

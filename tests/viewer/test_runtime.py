@@ -43,11 +43,11 @@ def test_a_burst_of_thousands_of_events_is_one_decode(tmp_path: Path):
 def test_resize_rebuilds_the_layout(tmp_path: Path):
     def resize(frame, layout):
         if frame == 2:
-            return [pygame.event.Event(pygame.VIDEORESIZE, w=800, h=500, size=(800, 500))]
+            return [pygame.event.Event(pygame.VIDEORESIZE, w=900, h=600, size=(900, 600))]
         return app.scripted_mouse(frame, layout.plot)
 
     stats, shot = run_headless(tmp_path, resize)
-    assert shot.get_size() == (800, 500)
+    assert shot.get_size() == (900, 600)
     assert stats["decodes"] >= 10
 
 

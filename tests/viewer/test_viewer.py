@@ -16,6 +16,7 @@ import pygame  # noqa: E402
 from tests.helpers import SHIPPED, assert_one_line_error, run_module  # noqa: E402
 from viewer.bundle import DECODER, load_bundle  # noqa: E402
 from viewer.inference import CPU, OnnxModel, choose_providers  # noqa: E402
+from viewer.explore import make_plane, plane_bounds  # noqa: E402
 from viewer.layout import make_layout, window_size  # noqa: E402
 from viewer.render import CLASS_COLORS, digit_surface  # noqa: E402
 from viewer.state import handle, initial_state  # noqa: E402
@@ -43,8 +44,7 @@ def test_headless_run_writes_stats_and_screenshot(tmp_path: Path):
     assert data["frame_ms_p99"] > 0 and data["decode_us_p50"] > 0
 
     image = pygame.surfarray.array3d(pygame.image.load(str(shot)))  # (x, y, 3)
-    bundle = load_bundle(SHIPPED)
-    layout = make_layout(window_size(), bundle.bounds[:2])
+    layout = make_layout(window_size())
     plot = image[layout.plot.left : layout.plot.right, layout.plot.top : layout.plot.bottom].reshape(-1, 3)
     for color in CLASS_COLORS:  # every class's dots are drawn (alpha-blended, so look for near matches)
         assert (np.abs(plot.astype(int) - color).sum(axis=1) < 60).sum() > 50, color
@@ -88,46 +88,50 @@ def test_unwritable_stats_path_is_one_line(tmp_path: Path):
     assert_one_line_error(result, "s.json")
 
 
+def setup(bundle_path=SHIPPED):
+    bundle = load_bundle(bundle_path)
+    plane = make_plane(bundle.z)
+    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    layout = make_layout(window_size())
+    return bundle, plane, layout, initial_state(plane, home, layout.size, bundle.image_shape)
+
+
 def test_motion_events_coalesce_into_one_latent_point():
-    bundle = load_bundle(SHIPPED)
-    layout = make_layout(window_size(), bundle.bounds[:2])
-    state = initial_state(bundle.z.mean(axis=0), window_size())
+    bundle, plane, layout, state = setup()
     state.z_changed = False
     path = [(layout.plot.left + 10 * i, layout.plot.top + 7 * i) for i in range(1, 30)]
     for pos in path:
-        state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos), state, layout)
+        state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, buttons=(0, 0, 0)), state, layout, plane)
     assert state.z_changed and state.cursor == path[-1]
-    np.testing.assert_allclose(state.z[0], layout.to_latent(path[-1]), rtol=1e-6)
+    np.testing.assert_allclose(state.z[0], layout.to_plane(path[-1], state.view), rtol=1e-6)
 
 
 def test_still_or_outside_mouse_changes_nothing():
-    bundle = load_bundle(SHIPPED)
-    layout = make_layout(window_size(), bundle.bounds[:2])
-    state = initial_state(bundle.z.mean(axis=0), window_size())
+    bundle, plane, layout, state = setup()
     pos = layout.plot.center
-    state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos), state, layout)
+    state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, buttons=(0, 0, 0)), state, layout, plane)
     state.z_changed = False
-    state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos), state, layout)
-    state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=(layout.digit.centerx, layout.digit.centery)), state, layout)
+    state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, buttons=(0, 0, 0)), state, layout, plane)
+    outside = (layout.hud.centerx, layout.hud.centery)
+    state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=outside, buttons=(0, 0, 0)), state, layout, plane)
     assert not state.z_changed and state.cursor is None  # left the plot: keep the digit, drop the crosshair
 
 
 def test_escape_quits():
-    bundle = load_bundle(SHIPPED)
-    layout = make_layout(window_size(), bundle.bounds[:2])
-    state = handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE), initial_state(bundle.z[0], window_size()), layout)
+    bundle, plane, layout, state = setup()
+    state = handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, unicode=""), state, layout, plane)
     assert not state.running
 
 
-def test_layout_maps_latent_and_screen_both_ways():
+def test_layout_maps_plane_and_screen_both_ways():
     view = np.array([[-68.0, 15.0], [-11.0, 46.0]])  # a seed-style autoencoder's odd, lopsided scale
-    layout = make_layout((1000, 640), view)
+    layout = make_layout((1000, 640))
     corners = np.array([[-68.0, -11.0], [15.0, 46.0]])
-    screen = layout.to_screen(corners)
+    screen = layout.to_screen(corners, view)
     assert tuple(screen[0]) == (layout.plot.left, layout.plot.bottom - 1)  # y grows upward
     assert tuple(screen[1]) == (layout.plot.right - 1, layout.plot.top)
     for pos in [(layout.plot.left + 37, layout.plot.top + 91), layout.plot.center]:
-        assert tuple(layout.to_screen(layout.to_latent(pos)[None])[0]) == pos
+        assert tuple(layout.to_screen(layout.to_plane(pos, view)[None], view)[0]) == pos
 
 
 def test_decoder_follows_the_contract_and_decodes_batches():
