@@ -15,8 +15,8 @@ import pygame  # noqa: E402
 
 from tests.helpers import SHIPPED, assert_one_line_error, run_module  # noqa: E402
 from viewer.bundle import DECODER, load_bundle  # noqa: E402
-from viewer.inference import CPU, OnnxModel, choose_providers  # noqa: E402
 from viewer.explore import make_plane, plane_bounds  # noqa: E402
+from viewer.inference import CPU, OnnxModel, choose_providers  # noqa: E402
 from viewer.layout import make_layout, window_size  # noqa: E402
 from viewer.render import CLASS_COLORS, digit_surface  # noqa: E402
 from viewer.state import handle, initial_state  # noqa: E402
