@@ -177,6 +177,8 @@ class Scene:
     canvas_tile: object = None  # DigitTile for the drawing
     digit: object = None  # the surface shown in the digit rect this frame
     side: object = None
+    side_for: tuple | None = None  # the neighbour indices `side` shows
+    thumbnails: object = None  # render.Thumbnails of the test digits at this layout's size
     strip: object = None
     strip_images: np.ndarray | None = None
     strip_pins: list | None = None  # the pins strip_images were decoded for
@@ -252,6 +254,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 state.scatter_changed = state.strip_changed = state.z_changed = state.full_redraw = True
                 last_cursor = None
             if scene.tile is None:
+                scene.thumbnails = render.Thumbnails(bundle.images, [names[i] for i in bundle.labels], layout.side.width // 2 - 8, fonts["small"])
                 scene.tile = render.DigitTile(bundle.image_shape, layout.digit.size)
                 scene.canvas_tile = render.DigitTile(bundle.image_shape, layout.digit.size)
 
@@ -302,10 +305,12 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 if state.focus == "draw":
                     scene.digit = scene.canvas_tile.update(state.canvas)
                     scene.side = render.image_surface(image, (layout.side.width, layout.side.width))
+                    scene.side_for = None
                 else:
                     scene.digit = scene.tile.update(image)
-                    distances = np.sqrt(((bundle.z[near] - state.z[0]) ** 2).sum(axis=1))
-                    scene.side = render.neighbours_surface(layout, bundle.images[near], [names[i] for i in bundle.labels[near]], distances, fonts["small"])
+                    if scene.side_for != tuple(near):  # neighbours change far less often than the cursor moves
+                        scene.side = render.neighbours_surface(layout, near, scene.thumbnails)
+                        scene.side_for = tuple(near)
                 state.z_changed, state.needs_redraw = False, True
 
             if started >= hud_due:

@@ -71,10 +71,11 @@ def pan(view: np.ndarray, start: np.ndarray, now: np.ndarray) -> np.ndarray:
 
 def nearest(points: np.ndarray, target: np.ndarray, k: int, visible: np.ndarray | None = None) -> np.ndarray:
     """Indices of the k rows of points nearest to target (Euclidean), nearest first."""
-    distances = ((points - target) ** 2).sum(axis=1)
+    diff = points - target.astype(points.dtype)
+    distances = np.einsum("ij,ij->i", diff, diff)  # one pass, no (N, D) temporary for the squares
     if visible is not None:
-        distances = np.where(visible, distances, np.inf)
-    k = min(k, int(np.isfinite(distances).sum()))
+        distances[~visible] = np.inf
+        k = min(k, int(visible.sum()))
     if k == 0:
         return np.zeros(0, dtype=np.int64)
     part = np.argpartition(distances, k - 1)[:k]

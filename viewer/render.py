@@ -185,16 +185,32 @@ def digit_surface(image: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
     return DigitTile(image.shape, size).update(image)
 
 
-def neighbours_surface(layout: Layout, images: np.ndarray, names: list[str], distances: np.ndarray, font) -> pygame.Surface:
-    """The k nearest real digits as a 2-by-2 grid of thumbnails, each with its label and distance."""
+class Thumbnails:
+    """Scaled real digits with their captions, by test-set index: neighbours overlap from frame to frame."""
+
+    def __init__(self, images: np.ndarray, names: list[str], size: int, font, limit: int = 512):
+        self.images, self.names, self.size, self.font, self.limit = images, names, size, font, limit
+        self.cache: dict[int, tuple[pygame.Surface, pygame.Surface]] = {}
+
+    def get(self, index: int) -> tuple[pygame.Surface, pygame.Surface]:
+        if index not in self.cache:
+            if len(self.cache) >= self.limit:
+                self.cache.clear()
+            thumb = image_surface(self.images[index] / 255.0, (self.size, self.size))
+            self.cache[index] = (thumb, self.font.render(f"{self.names[index]}  #{index}", True, DIM_TEXT))
+        return self.cache[index]
+
+
+def neighbours_surface(layout: Layout, indices: np.ndarray, thumbnails: Thumbnails) -> pygame.Surface:
+    """The k nearest real digits as a 2-by-2 grid of thumbnails, each with its label and test-set index."""
     surface = pygame.Surface(layout.side.size).convert()
     surface.fill(BACKGROUND)
     cell = layout.side.width // 2
-    thumb = cell - 8
-    for i, (image, name, distance) in enumerate(zip(images[:4], names, distances)):
-        x, y = (i % 2) * cell, (i // 2) * (thumb + 20)
-        surface.blit(image_surface(image / 255.0, (thumb, thumb)), (x, y))
-        surface.blit(font.render(f"{name}  d={distance:.2g}", True, DIM_TEXT), (x, y + thumb + 3))
+    for i, index in enumerate(indices[:4]):
+        x, y = (i % 2) * cell, (i // 2) * (thumbnails.size + 20)
+        thumb, caption = thumbnails.get(int(index))
+        surface.blit(thumb, (x, y))
+        surface.blit(caption, (x, y + thumbnails.size + 3))
     return surface
 
 
