@@ -156,7 +156,7 @@ def hud_lines(bundle: Bundle, state, plane, decode_us: float, fps: float, provid
     else:
         shown = ", ".join(f"{v:+.2f}" for v in z[:4])
         where = f"z = [{shown}, … {plane.dim} dims]  pc{state.component + 3} {state.offsets[state.component]:+.2f}σ"
-    focus = {"hover": "hover", "slider": f"slider t = {state.t:.2f} on A->B", "draw": "your drawing, encoded"}[state.focus]
+    focus = {"hover": "hover", "slider": f"slider t = {state.t:.2f} on A->B", "draw": "drawing"}[state.focus]
     lines = [
         (where, TEXT),
         (f"decode {decode_us:6.0f} µs   {fps:5.1f} fps   {focus}", TEXT),

@@ -117,7 +117,7 @@ def bilinear(images: np.ndarray, view: np.ndarray, uv: np.ndarray) -> np.ndarray
     return ((1 - ty) * top + ty * bottom).astype(np.float32)
 
 
-def brush(canvas: np.ndarray, x: float, y: float, radius: float = 1.1) -> np.ndarray:
+def brush(canvas: np.ndarray, x: float, y: float, radius: float = 0.9) -> np.ndarray:
     """Paint a soft round dab at pixel (x, y) of a (H, W) canvas in [0, 1], like an MNIST pen stroke."""
     rows, cols = np.mgrid[0 : canvas.shape[0], 0 : canvas.shape[1]]
     dab = np.exp(-((rows - y) ** 2 + (cols - x) ** 2) / (2 * radius**2))
