@@ -59,7 +59,8 @@ def numpy_decoder(path: Path):
 
 def torch_decoder(bundle) -> torch.nn.Module:
     """The torch module the bundle was exported from, rebuilt from the ONNX initializers (same names)."""
-    config = ModelConfig(latent_dim=bundle.latent_dim, hidden=tuple(bundle.meta["model_config"]["hidden"]))
+    model_config = bundle.meta["model_config"]
+    config = ModelConfig(latent_dim=bundle.latent_dim, hidden=tuple(model_config["hidden"]), kind=model_config.get("kind", "ae"))
     model = Autoencoder(config)
     weights = {init.name: torch.from_numpy(numpy_helper.to_array(init).copy()) for init in onnx.load(str(bundle.path / DECODER)).graph.initializer}
     model.decoder.load_state_dict({k.removeprefix("decoder."): v for k, v in weights.items() if k.startswith("decoder.")})

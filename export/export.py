@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, CheckpointError, load_checkpoint, read_json
-from training.data import MNIST_CLASSES, DataError, load_mnist
+from training.data import DataError, class_names, load_split
 from training.model import Autoencoder, ModelConfig
 from training.train import evaluate, to_tensor
 from viewer.atomic import WriteError
@@ -50,10 +50,11 @@ class Encoder(nn.Module):
 
     def __init__(self, model: Autoencoder):
         super().__init__()
-        self.encoder = model.encoder
+        self.encoder = model.encoder  # only the encoder's weights go into encoder.onnx
+        self.latent_dim = model.config.latent_dim
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.encoder(image)
+        return self.encoder(image)[:, : self.latent_dim]  # a VAE's output is (mean, logvar): keep the mean
 
 
 def load_run(run_dir: Path) -> tuple[Autoencoder, dict]:
@@ -69,6 +70,7 @@ def load_run(run_dir: Path) -> tuple[Autoencoder, dict]:
                 latent_dim=model_args["latent_dim"],
                 hidden=tuple(model_args["hidden"]),
                 image_shape=tuple(model_args["image_shape"]),
+                kind=model_args.get("kind", "ae"),
             )
         )
         model.load_state_dict(state["model"])
@@ -119,10 +121,11 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     torch.manual_seed(0)
     model, config = load_run(run_dir)
     latent_dim, image_shape = model.config.latent_dim, tuple(model.config.image_shape)
-    test = load_mnist(data_root or config["data_root"], "test")
+    dataset = config.get("dataset", "mnist")
+    test = load_split(dataset, data_root or config["data_root"], "test")
     images = to_tensor(test.images, torch.device("cpu"))  # (M, 28, 28) in [0, 1]
     with torch.inference_mode():
-        z = torch.cat([model.encoder(batch) for batch in images.split(2000)]).numpy()  # (M, D)
+        z = torch.cat([model.encode(batch)[0] for batch in images.split(2000)]).numpy()  # (M, D), a VAE's means
     test_mse = evaluate(model, images)
     bounds = view_bounds(z)
     print(f"encoded {len(z)} test digits; test MSE {test_mse:.5f}", file=sys.stderr)
@@ -141,8 +144,8 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     np.savez_compressed(embedding, z=z.astype(np.float32), labels=test.labels.astype(np.uint8), images=test.images.astype(np.uint8))
     meta = {
         "name": name or out.name,
-        "dataset": "mnist",
-        "class_names": MNIST_CLASSES,
+        "dataset": dataset,
+        "class_names": class_names(dataset, test.labels),
         "latent_dim": latent_dim,
         "image_shape": list(image_shape),
         "latent_bounds": bounds,
@@ -150,7 +153,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         "parity_max_abs_diff": {"decoder": decoder_diff, "encoder": encoder_diff},
         "train_config": config,
         "training_history": read_json(run_dir / METRICS)["epochs"] if (run_dir / METRICS).is_file() else [],
-        "model_config": {"kind": "ae", "hidden": list(model.config.hidden)},
+        "model_config": {"kind": model.config.kind, "hidden": list(model.config.hidden)},
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__, "opset": OPSET},
     }
     files = {DECODER: decoder_onnx, ENCODER: encoder_onnx, EMBEDDING: embedding.getvalue()}

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import make_tiny_mnist
 from tests.helpers import assert_one_line_error, run_module
-from training.data import DataError, load_mnist, read_idx, write_idx
+from training.data import DataError, load_split, read_idx, write_idx
 
 
 def test_idx_round_trip_plain_and_gzipped(tmp_path: Path):
@@ -47,14 +47,14 @@ def test_idx_errors_name_the_file(tmp_path: Path, content: bytes, message: str):
 
 
 def test_load_tiny_split(tiny_root: Path):
-    split = load_mnist(tiny_root, "train", download=False)
+    split = load_split("mnist", tiny_root, "train", download=False)
     assert split.images.shape == (512, 28, 28) and split.images.dtype == np.uint8
     assert split.labels.shape == (512,) and split.labels.max() <= 9
 
 
 def test_missing_files_name_the_files_and_the_flag(tmp_path: Path):
     with pytest.raises(DataError) as info:
-        load_mnist(tmp_path, "test", download=False)
+        load_split("mnist", tmp_path, "test", download=False)
     assert "t10k-images-idx3-ubyte" in str(info.value) and "--data-root" in str(info.value)
 
 
@@ -80,4 +80,29 @@ def test_gzipped_files_load(tmp_path: Path):
         with path.open("rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
             shutil.copyfileobj(src, dst)
         path.unlink()
-    assert load_mnist(root, "test", download=False).images.shape == (256, 28, 28)
+    assert load_split("mnist", root, "test", download=False).images.shape == (256, 28, 28)
+
+
+def test_idx_folder_dataset_trains_and_exports_with_its_own_classes(tmp_path: Path):
+    from export import export as export_module
+    from training import train as train_module
+    from training.config import TrainConfig
+    from viewer.bundle import load_bundle
+
+    root = make_tiny_mnist(tmp_path / "data")
+    folder = tmp_path / "mine"
+    shutil.copytree(root / "MNIST" / "raw", folder)
+    for path in folder.iterdir():  # the user's own data, gzipped
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    config = TrainConfig(data_root="unused", dataset=f"idx:{folder}", run_dir=str(tmp_path / "run"), epochs=1, batch_size=64, device="cpu", hidden="32")
+    train_module.run(config)
+    export_module.export(tmp_path / "run", tmp_path / "bundle", data_root=None, name=None, force=False)
+    bundle = load_bundle(tmp_path / "bundle", strict=True)
+    assert bundle.meta["dataset"] == f"idx:{folder}" and bundle.class_names == [str(i) for i in range(10)]
+
+
+def test_unknown_dataset_and_missing_fashion_files_are_one_line(tmp_path: Path):
+    assert_one_line_error(run_module("training", "--dataset", "cifar", "--run-dir", str(tmp_path / "r")), "--dataset cifar")
+    result = run_module("training", "--dataset", "fashion-mnist", "--data-root", str(tmp_path), "--run-dir", str(tmp_path / "r"))
+    assert_one_line_error(result, "FashionMNIST", "train-images-idx3-ubyte")

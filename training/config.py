@@ -10,10 +10,15 @@ from pathlib import Path
 
 @dataclass
 class TrainConfig:
-    data_root: str = field(default="data", metadata={"help": "folder holding MNIST/raw/ (torchvision layout)"})
+    data_root: str = field(default="data", metadata={"help": "folder holding MNIST/raw/ or FashionMNIST/raw/ (torchvision layout)"})
+    dataset: str = field(default="mnist", metadata={"help": "mnist, fashion-mnist, or idx:DIR (four IDX files with MNIST's names, gzipped or not)"})
     run_dir: str = field(default="runs/mnist-ae", metadata={"help": "where the checkpoint, config and metrics go"})
+    model: str = field(default="ae", metadata={"help": "ae: the seed's dense autoencoder; vae: variational; conv-*: convolutional", "choices": ["ae", "vae", "conv-ae", "conv-vae"]})
+    # With the loss as per-pixel MSE, beta = 1 would be a Gaussian likelihood with variance 0.5: far too
+    # loose for pixels in [0, 1]; 0.01 keeps the reconstructions sharp and still fills the latent space.
+    beta: float = field(default=0.01, metadata={"help": "a VAE's KL weight (per pixel, against the per-pixel MSE)"})
     latent_dim: int = field(default=2, metadata={"help": "size of the latent space"})
-    hidden: str = field(default="512,128,64", metadata={"help": "encoder layer widths, mirrored by the decoder"})
+    hidden: str = field(default="512,128,64", metadata={"help": "dense encoder layer widths, mirrored by the decoder (ae, vae)"})
     # The seed trains 10 epochs at a flat lr; a one-cycle schedule over 30 epochs reaches a clearly lower
     # test MSE at the same 2-D latent (see README, "Measured").
     epochs: int = field(default=30, metadata={"help": "passes over the training set"})

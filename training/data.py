@@ -1,4 +1,4 @@
-"""MNIST as whole-dataset arrays: a strict IDX reader, and torchvision's download when files are missing.
+"""MNIST-style datasets as whole-dataset arrays: a strict IDX reader, and torchvision's download when files are missing.
 
 Holding the 70,000 digits as one array and slicing shuffled index batches out of it is several times
 faster on a CPU than a per-sample DataLoader, so this module returns arrays, not a Dataset.
@@ -19,6 +19,9 @@ MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 MNIST_CLASSES = [str(digit) for digit in range(10)]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+# name -> (torchvision's folder and class, class names); "idx:DIR" reads any four IDX files in DIR instead.
+DATASETS = {"mnist": ("MNIST", MNIST_CLASSES), "fashion-mnist": ("FashionMNIST", FASHION_CLASSES)}
 
 
 class DataError(Exception):
@@ -63,38 +66,51 @@ def _find(raw_dir: Path, name: str) -> Path | None:
     return None
 
 
-def _download(root: Path) -> None:
-    """Let torchvision fetch MNIST into root; any failure becomes None so the caller reports the files."""
+def _download(root: Path, folder: str) -> None:
+    """Let torchvision fetch a dataset into root; any failure is left to the caller, which names the files."""
     try:
-        from torchvision.datasets import MNIST
+        from torchvision import datasets
 
-        MNIST(str(root), train=True, download=True)
-        MNIST(str(root), train=False, download=True)
+        dataset = {"MNIST": datasets.MNIST, "FashionMNIST": datasets.FashionMNIST}[folder]
+        dataset(str(root), train=True, download=True)
+        dataset(str(root), train=False, download=True)
     except Exception:  # no network, proxy, disk: the caller's message says what to do instead
         pass
 
 
-def load_mnist(root: str | Path, split: str, download: bool = True) -> Split:
-    """Load the 'train' or 'test' split of MNIST from root/MNIST/raw/ (torchvision's layout)."""
-    raw_dir = Path(root) / "MNIST" / "raw"
+def check_dataset(dataset: str) -> None:
+    if dataset not in DATASETS and not dataset.startswith("idx:"):
+        raise DataError(f"--dataset {dataset}: expected one of {', '.join(DATASETS)} or idx:DIR")
+
+
+def class_names(dataset: str, labels: np.ndarray) -> list[str]:
+    """The dataset's class names; an IDX folder's classes are its label values."""
+    return DATASETS[dataset][1] if dataset in DATASETS else [str(i) for i in range(int(labels.max()) + 1)]
+
+
+def load_split(dataset: str, root: str | Path, split: str, download: bool = True) -> Split:
+    """Load the 'train' or 'test' split: torchvision's layout under root (root/MNIST/raw/, ...), or idx:DIR."""
+    check_dataset(dataset)
+    if dataset.startswith("idx:"):
+        raw_dir, folder, hint = Path(dataset[4:]), None, "point --dataset idx:DIR at a folder holding them"
+    else:
+        folder = DATASETS[dataset][0]
+        raw_dir, hint = Path(root) / folder / "raw", f"point --data-root (make: DATA_ROOT=) at a folder holding {folder}/raw/"
     names = MNIST_FILES[split]
     paths = [_find(raw_dir, name) for name in names]
-    if None in paths and download:
-        _download(Path(root))
+    if None in paths and download and folder is not None:
+        _download(Path(root), folder)
         paths = [_find(raw_dir, name) for name in names]
     if None in paths:
         missing = ", ".join(name for name, path in zip(names, paths, strict=True) if path is None)
-        raise DataError(
-            f"{raw_dir}: MNIST files missing ({missing}) and could not be downloaded; "
-            f"point --data-root (make: DATA_ROOT=) at a folder holding MNIST/raw/"
-        )
+        raise DataError(f"{raw_dir}: {dataset} files missing ({missing}) and could not be downloaded; {hint}")
     images, labels = (read_idx(path) for path in paths)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
         raise DataError(f"{paths[0]}: expected uint8 images of shape (N, 28, 28), got {images.dtype} {images.shape}")
     if labels.shape != (images.shape[0],) or labels.dtype != np.uint8:
         raise DataError(f"{paths[1]}: expected {images.shape[0]} uint8 labels, got {labels.dtype} {labels.shape}")
-    if labels.max(initial=0) >= len(MNIST_CLASSES):
-        raise DataError(f"{paths[1]}: label {labels.max()} is out of range 0-9")
+    if dataset in DATASETS and labels.max(initial=0) >= len(DATASETS[dataset][1]):
+        raise DataError(f"{paths[1]}: label {labels.max()} is out of range 0-{len(DATASETS[dataset][1]) - 1}")
     return Split(images=images, labels=labels)
 
 

@@ -22,8 +22,8 @@ from training.checkpoint import (
     save_checkpoint,
 )
 from training.config import TrainConfig, parse_config
-from training.data import DataError, load_mnist
-from training.model import Autoencoder, ModelConfig
+from training.data import DataError, check_dataset, load_split
+from training.model import Autoencoder, ModelConfig, kl_divergence
 from viewer.atomic import WriteError, write_json
 
 
@@ -54,16 +54,27 @@ def evaluate(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> 
     return total / images.numel()
 
 
+def loss_fn(model: Autoencoder, batch: torch.Tensor, beta: float, noise: torch.Generator) -> torch.Tensor:
+    """Per-pixel MSE; a VAE adds beta times its KL term, per pixel so beta doesn't depend on image size."""
+    mean, logvar = model.encode(batch)
+    if logvar is None:
+        return nn.functional.mse_loss(model.decoder(mean), batch)
+    eps = torch.randn(mean.shape, generator=noise, device=noise.device)
+    z = mean + eps * torch.exp(0.5 * logvar)  # (N, D), the reparameterisation trick
+    return nn.functional.mse_loss(model.decoder(z), batch) + beta * kl_divergence(mean, logvar).mean() / batch[0].numel()
+
+
 def train_epoch(model, images, optimizer, scheduler, config: TrainConfig, epoch: int, progress: tqdm) -> float:
     """One pass over shuffled index batches of the in-memory training set; returns the mean loss."""
     model.train()
-    # Seeding each epoch's shuffle from (seed, epoch) makes a resumed run replay the same batches.
+    # Seeding each epoch's shuffle (and a VAE's noise) from (seed, epoch) makes a resumed run replay the same batches.
     generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+    noise = torch.Generator(device=images.device).manual_seed(config.seed * 100_003 + epoch + 1)
     order = torch.randperm(len(images), generator=generator).to(images.device)
     loss_sum, seen = 0.0, 0
     for start in range(0, len(images), config.batch_size):
         batch = images[order[start : start + config.batch_size]]
-        loss = nn.functional.mse_loss(model(batch), batch)
+        loss = loss_fn(model, batch, config.beta, noise)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -111,13 +122,14 @@ def run(config: TrainConfig) -> dict:
             f"{config.run_path}: already holds a run; pass --resume to continue it, --overwrite to replace it, or pick another --run-dir"
         )
 
-    train = load_mnist(config.data_root, "train")
-    test = load_mnist(config.data_root, "test")
+    check_dataset(config.dataset)
+    train = load_split(config.dataset, config.data_root, "train")
+    test = load_split(config.dataset, config.data_root, "test")
     train_images = to_tensor(train.images[: config.train_limit or None], device)
     test_images = to_tensor(test.images, device)
 
     torch.manual_seed(config.seed)
-    model_config = ModelConfig(latent_dim=config.latent_dim, hidden=config.hidden_sizes)
+    model_config = ModelConfig(latent_dim=config.latent_dim, hidden=config.hidden_sizes, kind=config.model)
     model = Autoencoder(model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     steps_per_epoch = -(-len(train_images) // config.batch_size)

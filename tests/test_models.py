@@ -1,0 +1,76 @@
+"""Every model kind trains, exports to the same bundle contract, and opens in the viewer (tiny sizes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from export import export as export_module
+from tests.helpers import run_module
+from training import train as train_module
+from training.checkpoint import load_checkpoint
+from training.config import TrainConfig
+from training.model import MODEL_KINDS, Autoencoder, ModelConfig, kl_divergence
+from viewer.bundle import load_bundle
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_shapes_for_each_kind(kind):
+    model = Autoencoder(ModelConfig(latent_dim=3, kind=kind))
+    mean, logvar = model.encode(torch.rand(4, 28, 28))
+    assert mean.shape == (4, 3)
+    assert (logvar is not None) == kind.endswith("vae")
+    out = model(torch.rand(4, 28, 28))
+    assert out.shape == (4, 28, 28) and out.min() >= 0 and out.max() <= 1
+
+
+def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
+    assert torch.allclose(kl_divergence(torch.zeros(2, 3), torch.zeros(2, 3)), torch.zeros(2))
+    assert (kl_divergence(torch.ones(2, 3), torch.zeros(2, 3)) > 0).all()
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_each_kind_trains_exports_and_opens(kind, tiny_root: Path, tmp_path: Path):
+    run_dir, out = tmp_path / "run", tmp_path / kind
+    config = TrainConfig(data_root=str(tiny_root), run_dir=str(run_dir), epochs=2, batch_size=64, device="cpu", hidden="64,32", model=kind)
+    metrics = train_module.run(config)
+    assert metrics["epochs"][-1]["test_mse"] < metrics["epochs"][0]["test_mse"] * 1.05
+    export_module.export(run_dir, out, data_root=None, name=None, force=False)  # parity checked inside
+    bundle = load_bundle(out, strict=True)
+    assert bundle.meta["model_config"]["kind"] == kind and bundle.z.shape == (256, 2)
+    result = run_module("viewer", str(out), "--headless", "--frames", "5")
+    assert result.returncode == 0, result.stderr
+
+
+def test_vae_embedding_is_the_posterior_mean(tiny_root: Path, tmp_path: Path):
+    run_dir, out = tmp_path / "run", tmp_path / "vae"
+    train_module.run(TrainConfig(data_root=str(tiny_root), run_dir=str(run_dir), epochs=1, batch_size=64, device="cpu", hidden="32", model="vae"))
+    export_module.export(run_dir, out, data_root=None, name=None, force=False)
+    model, _ = export_module.load_run(run_dir)
+    bundle = load_bundle(out)
+    with torch.inference_mode():
+        mean, _ = model.encode(torch.from_numpy(bundle.images[:16]).float() / 255)
+    np.testing.assert_allclose(bundle.z[:16], mean.numpy(), atol=1e-5)
+
+
+def test_vae_resume_matches_uninterrupted(tiny_root: Path, tmp_path: Path, monkeypatch):
+    base = dict(data_root=str(tiny_root), epochs=2, batch_size=64, device="cpu", hidden="32", model="vae")
+    train_module.run(TrainConfig(run_dir=str(tmp_path / "whole"), **base))
+    real_epoch = train_module.train_epoch
+
+    def stop_in_second_epoch(*args):
+        if args[5] == 1:
+            raise KeyboardInterrupt
+        return real_epoch(*args)
+
+    monkeypatch.setattr(train_module, "train_epoch", stop_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.run(TrainConfig(run_dir=str(tmp_path / "split"), **base))
+    monkeypatch.setattr(train_module, "train_epoch", real_epoch)
+    torch.manual_seed(12345)  # a different global RNG state: the VAE's noise must not depend on it
+    train_module.run(TrainConfig(run_dir=str(tmp_path / "split"), **base, resume=True))
+    whole, split = load_checkpoint(tmp_path / "whole")["model"], load_checkpoint(tmp_path / "split")["model"]
+    assert all(torch.equal(whole[k], split[k]) for k in whole)
