@@ -215,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{index}/{len(steps)}] {title}...", file=sys.stderr, flush=True)
         results[key] = step()
 
-    from benchmarks.plot import frame_time_histogram
     from viewer.atomic import atomic_write, write_json
+    from viewer.charts import frame_time_histogram
 
     args.out.mkdir(parents=True, exist_ok=True)
     series = {

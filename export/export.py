@@ -20,8 +20,9 @@ from torch import nn
 
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, CheckpointError, load_checkpoint, read_json
 from training.data import DataError, class_names, load_split
+from training.metrics import KNN_K, knn_accuracy
 from training.model import Autoencoder, ModelConfig
-from training.train import evaluate, to_tensor
+from training.train import embed, evaluate, to_tensor
 from viewer.atomic import WriteError
 from viewer.bundle import DECODER, EMBEDDING, ENCODER, BundleError, check_model_io, view_bounds, write_bundle
 
@@ -124,11 +125,11 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     dataset = config.get("dataset", "mnist")
     test = load_split(dataset, data_root or config["data_root"], "test")
     images = to_tensor(test.images, torch.device("cpu"))  # (M, 28, 28) in [0, 1]
-    with torch.inference_mode():
-        z = torch.cat([model.encode(batch)[0] for batch in images.split(2000)]).numpy()  # (M, D), a VAE's means
+    z = embed(model, images)  # (M, D), a VAE's posterior means
     test_mse = evaluate(model, images)
+    knn = knn_accuracy(z, test.labels)
     bounds = view_bounds(z)
-    print(f"encoded {len(z)} test digits; test MSE {test_mse:.5f}", file=sys.stderr)
+    print(f"encoded {len(z)} test digits; test MSE {test_mse:.5f}, latent {KNN_K}-NN accuracy {knn:.3f}", file=sys.stderr)
 
     decoder, encoder = Decoder(model).eval(), Encoder(model).eval()
     decoder_onnx = to_onnx(decoder, torch.zeros(2, latent_dim), "z", "image")
@@ -150,6 +151,8 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         "image_shape": list(image_shape),
         "latent_bounds": bounds,
         "test_mse": test_mse,
+        "knn_accuracy": knn,
+        "knn_k": KNN_K,
         "parity_max_abs_diff": {"decoder": decoder_diff, "encoder": encoder_diff},
         "train_config": config,
         "training_history": read_json(run_dir / METRICS)["epochs"] if (run_dir / METRICS).is_file() else [],

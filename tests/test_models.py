@@ -74,3 +74,38 @@ def test_vae_resume_matches_uninterrupted(tiny_root: Path, tmp_path: Path, monke
     train_module.run(TrainConfig(run_dir=str(tmp_path / "split"), **base, resume=True))
     whole, split = load_checkpoint(tmp_path / "whole")["model"], load_checkpoint(tmp_path / "split")["model"]
     assert all(torch.equal(whole[k], split[k]) for k in whole)
+
+
+def test_torchrun_two_cpu_processes_train_identical_weights(tiny_root: Path, tmp_path: Path):
+    """DistributedDataParallel under torchrun: 2 gloo processes on the CPU end with the same weights."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533", "-m", "training",
+               "--data-root", str(tiny_root), "--run-dir", str(run_dir), "--epochs", "3", "--batch-size", "64", "--hidden", "32", "--device", "cpu"]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["distributed"] == {"world_size": 2, "backend": "gloo", "weights_identical": True}
+    losses = [row["train_loss"] for row in metrics["epochs"]]
+    assert losses[-1] < losses[0]
+    assert (run_dir / "training_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert 0.0 <= metrics["knn_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("kind, decodes", [("vae", 2), ("ae", 1)])
+def test_p_samples_the_prior_only_for_a_vae(kind, decodes, tiny_root: Path, tmp_path: Path):
+    import pygame
+
+    from viewer import app
+
+    run_dir, out = tmp_path / "run", tmp_path / kind
+    train_module.run(TrainConfig(data_root=str(tiny_root), run_dir=str(run_dir), epochs=1, batch_size=64, device="cpu", hidden="32", model=kind))
+    export_module.export(run_dir, out, data_root=None, name=None, force=False)
+    args = app.build_parser().parse_args([str(out), "--headless", "--mouse", "still", "--frames", "4", "--fps", "0"])
+    stats = app.run(args, script=lambda frame, layout: [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_p, unicode="p", mod=0)] if frame == 2 else [])
+    assert stats["decodes"] == decodes  # the first frame, plus one prior sample for a VAE; nothing for an AE

@@ -15,6 +15,7 @@ from viewer.atomic import atomic_write  # stdlib-only, shared with the viewer an
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
 METRICS = "metrics.json"
+CURVE = "training_curve.png"
 
 
 def read_json(path: Path) -> Any:

@@ -156,7 +156,7 @@ def hud_lines(bundle: Bundle, state, plane, decode_us: float, fps: float, provid
     else:
         shown = ", ".join(f"{v:+.2f}" for v in z[:4])
         where = f"z = [{shown}, … {plane.dim} dims]  pc{state.component + 3} {state.offsets[state.component]:+.2f}σ"
-    focus = {"hover": "hover", "slider": f"slider t = {state.t:.2f} on A->B", "draw": "drawing"}[state.focus]
+    focus = {"hover": "hover", "slider": f"slider t = {state.t:.2f} on A->B", "draw": "drawing", "sample": "prior sample (P)"}[state.focus]
     lines = [
         (where, TEXT),
         (f"decode {decode_us:6.0f} µs   {fps:5.1f} fps   {focus}", TEXT),
@@ -203,6 +203,8 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     grid = GridDecoder(decoder, args.precompute) if args.precompute else None
     mode = f"precomputed {args.precompute}×{args.precompute} grid, interpolated" if grid else "live decode"
     names = bundle.class_names
+    variational = bundle.meta.get("model_config", {}).get("kind", "ae").endswith("vae")
+    rng = np.random.default_rng()
 
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -243,6 +245,10 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
             for event in pygame.event.get():
                 state = handle(event, state, scene.layout, plane, len(names), bundle.image_shape)
             layout = scene.layout
+            if "sample" in state.requests and variational and state.focus != "draw":
+                state.z = rng.standard_normal((1, bundle.latent_dim)).astype(np.float32)  # z ~ N(0, I), the VAE's prior
+                state.focus, state.z_changed, state.needs_redraw = "sample", True, True
+                state.uv = plane.project(state.z)[0]
 
             if state.window_size != layout.size:  # resized: new layout, and every cached surface with it
                 layout = make_layout(state.window_size)

@@ -40,6 +40,7 @@ HELP = [
     ("0-9 or click the legend", "show or hide a class"),
     ("[ ]  and  + -", "pick a further principal component, move along it"),
     ("S", "screenshot to a PNG"),
+    ("P", "a variational model: decode a sample from the prior N(0, I)"),
     ("H or ?", "this help;  Esc or Q quits"),
 ]
 

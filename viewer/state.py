@@ -34,7 +34,7 @@ class ViewState:
     offsets: np.ndarray  # (D - 2,) position along the further principal components, in std units
     component: int = 0  # which further component the offset keys move
     cursor: tuple[int, int] | None = None  # mouse position inside the plot; None once it left
-    focus: str = "hover"  # what sets z: "hover" (the cursor), "slider" (the A-B strip), "draw" (the canvas)
+    focus: str = "hover"  # what sets z: "hover" (the cursor), "slider" (the A-B strip), "draw" (the canvas), "sample"
     pins: list[np.ndarray] = field(default_factory=list)  # up to two (D,) latents: A, then B
     t: float = 0.5  # slider position along A -> B
     press: tuple[int, int] | None = None  # where the left button went down on the plot
@@ -103,6 +103,8 @@ def _on_key(event, state: ViewState, layout: Layout, plane: Plane, class_count: 
         _set_view(state, state.home_view.copy())
     elif key == pygame.K_s:
         state.requests.add("screenshot")
+    elif key == pygame.K_p:
+        state.requests.add("sample")  # a VAE's prior; the loop ignores it for a plain autoencoder
     elif key == pygame.K_e and len(state.pins) == 2:
         state.requests.add("export_strip")
     elif key == pygame.K_x:

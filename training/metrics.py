@@ -1,0 +1,24 @@
+"""How good a latent space is beside its reconstructions: leave-one-out k-NN accuracy of the test embedding."""
+
+from __future__ import annotations
+
+import numpy as np
+
+KNN_K = 5
+
+
+def knn_accuracy(z: np.ndarray, labels: np.ndarray, k: int = KNN_K, chunk: int = 1000) -> float:
+    """Share of points whose k nearest other points (Euclidean, in latent space) vote for their own label."""
+    z = np.asarray(z, dtype=np.float32)
+    squared = np.einsum("ij,ij->i", z, z)
+    classes = int(labels.max()) + 1
+    correct = 0
+    for start in range(0, len(z), chunk):
+        block = z[start : start + chunk]
+        distances = squared[start : start + chunk, None] - 2 * block @ z.T + squared[None, :]  # (B, M)
+        distances[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf  # leave the point out
+        neighbours = np.argpartition(distances, k, axis=1)[:, :k]
+        votes = np.zeros((len(block), classes), dtype=np.int32)
+        np.add.at(votes, (np.arange(len(block))[:, None], labels[neighbours]), 1)
+        correct += int((votes.argmax(axis=1) == labels[start : start + chunk]).sum())
+    return correct / len(z)
