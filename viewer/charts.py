@@ -33,9 +33,9 @@ def _save(surface, path: Path) -> None:
 
 def curve_png(history: list[dict], path: Path, title: str) -> None:
     """Training loss and test MSE per epoch (left axis), and latent k-NN accuracy if recorded (right axis)."""
-    from viewer.render import AXIS, BACKGROUND, CLASS_COLORS, DIM_TEXT, PANEL, TEXT, nice_ticks
-
     with _pygame() as pygame:
+        from viewer.render import AXIS, BACKGROUND, CLASS_COLORS, DIM_TEXT, PANEL, TEXT, nice_ticks
+
         width, height, left, right, top, bottom = 760, 400, 70, 70, 50, 50
         surface = pygame.Surface((width, height))
         surface.fill(BACKGROUND)
@@ -80,9 +80,9 @@ def curve_png(history: list[dict], path: Path, title: str) -> None:
 
 def frame_time_histogram(series: dict[str, np.ndarray], path: Path, title: str) -> None:
     """One histogram row per series (label -> frame times in ms), log-scaled counts, p50 and p99 marked."""
-    from viewer.render import AXIS, BACKGROUND, CLASS_COLORS, DIM_TEXT, PANEL, TEXT, nice_ticks
-
     with _pygame() as pygame:
+        from viewer.render import AXIS, BACKGROUND, CLASS_COLORS, DIM_TEXT, PANEL, TEXT, nice_ticks
+
         width, row_height, left, top = 860, 150, 70, 50
         surface = pygame.Surface((width, top + row_height * len(series) + 40))
         surface.fill(BACKGROUND)
