@@ -172,6 +172,7 @@ class Scene:
 
     layout: object
     scatter: object = None  # axes, map and dots: rebuilt on view, class filter, map or offset changes
+    legend: object = None  # rebuilt with the scatter (hidden classes show dimmed)
     background: object = None  # scatter + captions, pins, marker: rebuilt when those change
     tile: object = None  # DigitTile for the hover decode
     canvas_tile: object = None  # DigitTile for the drawing
@@ -230,7 +231,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
         text = render.TextCache(fonts["text"])
         scene = Scene(layout=make_layout(state.window_size))
         state.scatter_changed = state.strip_changed = True
-        last_cursor, timings = None, None
+        last_cursor = None
         frames = args.frames or (600 if args.headless else 0)
         timings = Timings(capacity=frames or TIMING_WINDOW)
         clock = pygame.time.Clock()
