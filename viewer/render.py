@@ -135,7 +135,7 @@ def compose_background(scatter, layout: Layout, view, legend, fonts, pins_plane,
     background = scatter.copy()
     text = fonts["text"]
     background.blit(text.render("your drawing" if draw_mode else "decoded at the cursor", True, DIM_TEXT), (layout.digit.left, layout.digit.top - 20))
-    background.blit(text.render("reconstruction" if draw_mode else "nearest test digits", True, DIM_TEXT), (layout.side.left, layout.side.top - 20))
+    background.blit(text.render("reconstruction" if draw_mode else "nearest digits", True, DIM_TEXT), (layout.side.left, layout.side.top - 20))
     caption = "A -> B:  Left/Right or hover to slide,  E export,  X clear" if len(pins_plane) == 2 else "click the scatter to pin A, then B"
     background.blit(fonts["small"].render(caption, True, DIM_TEXT), (layout.strip.left, layout.strip.top - 18))
     pygame.draw.rect(background, AXIS, layout.digit.inflate(2, 2), width=1)
