@@ -102,16 +102,23 @@ def to_onnx(module: nn.Module, example: torch.Tensor, input_name: str, output_na
 
 
 def check_parity(name: str, onnx_bytes: bytes, module: nn.Module, inputs: torch.Tensor, role: str, shape) -> float:
-    """Run the graph in onnxruntime and in torch on the same inputs; abort past PARITY_ATOL."""
+    """Run the graph in onnxruntime and in torch on the same inputs; abort past the tolerance.
+
+    Images lie in [0, 1], so the decoder is held to PARITY_ATOL. A plain autoencoder's latents can reach
+    tens of units, where float32 itself only resolves ~4e-6, and a convolution summed in another order
+    differs by a few of those steps; so the encoder's tolerance is PARITY_ATOL per unit of its largest
+    latent (the same 1e-5 for latents within [-1, 1]).
+    """
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     check_model_io(Path(name), session, role, shape[0], shape[1])
     with torch.inference_mode():
         expected = module(inputs).numpy()
     got = session.run(None, {session.get_inputs()[0].name: inputs.numpy()})[0]
     worst = float(np.max(np.abs(got.astype(np.float64) - expected)))
-    if got.shape != expected.shape or not worst <= PARITY_ATOL:
+    tolerance = PARITY_ATOL * (1.0 if role == "decoder" else max(1.0, float(np.abs(expected).max())))
+    if got.shape != expected.shape or not worst <= tolerance:
         raise ExportError(
-            f"{name}: onnxruntime differs from torch by {worst:.3g} (> {PARITY_ATOL:g}) on {len(inputs)} inputs; no bundle written"
+            f"{name}: onnxruntime differs from torch by {worst:.3g} (> {tolerance:.3g}) on {len(inputs)} inputs; no bundle written"
         )
     return worst
 
