@@ -27,7 +27,7 @@ from training.checkpoint import (
     save_checkpoint,
 )
 from training.config import TrainConfig, parse_config
-from training.data import DataError, check_dataset, load_split
+from training.data import DataError, load_split
 from training.metrics import knn_accuracy
 from training.model import Autoencoder, ModelConfig, kl_divergence
 from viewer.atomic import WriteError, write_json
@@ -198,7 +198,6 @@ def _run(config: TrainConfig) -> dict:
             f"{config.run_path}: already holds a run; pass --resume to continue it, --overwrite to replace it, or pick another --run-dir"
         )
 
-    check_dataset(config.dataset)
     train = load_split(config.dataset, config.data_root, "train")
     test = load_split(config.dataset, config.data_root, "test")
     train_images = to_tensor(train.images[: config.train_limit or None], device)
