@@ -129,19 +129,20 @@ def break_embedding_dim(path):
     return "latent dimension"
 
 
-def break_nan_embedding(path):
+def poison_embedding(path, row, column, value):
     with np.load(path / EMBEDDING) as npz:
         z = npz["z"].copy()
-    z[5, 0] = np.nan
+    z[row, column] = value
     rewrite_embedding(path, z=z)
+
+
+def break_nan_embedding(path):
+    poison_embedding(path, 5, 0, np.nan)
     return "NaN"
 
 
 def break_inf_embedding(path):
-    with np.load(path / EMBEDDING) as npz:
-        z = npz["z"].copy()
-    z[7, 1] = np.inf
-    rewrite_embedding(path, z=z)
+    poison_embedding(path, 7, 1, np.inf)
     return "Inf"
 
 
