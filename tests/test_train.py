@@ -79,12 +79,15 @@ def test_interrupted_then_resumed_equals_uninterrupted(tiny_root: Path, tmp_path
 def test_sigterm_saves_and_says_how_to_resume(tiny_root: Path, tmp_path: Path):
     run = tmp_path / "run"
     args = ["--data-root", str(tiny_root), "--run-dir", str(run), "--epochs", "500", "--batch-size", "16", "--device", "cpu"]
-    process = subprocess.Popen([sys.executable, "-m", "training", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (run / CHECKPOINT).exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
+    process = subprocess.Popen([sys.executable, "-m", "training", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (run / CHECKPOINT).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()  # never leave a 500-epoch run behind if the signal went unanswered
     assert process.returncode == 130, stderr
     assert "--resume" in stderr and "Traceback" not in stderr
     assert load_checkpoint(run)["epoch"] >= 1

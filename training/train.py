@@ -7,6 +7,7 @@ import hashlib
 import os
 import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -118,6 +119,7 @@ def train_epoch(objective, images, optimizer, scheduler, config: TrainConfig, ep
         seen += len(batch)
         progress.update(1)
         progress.set_postfix(loss=f"{loss_sum / seen:.4f}", refresh=False)
+        check_stop()
     if world > 1:
         totals = torch.tensor([loss_sum, float(seen)], dtype=torch.float64)
         dist.all_reduce(totals)
@@ -152,12 +154,23 @@ def summarise(history: list[dict], device: torch.device) -> dict:
     }
 
 
-class Interrupted(Exception):
-    pass
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM, raised like KeyboardInterrupt: a BaseException, so no `except Exception` swallows it."""
 
 
-def _raise_interrupted(signum, frame):
-    raise Interrupted
+STOP = threading.Event()
+
+
+def _request_stop(signum, frame):
+    # Only set a flag: an exception raised from a signal handler can land inside C code that clears it
+    # (seen once in CI: a SIGTERM during the first epoch's chart drawing was lost). The loop checks the
+    # flag after every batch and raises Interrupted from there.
+    STOP.set()
+
+
+def check_stop() -> None:
+    if STOP.is_set():
+        raise Interrupted
 
 
 def start_distributed(device: torch.device) -> tuple[int, int, torch.device]:
@@ -226,7 +239,8 @@ def _run(config: TrainConfig) -> dict:
     if main_rank:
         write_json(config.run_path / CONFIG, dataclasses.asdict(config) | {"resume": False, "overwrite": False})
 
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    STOP.clear()
+    previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     progress = tqdm(total=steps_per_epoch, unit="batch", leave=False, mininterval=0.25, file=sys.stderr, disable=not main_rank)
     try:
         for epoch in range(start_epoch, config.epochs):
@@ -253,6 +267,7 @@ def _run(config: TrainConfig) -> dict:
             )
             write_json(config.run_path / METRICS, summarise(history, device))
             curve_png(history, config.run_path / CURVE, f"{config.model} on {config.dataset}, latent dim {config.latent_dim}")
+            check_stop()
             progress.write(
                 f"epoch {epoch + 1:>3}/{config.epochs}  train loss {train_loss:.5f}  test MSE {test_mse:.5f}  {seconds:5.1f}s"
             )
@@ -268,7 +283,8 @@ def _run(config: TrainConfig) -> dict:
         raise
     finally:
         progress.close()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     extra = {}
     if world > 1:  # DDP keeps replicas identical; check it rather than assume it
         digests = [None] * world
