@@ -93,11 +93,11 @@ def run_viewer(bundle: Path, *flags: str) -> dict:
         return json.loads(stats.read_text())
 
 
-def frames(bundle: Path, quick: bool) -> dict:
+def frames(bundle: Path, bounds: np.ndarray, quick: bool) -> dict:
     n = str(300 if quick else 3000)
     hover = run_viewer(bundle, "--frames", n, "--fps", "0", "--raw-timings")
     # Every feature on: the manifold map under the scatter, A and B pinned with their strip, neighbours.
-    pins = [str(v) for v in np.asarray(load_bundle(bundle).bounds[:2]).mean(axis=1).repeat(2) + [-3, 3, -3, 3]]
+    pins = [str(v) for v in np.asarray(bounds[:2]).mean(axis=1).repeat(2) + [-3, 3, -3, 3]]
     loaded = run_viewer(bundle, "--frames", n, "--fps", "0", "--raw-timings", "--map", "--pins", pins[0], pins[2], pins[1], pins[3])
     precomputed = run_viewer(bundle, "--frames", n, "--fps", "0", "--precompute", "64")
     still = run_viewer(bundle, "--frames", "30" if quick else "300", "--fps", "60", "--mouse", "still")
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = [
         ("decode latency", "decode", lambda: decode_latency(bundle, calls)),
         ("batched decode", "batched", lambda: batched(bundle, args.quick)),
-        ("frame times", "frames", lambda: frames(bundle_path, args.quick)),
+        ("frame times", "frames", lambda: frames(bundle_path, bundle.bounds, args.quick)),
         ("cold start", "cold_start", lambda: cold_start(bundle_path, 3 if args.quick else 7)),
         ("install size", "install", lambda: closure_mb(["numpy", "onnxruntime", "pygame-ce"])),
     ]

@@ -184,6 +184,8 @@ class Scene:
     strip_images: np.ndarray | None = None
     strip_pins: list | None = None  # the pins strip_images were decoded for
     marker: np.ndarray | None = None  # plane point of the encoded drawing
+    visible: np.ndarray | None = None  # (M,) bool mask of the shown classes, None when all are shown
+    help: object = None  # the help overlay, drawn once per layout
 
 
 Script = Callable[[int, object], list]  # (frame, layout) -> events to post before the frame's input
@@ -276,6 +278,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                     state.z_changed = True
                 scene.scatter = render.scatter_surface(layout, state.view, points, bundle.labels, state.hidden, fonts["small"], tiles)
                 scene.legend = render.legend_surface(layout, names, state.hidden, fonts["text"])
+                scene.visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
                 state.scatter_changed, state.overlay_changed = False, True
 
             if state.canvas_changed:
@@ -307,14 +310,13 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 image = grid(state.uv) if grid is not None and state.focus == "hover" else decoder(state.z)[0]  # (H, W)
                 decode_us = (time.perf_counter_ns() - t0) / 1000
                 timings.decode_us.append(decode_us)
-                visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
-                near = nearest(bundle.z, state.z[0], NEIGHBOURS, visible)
                 if state.focus == "draw":
                     scene.digit = scene.canvas_tile.update(state.canvas)
                     scene.side = render.image_surface(image, (layout.side.width, layout.side.width))
                     scene.side_for = None
                 else:
                     scene.digit = scene.tile.update(image)
+                    near = nearest(bundle.z, state.z[0], NEIGHBOURS, scene.visible)
                     if scene.side_for != tuple(near):  # neighbours change far less often than the cursor moves
                         scene.side = render.neighbours_surface(layout, near, scene.thumbnails)
                         scene.side_for = tuple(near)
@@ -330,7 +332,8 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 full = state.full_redraw or state.show_help
                 dirty = render.frame(screen, layout, scene.background, panels, state.cursor, lines, text, last_cursor, full)
                 if state.show_help:
-                    screen.blit(render.help_overlay(layout.size, fonts), (0, 0))
+                    scene.help = scene.help or render.help_overlay(layout.size, fonts)
+                    screen.blit(scene.help, (0, 0))
                     state.full_redraw = True  # the overlay must be wiped when it closes
                 else:
                     state.full_redraw = False

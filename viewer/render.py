@@ -181,11 +181,6 @@ def nan_tile(size: tuple[int, int]) -> pygame.Surface:
     return blank
 
 
-def digit_surface(image: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
-    """A one-off tile; the hover path reuses a DigitTile."""
-    return DigitTile(image.shape, size).update(image)
-
-
 class Thumbnails:
     """Scaled real digits with their captions, by test-set index: neighbours overlap from frame to frame."""
 

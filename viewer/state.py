@@ -87,7 +87,7 @@ def _set_view(state: ViewState, view: np.ndarray) -> None:
     state.needs_redraw = state.full_redraw = True
 
 
-def _on_key(event, state: ViewState, layout: Layout, plane: Plane, class_count: int) -> None:
+def _on_key(event, state: ViewState, class_count: int) -> None:
     key, char = event.key, getattr(event, "unicode", "")
     if key in QUIT_KEYS:
         if state.show_help and key == pygame.K_ESCAPE:
@@ -191,7 +191,7 @@ def handle(event, state: ViewState, layout: Layout, plane: Plane, class_count: i
     if kind == pygame.QUIT:
         state.running = False
     elif kind == pygame.KEYDOWN:
-        _on_key(event, state, layout, plane, class_count)
+        _on_key(event, state, class_count)
     elif kind == pygame.MOUSEMOTION:
         _on_motion(event, state, layout, image_shape)
     elif kind == pygame.MOUSEBUTTONDOWN and event.button == 1:

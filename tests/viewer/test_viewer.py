@@ -18,7 +18,7 @@ from viewer.bundle import DECODER, load_bundle  # noqa: E402
 from viewer.explore import make_plane, plane_bounds  # noqa: E402
 from viewer.inference import CPU, OnnxModel, choose_providers  # noqa: E402
 from viewer.layout import make_layout, window_size  # noqa: E402
-from viewer.render import CLASS_COLORS, digit_surface  # noqa: E402
+from viewer.render import CLASS_COLORS, DigitTile  # noqa: E402
 from viewer.state import handle, initial_state  # noqa: E402
 
 STATS_KEYS = {"frames", "frame_ms_p50", "frame_ms_p99", "decode_us_p50", "decode_us_p99", "provider"}
@@ -150,6 +150,6 @@ def test_nan_decode_draws_a_marked_blank():
     pygame.display.init()
     pygame.display.set_mode((10, 10))
     image = np.full((28, 28), np.nan, dtype=np.float32)
-    surface = digit_surface(image, (56, 56))
+    surface = DigitTile(image.shape, (56, 56)).update(image)
     pixels = pygame.surfarray.array3d(surface)
     assert pixels[28, 28].tolist() != pixels[28, 5].tolist()  # a warning cross through the middle, blank paper elsewhere
