@@ -56,7 +56,8 @@ bench: install install-viewer
 	$(VIEWER_PY) -m benchmarks --out $(BENCH_DIR) --torch-python $(TRAIN_PY) --data-root $(DATA_ROOT) $(BENCH_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check training export viewer benchmarks tests
+	$(VENV)/bin/ruff check training export viewer benchmarks tests latent_common
+	$(VENV)/bin/ruff format --check training export viewer benchmarks tests latent_common
 
 test: install install-viewer lint
 	TORCH_FREE=1 $(VIEWER_PY) -m pytest -q tests/viewer

@@ -51,4 +51,7 @@ def closure(roots: list[str]) -> dict[str, int]:
 
 def closure_mb(roots: list[str]) -> dict:
     sizes = closure(roots)
-    return {"total_mb": round(sum(sizes.values()) / 1e6, 1), "packages": {k: round(v / 1e6, 1) for k, v in sorted(sizes.items())}}
+    return {
+        "total_mb": round(sum(sizes.values()) / 1e6, 1),
+        "packages": {k: round(v / 1e6, 1) for k, v in sorted(sizes.items())},
+    }

@@ -98,7 +98,9 @@ def frames(bundle: Path, bounds: np.ndarray, quick: bool) -> dict:
     hover = run_viewer(bundle, "--frames", n, "--fps", "0", "--raw-timings")
     # Every feature on: the manifold map under the scatter, A and B pinned with their strip, neighbours.
     pins = [str(v) for v in np.asarray(bounds[:2]).mean(axis=1).repeat(2) + [-3, 3, -3, 3]]
-    loaded = run_viewer(bundle, "--frames", n, "--fps", "0", "--raw-timings", "--map", "--pins", pins[0], pins[2], pins[1], pins[3])
+    loaded = run_viewer(
+        bundle, "--frames", n, "--fps", "0", "--raw-timings", "--map", "--pins", pins[0], pins[2], pins[1], pins[3]
+    )
     precomputed = run_viewer(bundle, "--frames", n, "--fps", "0", "--precompute", "64")
     still = run_viewer(bundle, "--frames", "30" if quick else "300", "--fps", "60", "--mouse", "still")
     keys = ("frames", "frame_ms_p50", "frame_ms_p99", "frame_ms_max", "decode_us_p50", "decode_us_p99")
@@ -121,13 +123,27 @@ def cold_start(bundle: Path, runs: int) -> dict:
                            cwd=ROOT, check=True, capture_output=True)  # fmt: skip
             total.append(time.time() - started)
             first.append(json.loads(stats.read_text())["first_frame_at"] - started)
-    return {"runs": runs, "first_frame_s_median": round(float(np.median(first)), 3), "exit_s_median": round(float(np.median(total)), 3)}
+    return {
+        "runs": runs,
+        "first_frame_s_median": round(float(np.median(first)), 3),
+        "exit_s_median": round(float(np.median(total)), 3),
+    }
 
 
 def torch_side(python: str, bundle: Path, data_root: str | None, calls: int, quick: bool) -> dict | None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "torch.json"
-        command = [python, "-m", "benchmarks.torch_side", "--bundle", str(bundle), "--calls", str(calls), "--json", str(out)]
+        command = [
+            python,
+            "-m",
+            "benchmarks.torch_side",
+            "--bundle",
+            str(bundle),
+            "--calls",
+            str(calls),
+            "--json",
+            str(out),
+        ]
         command += (["--data-root", data_root] if data_root else []) + (["--quick"] if quick else [])
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
@@ -150,7 +166,9 @@ def markdown(r: dict) -> str:
     view = d["viewer_settings"]
     lines = [
         f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores; Python {m['python']}, onnxruntime {m['onnxruntime']}, "
-        f"numpy {m['numpy']}, pygame-ce {m['pygame']}" + (f", torch {t['torch']}" if t else "") + ". Command: `make bench`.",
+        f"numpy {m['numpy']}, pygame-ce {m['pygame']}"
+        + (f", torch {t['torch']}" if t else "")
+        + ". Command: `make bench`.",
         "",
         "| measure | result | target |",
         "| --- | --- | --- |",
@@ -177,10 +195,14 @@ def markdown(r: dict) -> str:
         f"| installed size, viewer dependencies | **{r['install']['total_mb']:.0f} MB** | < 230 MB |",
     ]
     if t.get("install"):
-        lines.append(f"| installed size, with the training extra (torch, torchvision, onnx, …) | {t['install']['total_mb']:,.0f} MB | |")
+        lines.append(
+            f"| installed size, with the training extra (torch, torchvision, onnx, …) | {t['install']['total_mb']:,.0f} MB | |"
+        )
     train, shipped = t.get("training"), t.get("shipped_training") or {}
     if train:
-        lines.append(f"| training, seconds per epoch ({train['digits']:,} digits, CPU) | {train['seconds_per_epoch']} s | |")
+        lines.append(
+            f"| training, seconds per epoch ({train['digits']:,} digits, CPU) | {train['seconds_per_epoch']} s | |"
+        )
     if shipped.get("seconds_to_seed_mse") is not None:
         lines.append(
             f"| shipped model: training time to the seed's test MSE 0.0377 / to its final {shipped['test_mse']:.4f} | "
@@ -191,11 +213,20 @@ def markdown(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, default=None, help="bundle to measure (default: the shipped models/mnist-ae)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="folder for bench.json, bench.md, frame_times.png")
+    parser.add_argument(
+        "--bundle", type=Path, default=None, help="bundle to measure (default: the shipped models/mnist-ae)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "benchmarks" / "results",
+        help="folder for bench.json, bench.md, frame_times.png",
+    )
     parser.add_argument("--torch-python", help="interpreter of an environment with torch, for the torch comparisons")
     parser.add_argument("--data-root", help="MNIST data root, for the training benchmark")
-    parser.add_argument("--quick", action="store_true", help="a tiny setting: checks that everything runs, measures little")
+    parser.add_argument(
+        "--quick", action="store_true", help="a tiny setting: checks that everything runs, measures little"
+    )
     args = parser.parse_args(argv)
     bundle_path = (args.bundle or default_bundle()).resolve()
     bundle = load_bundle(bundle_path)
@@ -215,15 +246,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{index}/{len(steps)}] {title}...", file=sys.stderr, flush=True)
         results[key] = step()
 
-    from viewer.atomic import atomic_write, write_json
-    from viewer.charts import frame_time_histogram
+    from latent_common.atomic import atomic_write, write_json
+    from latent_common.charts import frame_time_histogram
 
     args.out.mkdir(parents=True, exist_ok=True)
     series = {
         "hover only, --fps 0": np.asarray(results["frames"]["hover"].pop("frame_ms")),
         "map + A-B strip + neighbours, --fps 0": np.asarray(results["frames"]["all_features"].pop("frame_ms")),
     }
-    frame_time_histogram(series, args.out / "frame_times.png", f"latent-explorer frame times ({results['machine']['cpu']}, {results['machine']['cores']} cores)")
+    frame_time_histogram(
+        series,
+        args.out / "frame_times.png",
+        f"latent-explorer frame times ({results['machine']['cpu']}, {results['machine']['cores']} cores)",
+    )
     write_json(args.out / "bench.json", results)
     table = markdown(results)
     atomic_write(args.out / "bench.md", lambda handle: handle.write(table.encode()))

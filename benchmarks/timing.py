@@ -22,7 +22,11 @@ def latencies_us(call: Callable[[np.ndarray], object], inputs: np.ndarray, warmu
 
 
 def summary_us(samples: np.ndarray) -> dict:
-    return {"p50_us": round(float(np.percentile(samples, 50)), 1), "p99_us": round(float(np.percentile(samples, 99)), 1), "calls": len(samples)}
+    return {
+        "p50_us": round(float(np.percentile(samples, 50)), 1),
+        "p99_us": round(float(np.percentile(samples, 99)), 1),
+        "calls": len(samples),
+    }
 
 
 def best_seconds(call: Callable[[], object], repeats: int) -> float:

@@ -60,10 +60,17 @@ def numpy_decoder(path: Path):
 def torch_decoder(bundle) -> torch.nn.Module:
     """The torch module the bundle was exported from, rebuilt from the ONNX initializers (same names)."""
     model_config = bundle.meta["model_config"]
-    config = ModelConfig(latent_dim=bundle.latent_dim, hidden=tuple(model_config["hidden"]), kind=model_config.get("kind", "ae"))
+    config = ModelConfig(
+        latent_dim=bundle.latent_dim, hidden=tuple(model_config["hidden"]), kind=model_config.get("kind", "ae")
+    )
     model = Autoencoder(config)
-    weights = {init.name: torch.from_numpy(numpy_helper.to_array(init).copy()) for init in onnx.load(str(bundle.path / DECODER)).graph.initializer}
-    model.decoder.load_state_dict({k.removeprefix("decoder."): v for k, v in weights.items() if k.startswith("decoder.")})
+    weights = {
+        init.name: torch.from_numpy(numpy_helper.to_array(init).copy())
+        for init in onnx.load(str(bundle.path / DECODER)).graph.initializer
+    }
+    model.decoder.load_state_dict(
+        {k.removeprefix("decoder."): v for k, v in weights.items() if k.startswith("decoder.")}
+    )
     return model.decoder.eval()
 
 
@@ -89,7 +96,11 @@ def training_benchmark(data_root: str, quick: bool) -> dict | None:
             print(f"training benchmark skipped: {exc}", file=sys.stderr)
             return None
     seconds = [row["seconds"] for row in metrics["epochs"]]
-    return {"digits": 4096 if quick else 60000, "seconds_per_epoch": round(float(np.median(seconds)), 2), "epochs_timed": len(seconds)}
+    return {
+        "digits": 4096 if quick else 60000,
+        "seconds_per_epoch": round(float(np.median(seconds)), 2),
+        "epochs_timed": len(seconds),
+    }
 
 
 def main() -> int:
@@ -120,7 +131,9 @@ def main() -> int:
     }
     if args.data_root:
         result["training"] = training_benchmark(args.data_root, args.quick)
-    result["install"] = closure_mb(["numpy", "onnxruntime", "pygame-ce", "torch", "torchvision", "onnx", "onnxscript", "tqdm"])
+    result["install"] = closure_mb(
+        ["numpy", "onnxruntime", "pygame-ce", "torch", "torchvision", "onnx", "onnxscript", "tqdm"]
+    )
     args.json.write_text(json.dumps(result, indent=2))
     return 0
 

@@ -18,20 +18,20 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from training.checkpoint import CHECKPOINT, CONFIG, METRICS, CheckpointError, load_checkpoint, read_json
-from training.data import DataError, class_names, load_split
+from latent_common.errors import UserError, reason
+from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
+from training.data import class_names, load_split
+from training.evaluate import embed, evaluate, to_tensor
 from training.metrics import KNN_K, knn_accuracy
 from training.model import Autoencoder, ModelConfig
-from training.train import embed, evaluate, to_tensor
-from viewer.atomic import WriteError
-from viewer.bundle import DECODER, EMBEDDING, ENCODER, BundleError, check_model_io, view_bounds, write_bundle
+from viewer.bundle import DECODER, EMBEDDING, ENCODER, check_model_io, view_bounds, write_bundle
 
 OPSET = 18
 PARITY_SAMPLES = 1000
 PARITY_ATOL = 1e-5
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """A run that cannot be exported, or an export that fails its checks; nothing was written."""
 
 
@@ -76,7 +76,7 @@ def load_run(run_dir: Path) -> tuple[Autoencoder, dict]:
         )
         model.load_state_dict(state["model"])
     except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:  # json, shapes, missing keys
-        raise ExportError(f"{run_dir}: checkpoint and config don't rebuild a model ({str(exc).splitlines()[0][:200]})") from None
+        raise ExportError(f"{run_dir}: checkpoint and config don't rebuild a model ({reason(exc)})") from None
     return model.eval(), config
 
 
@@ -136,7 +136,9 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     test_mse = evaluate(model, images)
     knn = knn_accuracy(z, test.labels)
     bounds = view_bounds(z)
-    print(f"encoded {len(z)} test digits; test MSE {test_mse:.5f}, latent {KNN_K}-NN accuracy {knn:.3f}", file=sys.stderr)
+    print(
+        f"encoded {len(z)} test digits; test MSE {test_mse:.5f}, latent {KNN_K}-NN accuracy {knn:.3f}", file=sys.stderr
+    )
 
     decoder, encoder = Decoder(model).eval(), Encoder(model).eval()
     decoder_onnx = to_onnx(decoder, torch.zeros(2, latent_dim), "z", "image")
@@ -145,11 +147,18 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     rng = np.random.default_rng(0)
     latents = torch.from_numpy(rng.uniform(low, high, size=(PARITY_SAMPLES, latent_dim)).astype(np.float32))
     decoder_diff = check_parity(DECODER, decoder_onnx, decoder, latents, "decoder", (latent_dim, image_shape))
-    encoder_diff = check_parity(ENCODER, encoder_onnx, encoder, images[:PARITY_SAMPLES], "encoder", (latent_dim, image_shape))
-    print(f"onnxruntime vs torch: max abs diff {decoder_diff:.2e} (decoder), {encoder_diff:.2e} (encoder)", file=sys.stderr)
+    encoder_diff = check_parity(
+        ENCODER, encoder_onnx, encoder, images[:PARITY_SAMPLES], "encoder", (latent_dim, image_shape)
+    )
+    print(
+        f"onnxruntime vs torch: max abs diff {decoder_diff:.2e} (decoder), {encoder_diff:.2e} (encoder)",
+        file=sys.stderr,
+    )
 
     embedding = io.BytesIO()
-    np.savez_compressed(embedding, z=z.astype(np.float32), labels=test.labels.astype(np.uint8), images=test.images.astype(np.uint8))
+    np.savez_compressed(
+        embedding, z=z.astype(np.float32), labels=test.labels.astype(np.uint8), images=test.images.astype(np.uint8)
+    )
     meta = {
         "name": name or out.name,
         "dataset": dataset,
@@ -164,7 +173,12 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         "train_config": config,
         "training_history": read_json(run_dir / METRICS)["epochs"] if (run_dir / METRICS).is_file() else [],
         "model_config": {"kind": model.config.kind, "hidden": list(model.config.hidden)},
-        "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__, "opset": OPSET},
+        "versions": {
+            "torch": torch.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": ort.__version__,
+            "opset": OPSET,
+        },
     }
     files = {DECODER: decoder_onnx, ENCODER: encoder_onnx, EMBEDDING: embedding.getvalue()}
     write_bundle(out, files, meta, force=force)
@@ -185,8 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         meta = export(args.run_dir, args.out, args.data_root, args.name, args.force)
-    except (ExportError, BundleError, DataError, CheckpointError, WriteError) as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {args.out} (latent dim {meta['latent_dim']}, test MSE {meta['test_mse']:.5f}); view it with: python -m viewer {args.out}")
+    print(
+        f"wrote {args.out} (latent dim {meta['latent_dim']}, test MSE {meta['test_mse']:.5f}); view it with: python -m viewer {args.out}"
+    )
     return 0

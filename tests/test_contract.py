@@ -42,7 +42,11 @@ CASES = {
     "decoder_input_name": (DECODER, dense_sigmoid("latent", ["N", 2], "image", ["N", 28, 28]), "named 'latent'"),
     "decoder_output_name": (DECODER, dense_sigmoid("z", ["N", 2], "pixels", ["N", 28, 28]), "named 'pixels'"),
     "decoder_rank": (DECODER, dense_sigmoid("z", ["N", 2], "image", ["N", 784]), "rank 2"),
-    "decoder_dtype": (DECODER, dense_sigmoid("z", ["N", 2], "image", ["N", 28, 28], TensorProto.DOUBLE, np.float64), "tensor(double)"),
+    "decoder_dtype": (
+        DECODER,
+        dense_sigmoid("z", ["N", 2], "image", ["N", 28, 28], TensorProto.DOUBLE, np.float64),
+        "tensor(double)",
+    ),
     "decoder_latent_dim": (DECODER, dense_sigmoid("z", ["N", 3], "image", ["N", 28, 28]), "size 3 on axis 1"),
     "decoder_image_size": (DECODER, dense_sigmoid("z", ["N", 2], "image", ["N", 32, 32]), "size 32 on axis 1"),
     "decoder_fixed_batch": (DECODER, dense_sigmoid("z", [1, 2], "image", [1, 28, 28]), "fixed batch size"),

@@ -60,7 +60,9 @@ def test_missing_files_name_the_files_and_the_flag(tmp_path: Path):
 
 def test_training_cli_reports_missing_data_in_one_line(tmp_path: Path):
     # torchvision tries to download first; this machine has no network, so the answer is the clear error.
-    result = run_module("training", "--data-root", str(tmp_path / "nowhere"), "--run-dir", str(tmp_path / "run"), "--epochs", "1")
+    result = run_module(
+        "training", "--data-root", str(tmp_path / "nowhere"), "--run-dir", str(tmp_path / "run"), "--epochs", "1"
+    )
     assert_one_line_error(result, "train-images-idx3-ubyte", "--data-root")
     assert not (tmp_path / "run").exists()
 
@@ -95,7 +97,15 @@ def test_idx_folder_dataset_trains_and_exports_with_its_own_classes(tmp_path: Pa
     for path in folder.iterdir():  # the user's own data, gzipped
         path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
         path.unlink()
-    config = TrainConfig(data_root="unused", dataset=f"idx:{folder}", run_dir=str(tmp_path / "run"), epochs=1, batch_size=64, device="cpu", hidden="32")
+    config = TrainConfig(
+        data_root="unused",
+        dataset=f"idx:{folder}",
+        run_dir=str(tmp_path / "run"),
+        epochs=1,
+        batch_size=64,
+        device="cpu",
+        hidden="32",
+    )
     train_module.run(config)
     export_module.export(tmp_path / "run", tmp_path / "bundle", data_root=None, name=None, force=False)
     bundle = load_bundle(tmp_path / "bundle", strict=True)
@@ -103,6 +113,10 @@ def test_idx_folder_dataset_trains_and_exports_with_its_own_classes(tmp_path: Pa
 
 
 def test_unknown_dataset_and_missing_fashion_files_are_one_line(tmp_path: Path):
-    assert_one_line_error(run_module("training", "--dataset", "cifar", "--run-dir", str(tmp_path / "r")), "--dataset cifar")
-    result = run_module("training", "--dataset", "fashion-mnist", "--data-root", str(tmp_path), "--run-dir", str(tmp_path / "r"))
+    assert_one_line_error(
+        run_module("training", "--dataset", "cifar", "--run-dir", str(tmp_path / "r")), "--dataset cifar"
+    )
+    result = run_module(
+        "training", "--dataset", "fashion-mnist", "--data-root", str(tmp_path), "--run-dir", str(tmp_path / "r")
+    )
     assert_one_line_error(result, "FashionMNIST", "train-images-idx3-ubyte")

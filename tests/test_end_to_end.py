@@ -32,6 +32,18 @@ def test_train_export_view_on_real_mnist(mnist_root: Path, tmp_path: Path):
 
     # The viewer runs where only its own dependencies are installed, when that environment exists.
     python = str(VIEWER_PYTHON) if VIEWER_PYTHON.exists() else None
-    viewed = run_module("viewer", str(bundle), "--headless", "--frames", "60", "--fps", "0", "--strict", "--stats", str(stats), python=python)
+    viewed = run_module(
+        "viewer",
+        str(bundle),
+        "--headless",
+        "--frames",
+        "60",
+        "--fps",
+        "0",
+        "--strict",
+        "--stats",
+        str(stats),
+        python=python,
+    )
     assert viewed.returncode == 0, viewed.stderr
     assert json.loads(stats.read_text())["frames"] == 60

@@ -20,7 +20,9 @@ from viewer.bundle import DECODER, ENCODER, load_bundle
 @pytest.fixture(scope="module")
 def tiny_run(tiny_root: Path, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("run") / "run"
-    config = TrainConfig(data_root=str(tiny_root), run_dir=str(run_dir), epochs=2, batch_size=64, device="cpu", hidden="64,32")
+    config = TrainConfig(
+        data_root=str(tiny_root), run_dir=str(run_dir), epochs=2, batch_size=64, device="cpu", hidden="64,32"
+    )
     train_module.run(config)
     return run_dir
 
@@ -49,7 +51,9 @@ def test_onnx_matches_torch_on_fresh_inputs(tiny_run: Path, tiny_bundle: Path):
     encoder = ort.InferenceSession(str(tiny_bundle / ENCODER), providers=["CPUExecutionProvider"])
     with torch.inference_mode():
         np.testing.assert_allclose(decoder.run(None, {"z": z.numpy()})[0], model.decoder(z).numpy(), atol=1e-5)
-        np.testing.assert_allclose(encoder.run(None, {"image": images.numpy()})[0], model.encode(images)[0].numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            encoder.run(None, {"image": images.numpy()})[0], model.encode(images)[0].numpy(), atol=1e-5
+        )
     # N is dynamic: one graph serves a single hover decode and a batch.
     assert decoder.run(None, {"z": z[:1].numpy()})[0].shape == (1, 28, 28)
 
@@ -105,7 +109,15 @@ def test_corrupt_checkpoint_is_one_line(tiny_run: Path, tmp_path: Path):
 
 
 def test_latent_dim_flows_through(tiny_root: Path, tmp_path: Path):
-    config = TrainConfig(data_root=str(tiny_root), run_dir=str(tmp_path / "run"), epochs=1, batch_size=64, device="cpu", hidden="32", latent_dim=5)
+    config = TrainConfig(
+        data_root=str(tiny_root),
+        run_dir=str(tmp_path / "run"),
+        epochs=1,
+        batch_size=64,
+        device="cpu",
+        hidden="32",
+        latent_dim=5,
+    )
     train_module.run(dataclasses.replace(config))
     export_module.export(tmp_path / "run", tmp_path / "b5", data_root=None, name="five", force=False)
     bundle = load_bundle(tmp_path / "b5", strict=True)

@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from export import export as export_module
+from latent_common.atomic import WriteError
 from tests.helpers import SHIPPED
 from training import train as train_module
 from training.checkpoint import CHECKPOINT, METRICS
 from training.config import TrainConfig
 from viewer import bundle as bundle_module
-from viewer.atomic import WriteError
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

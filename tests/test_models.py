@@ -35,7 +35,15 @@ def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_each_kind_trains_exports_and_opens(kind, tiny_root: Path, tmp_path: Path):
     run_dir, out = tmp_path / "run", tmp_path / kind
-    config = TrainConfig(data_root=str(tiny_root), run_dir=str(run_dir), epochs=2, batch_size=64, device="cpu", hidden="64,32", model=kind)
+    config = TrainConfig(
+        data_root=str(tiny_root),
+        run_dir=str(run_dir),
+        epochs=2,
+        batch_size=64,
+        device="cpu",
+        hidden="64,32",
+        model=kind,
+    )
     metrics = train_module.run(config)
     assert metrics["epochs"][-1]["test_mse"] < metrics["epochs"][0]["test_mse"] * 1.05
     export_module.export(run_dir, out, data_root=None, name=None, force=False)  # parity checked inside
@@ -47,7 +55,17 @@ def test_each_kind_trains_exports_and_opens(kind, tiny_root: Path, tmp_path: Pat
 
 def test_vae_embedding_is_the_posterior_mean(tiny_root: Path, tmp_path: Path):
     run_dir, out = tmp_path / "run", tmp_path / "vae"
-    train_module.run(TrainConfig(data_root=str(tiny_root), run_dir=str(run_dir), epochs=1, batch_size=64, device="cpu", hidden="32", model="vae"))
+    train_module.run(
+        TrainConfig(
+            data_root=str(tiny_root),
+            run_dir=str(run_dir),
+            epochs=1,
+            batch_size=64,
+            device="cpu",
+            hidden="32",
+            model="vae",
+        )
+    )
     export_module.export(run_dir, out, data_root=None, name=None, force=False)
     model, _ = export_module.load_run(run_dir)
     bundle = load_bundle(out)
@@ -61,10 +79,10 @@ def test_vae_resume_matches_uninterrupted(tiny_root: Path, tmp_path: Path, monke
     train_module.run(TrainConfig(run_dir=str(tmp_path / "whole"), **base))
     real_epoch = train_module.train_epoch
 
-    def stop_in_second_epoch(*args):
-        if args[5] == 1:
+    def stop_in_second_epoch(*args, **kwargs):
+        if kwargs["epoch"] == 1:
             raise KeyboardInterrupt
-        return real_epoch(*args)
+        return real_epoch(*args, **kwargs)
 
     monkeypatch.setattr(train_module, "train_epoch", stop_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
@@ -104,8 +122,23 @@ def test_p_samples_the_prior_only_for_a_vae(kind, decodes, tiny_root: Path, tmp_
     from viewer import app
 
     run_dir, out = tmp_path / "run", tmp_path / kind
-    train_module.run(TrainConfig(data_root=str(tiny_root), run_dir=str(run_dir), epochs=1, batch_size=64, device="cpu", hidden="32", model=kind))
+    train_module.run(
+        TrainConfig(
+            data_root=str(tiny_root),
+            run_dir=str(run_dir),
+            epochs=1,
+            batch_size=64,
+            device="cpu",
+            hidden="32",
+            model=kind,
+        )
+    )
     export_module.export(run_dir, out, data_root=None, name=None, force=False)
     args = app.build_parser().parse_args([str(out), "--headless", "--mouse", "still", "--frames", "4", "--fps", "0"])
-    stats = app.run(args, script=lambda frame, layout: [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_p, unicode="p", mod=0)] if frame == 2 else [])
+    stats = app.run(
+        args,
+        script=lambda frame, layout: (
+            [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_p, unicode="p", mod=0)] if frame == 2 else []
+        ),
+    )
     assert stats["decodes"] == decodes  # the first frame, plus one prior sample for a VAE; nothing for an AE

@@ -75,7 +75,11 @@ def test_truncated_idx(tmp_path_factory, cut, gz):
 
 
 @SETTINGS
-@given(header=st.binary(min_size=4, max_size=4), dims=st.lists(st.integers(0, 2**32 - 1), max_size=4), tail=st.binary(max_size=32))
+@given(
+    header=st.binary(min_size=4, max_size=4),
+    dims=st.lists(st.integers(0, 2**32 - 1), max_size=4),
+    tail=st.binary(max_size=32),
+)
 def test_idx_with_random_header(tmp_path_factory, header, dims, tail):
     content = b"\x00\x00" + header[2:3] + bytes([len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims) + tail
     read_idx_bytes(tmp_path_factory.mktemp("i"), content)

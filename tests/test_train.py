@@ -58,10 +58,10 @@ def test_interrupted_then_resumed_equals_uninterrupted(tiny_root: Path, tmp_path
 
     real_epoch = train_module.train_epoch
 
-    def interrupt_in_second_epoch(*args):
-        if args[5] == 1:  # the epoch index
+    def interrupt_in_second_epoch(*args, **kwargs):
+        if kwargs["epoch"] == 1:  # the epoch index
             raise KeyboardInterrupt
-        return real_epoch(*args)
+        return real_epoch(*args, **kwargs)
 
     monkeypatch.setattr(train_module, "train_epoch", interrupt_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
@@ -78,8 +78,25 @@ def test_interrupted_then_resumed_equals_uninterrupted(tiny_root: Path, tmp_path
 
 def test_sigterm_saves_and_says_how_to_resume(tiny_root: Path, tmp_path: Path):
     run = tmp_path / "run"
-    args = ["--data-root", str(tiny_root), "--run-dir", str(run), "--epochs", "500", "--batch-size", "16", "--device", "cpu"]
-    process = subprocess.Popen([sys.executable, "-m", "training", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    args = [
+        "--data-root",
+        str(tiny_root),
+        "--run-dir",
+        str(run),
+        "--epochs",
+        "500",
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "training", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not (run / CHECKPOINT).exists() and time.monotonic() < deadline:

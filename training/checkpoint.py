@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 
-from viewer.atomic import atomic_write  # stdlib-only, shared with the viewer and export
+from latent_common.atomic import atomic_write
+from latent_common.errors import UserError, reason
 
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
@@ -26,7 +27,7 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> None:
     atomic_write(run_dir / CHECKPOINT, lambda handle: torch.save(state, handle))
 
 
-class CheckpointError(Exception):
+class CheckpointError(UserError):
     """A checkpoint that is missing, truncated, or not one of ours."""
 
 
@@ -36,8 +37,7 @@ def load_checkpoint(run_dir: Path, map_location: str = "cpu") -> dict[str, Any]:
         # weights_only: a checkpoint is tensors and plain values, so it never needs to unpickle code.
         state = torch.load(path, map_location=map_location, weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason(exc, 160)})") from None
     if not isinstance(state, dict) or not {"model", "model_config", "epoch"} <= state.keys():
         raise CheckpointError(f"{path}: not a latent-explorer checkpoint (missing model, model_config or epoch)")
     return state

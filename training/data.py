@@ -13,18 +13,31 @@ from pathlib import Path
 
 import numpy as np
 
+from latent_common.errors import UserError
+
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 MNIST_CLASSES = [str(digit) for digit in range(10)]
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 # name -> (torchvision's folder and class, class names); "idx:DIR" reads any four IDX files in DIR instead.
 DATASETS = {"mnist": ("MNIST", MNIST_CLASSES), "fashion-mnist": ("FashionMNIST", FASHION_CLASSES)}
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A data file that is missing or unreadable; the message names the file and what to do."""
 
 
@@ -95,7 +108,10 @@ def load_split(dataset: str, root: str | Path, split: str, download: bool = True
         raw_dir, folder, hint = Path(dataset[4:]), None, "point --dataset idx:DIR at a folder holding them"
     else:
         folder = DATASETS[dataset][0]
-        raw_dir, hint = Path(root) / folder / "raw", f"point --data-root (make: DATA_ROOT=) at a folder holding {folder}/raw/"
+        raw_dir, hint = (
+            Path(root) / folder / "raw",
+            f"point --data-root (make: DATA_ROOT=) at a folder holding {folder}/raw/",
+        )
     names = MNIST_FILES[split]
     paths = [_find(raw_dir, name) for name in names]
     if None in paths and download and folder is not None:

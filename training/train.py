@@ -1,4 +1,4 @@
-"""Train the autoencoder: `train_epoch`, `evaluate`, and `main`, which runs epochs and checkpoints them."""
+"""Train the autoencoder: `train_epoch` and `main`, which runs epochs, checkpoints them and stops cleanly on a signal."""
 
 from __future__ import annotations
 
@@ -10,37 +10,33 @@ import sys
 import threading
 import time
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from latent_common.atomic import write_json
+from latent_common.charts import curve_png
+from latent_common.errors import UserError
 from training.checkpoint import (
     CHECKPOINT,
     CONFIG,
     CURVE,
     METRICS,
-    CheckpointError,
     load_checkpoint,
     read_json,
     save_checkpoint,
 )
 from training.config import TrainConfig, parse_config
-from training.data import DataError, load_split
+from training.data import load_split
+from training.evaluate import embed, evaluate, to_tensor
 from training.metrics import knn_accuracy
 from training.model import Autoencoder, ModelConfig, kl_divergence
-from viewer.atomic import WriteError, write_json
-from viewer.charts import curve_png
 
 
-class TrainError(Exception):
+class TrainError(UserError):
     """A problem with the run directory or flags that the user can fix."""
-
-
-def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(images).to(device=device, dtype=torch.float32).div_(255.0)  # (N, 28, 28) in [0, 1]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -49,17 +45,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise TrainError("--device cuda: no CUDA device is available to torch here; use --device cpu")
     return torch.device(name)
-
-
-@torch.inference_mode()
-def evaluate(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> float:
-    """Test MSE: the mean over all digits of the per-pixel squared error, pixels in [0, 1]."""
-    model.eval()
-    total = 0.0
-    for start in range(0, len(images), batch_size):
-        batch = images[start : start + batch_size]
-        total += float(((model(batch) - batch) ** 2).sum(dtype=torch.float64))
-    return total / images.numel()
 
 
 class Objective(nn.Module):
@@ -82,14 +67,18 @@ class Objective(nn.Module):
         return nn.functional.mse_loss(self.model.decoder(z), batch) + self.beta * kl
 
 
-@torch.inference_mode()
-def embed(model: Autoencoder, images: torch.Tensor, batch_size: int = 2000) -> np.ndarray:
-    """Latents of the images, a VAE's posterior means: (N, D) float32 on the CPU."""
-    model.eval()
-    return torch.cat([model.encode(batch)[0] for batch in images.split(batch_size)]).float().cpu().numpy()
-
-
-def train_epoch(objective, images, optimizer, scheduler, config: TrainConfig, epoch: int, progress: tqdm, rank: int = 0, world: int = 1) -> float:
+def train_epoch(
+    objective,
+    images,
+    *,
+    optimizer,
+    scheduler,
+    config: TrainConfig,
+    epoch: int,
+    progress: tqdm,
+    rank: int = 0,
+    world: int = 1,
+) -> float:
     """One pass over shuffled index batches of the in-memory training set; returns the mean loss.
 
     With several processes, every rank draws the same permutation and takes every world-th index of it,
@@ -241,13 +230,25 @@ def _run(config: TrainConfig) -> dict:
 
     STOP.clear()
     previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    progress = tqdm(total=steps_per_epoch, unit="batch", leave=False, mininterval=0.25, file=sys.stderr, disable=not main_rank)
+    progress = tqdm(
+        total=steps_per_epoch, unit="batch", leave=False, mininterval=0.25, file=sys.stderr, disable=not main_rank
+    )
     try:
         for epoch in range(start_epoch, config.epochs):
             progress.reset()
             progress.set_description(f"epoch {epoch + 1}/{config.epochs}")
             started = time.perf_counter()
-            train_loss = train_epoch(objective, train_images, optimizer, scheduler, config, epoch, progress, rank, world)
+            train_loss = train_epoch(
+                objective,
+                train_images,
+                optimizer=optimizer,
+                scheduler=scheduler,
+                config=config,
+                epoch=epoch,
+                progress=progress,
+                rank=rank,
+                world=world,
+            )
             seconds = time.perf_counter() - started
             if not main_rank:
                 continue
@@ -266,7 +267,9 @@ def _run(config: TrainConfig) -> dict:
                 },
             )
             write_json(config.run_path / METRICS, summarise(history, device))
-            curve_png(history, config.run_path / CURVE, f"{config.model} on {config.dataset}, latent dim {config.latent_dim}")
+            curve_png(
+                history, config.run_path / CURVE, f"{config.model} on {config.dataset}, latent dim {config.latent_dim}"
+            )
             check_stop()
             progress.write(
                 f"epoch {epoch + 1:>3}/{config.epochs}  train loss {train_loss:.5f}  test MSE {test_mse:.5f}  {seconds:5.1f}s"
@@ -276,9 +279,9 @@ def _run(config: TrainConfig) -> dict:
         done = len(history)
         if main_rank:
             print(
-            f"\ninterrupted: {done} of {config.epochs} epochs are saved in {config.run_path / CHECKPOINT}; "
-            f"continue with: python -m training --run-dir {config.run_path} --data-root {config.data_root} --resume",
-            file=sys.stderr,
+                f"\ninterrupted: {done} of {config.epochs} epochs are saved in {config.run_path / CHECKPOINT}; "
+                f"continue with: python -m training --run-dir {config.run_path} --data-root {config.data_root} --resume",
+                file=sys.stderr,
             )
         raise
     finally:
@@ -289,11 +292,17 @@ def _run(config: TrainConfig) -> dict:
     if world > 1:  # DDP keeps replicas identical; check it rather than assume it
         digests = [None] * world
         dist.all_gather_object(digests, weights_digest(model))
-        extra["distributed"] = {"world_size": world, "backend": dist.get_backend(), "weights_identical": len(set(digests)) == 1}
+        extra["distributed"] = {
+            "world_size": world,
+            "backend": dist.get_backend(),
+            "weights_identical": len(set(digests)) == 1,
+        }
     if not main_rank:
         return {}
     # Once, at the end: a leave-one-out k-NN over 10,000 test latents takes a few seconds.
-    metrics = summarise(history, device) | {"knn_accuracy": knn_accuracy(embed(model, test_images), test.labels)} | extra
+    metrics = (
+        summarise(history, device) | {"knn_accuracy": knn_accuracy(embed(model, test_images), test.labels)} | extra
+    )
     write_json(config.run_path / METRICS, metrics)
     return metrics
 
@@ -304,11 +313,13 @@ def main(argv: list[str] | None = None) -> int:
         metrics = run(config)
         if not metrics:  # a torchrun worker other than rank 0: rank 0 reports
             return 0
-    except (DataError, TrainError, CheckpointError, WriteError) as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Interrupted):
         return 130
-    print(f"done: test MSE {metrics['test_mse']:.5f}, latent k-NN accuracy {metrics['knn_accuracy']:.3f}, after {metrics['train_seconds']:.1f}s of training; run in {config.run_path}")
+    print(
+        f"done: test MSE {metrics['test_mse']:.5f}, latent k-NN accuracy {metrics['knn_accuracy']:.3f}, after {metrics['train_seconds']:.1f}s of training; run in {config.run_path}"
+    )
     print(f"next: python -m export {config.run_path} --out models/NAME")
     return 0

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.atomic import WriteError, atomic_write, write_json
-from viewer.bundle import DECODER, ENCODER, Bundle, BundleError, load_bundle
+from latent_common.atomic import atomic_write, write_json
+from latent_common.errors import UserError
+from viewer.bundle import DECODER, ENCODER, Bundle, load_bundle
 from viewer.explore import grid_centres, make_plane, nearest, plane_bounds, segment
 from viewer.inference import CPU, PROVIDERS, GridDecoder, OnnxModel, choose_providers
 
@@ -27,7 +28,7 @@ MEMORY_BASELINE_FRAME = 1000  # resident memory is sampled here and at the end (
 NEIGHBOURS = 4
 
 
-class ViewerError(Exception):
+class ViewerError(UserError):
     """A problem the user can fix that is not about the bundle, such as a provider that can't be had."""
 
 
@@ -45,20 +46,62 @@ def build_parser() -> argparse.ArgumentParser:
         "the mouse. Press H in the window for every control.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("bundle", nargs="?", type=Path, default=None, help=f"model bundle folder (default: {DEFAULT_BUNDLE})")
-    parser.add_argument("--provider", choices=["auto", *PROVIDERS], default="auto", help="onnxruntime execution provider; a missing one falls back to CPU")
-    parser.add_argument("--strict-provider", action="store_true", help="fail instead of falling back to CPU when --provider can't be used")
-    parser.add_argument("--strict", action="store_true", help="refuse a bundle whose file hashes differ from bundle.json (default: warn)")
+    parser.add_argument(
+        "bundle", nargs="?", type=Path, default=None, help=f"model bundle folder (default: {DEFAULT_BUNDLE})"
+    )
+    parser.add_argument(
+        "--provider",
+        choices=["auto", *PROVIDERS],
+        default="auto",
+        help="onnxruntime execution provider; a missing one falls back to CPU",
+    )
+    parser.add_argument(
+        "--strict-provider",
+        action="store_true",
+        help="fail instead of falling back to CPU when --provider can't be used",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a bundle whose file hashes differ from bundle.json (default: warn)",
+    )
     parser.add_argument("--fps", type=int, default=60, help="frame-rate cap; 0 for uncapped")
-    parser.add_argument("--precompute", type=int, default=0, metavar="N", help="decode an N×N grid of the view once and interpolate on hover (weak machines); 0: decode live")
-    parser.add_argument("--map-grid", type=int, default=16, metavar="N", help="the manifold map (G) tiles the view with N×N decodes")
+    parser.add_argument(
+        "--precompute",
+        type=int,
+        default=0,
+        metavar="N",
+        help="decode an N×N grid of the view once and interpolate on hover (weak machines); 0: decode live",
+    )
+    parser.add_argument(
+        "--map-grid", type=int, default=16, metavar="N", help="the manifold map (G) tiles the view with N×N decodes"
+    )
     parser.add_argument("--map", action="store_true", help="start with the manifold map on")
-    parser.add_argument("--shots-dir", type=Path, default=Path("."), help="where S (screenshot) and E (strip export) write PNGs")
-    parser.add_argument("--record", type=Path, metavar="DIR", help="save every drawn frame as DIR/frame-NNNNNN.png (for a GIF)")
-    parser.add_argument("--headless", action="store_true", help="no window: move a scripted mouse over the scatter (SDL dummy driver)")
-    parser.add_argument("--mouse", choices=["path", "still"], default="path", help="headless mouse: a scripted path over the scatter, or no motion")
-    parser.add_argument("--pins", type=float, nargs=4, metavar=("AX", "AY", "BX", "BY"), help="start with A and B pinned at these plane points")
-    parser.add_argument("--frames", type=int, default=0, help="stop after this many frames (0: run until closed; headless default 600)")
+    parser.add_argument(
+        "--shots-dir", type=Path, default=Path("."), help="where S (screenshot) and E (strip export) write PNGs"
+    )
+    parser.add_argument(
+        "--record", type=Path, metavar="DIR", help="save every drawn frame as DIR/frame-NNNNNN.png (for a GIF)"
+    )
+    parser.add_argument(
+        "--headless", action="store_true", help="no window: move a scripted mouse over the scatter (SDL dummy driver)"
+    )
+    parser.add_argument(
+        "--mouse",
+        choices=["path", "still"],
+        default="path",
+        help="headless mouse: a scripted path over the scatter, or no motion",
+    )
+    parser.add_argument(
+        "--pins",
+        type=float,
+        nargs=4,
+        metavar=("AX", "AY", "BX", "BY"),
+        help="start with A and B pinned at these plane points",
+    )
+    parser.add_argument(
+        "--frames", type=int, default=0, help="stop after this many frames (0: run until closed; headless default 600)"
+    )
     parser.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
     parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
     parser.add_argument("--raw-timings", action="store_true", help="include every frame time in --stats (for plots)")
@@ -156,7 +199,12 @@ def hud_lines(bundle: Bundle, state, plane, decode_us: float, fps: float, provid
     else:
         shown = ", ".join(f"{v:+.2f}" for v in z[:4])
         where = f"z = [{shown}, … {plane.dim} dims]  pc{state.component + 3} {state.offsets[state.component]:+.2f}σ"
-    focus = {"hover": "hover", "slider": f"slider t = {state.t:.2f} on A->B", "draw": "drawing", "sample": "prior sample (P)"}[state.focus]
+    focus = {
+        "hover": "hover",
+        "slider": f"slider t = {state.t:.2f} on A->B",
+        "draw": "drawing",
+        "sample": "prior sample (P)",
+    }[state.focus]
     lines = [
         (where, TEXT),
         (f"decode {decode_us:6.0f} µs   {fps:5.1f} fps   {focus}", TEXT),
@@ -263,7 +311,9 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 state.scatter_changed = state.strip_changed = state.z_changed = state.full_redraw = True
                 last_cursor = None
             if scene.tile is None:
-                scene.thumbnails = render.Thumbnails(bundle.images, [names[i] for i in bundle.labels], layout.side.width // 2 - 8, fonts["small"])
+                scene.thumbnails = render.Thumbnails(
+                    bundle.images, [names[i] for i in bundle.labels], layout.side.width // 2 - 8, fonts["small"]
+                )
                 scene.tile = render.DigitTile(bundle.image_shape, layout.digit.size)
                 scene.canvas_tile = render.DigitTile(bundle.image_shape, layout.digit.size)
 
@@ -276,7 +326,9 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 if grid is not None and settled:
                     grid.refresh(plane, state.view, state.offsets)
                     state.z_changed = True
-                scene.scatter = render.scatter_surface(layout, state.view, points, bundle.labels, state.hidden, fonts["small"], tiles)
+                scene.scatter = render.scatter_surface(
+                    layout, state.view, points, bundle.labels, state.hidden, fonts["small"], tiles
+                )
                 scene.legend = render.legend_surface(layout, names, state.hidden, fonts["text"])
                 scene.visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
                 state.scatter_changed, state.overlay_changed = False, True
@@ -300,7 +352,9 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 if len(state.pins) != 2:
                     scene.strip_images, scene.strip_pins = None, None
                 elif scene.strip_pins is not state.pins:
-                    scene.strip_images = decoder(segment(state.pins[0], state.pins[1], render.STRIP_COUNT))  # one batched call
+                    scene.strip_images = decoder(
+                        segment(state.pins[0], state.pins[1], render.STRIP_COUNT)
+                    )  # one batched call
                     scene.strip_pins = state.pins
                 scene.strip = render.strip_surface(layout, scene.strip_images, state.t, state.focus == "slider")
                 state.strip_changed = False
@@ -326,11 +380,15 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 hud_due = started + HUD_REFRESH_S
                 state.needs_redraw = True
             if state.needs_redraw or state.show_help:
-                fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
+                fps = (
+                    (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
+                )
                 lines = hud_lines(bundle, state, plane, decode_us, fps, decoder.provider, mode, notices)
                 panels = [(scene.digit, layout.digit), (scene.side, layout.side), (scene.strip, layout.strip)]
                 full = state.full_redraw or state.show_help
-                dirty = render.frame(screen, layout, scene.background, panels, state.cursor, lines, text, last_cursor, full)
+                dirty = render.frame(
+                    screen, layout, scene.background, panels, state.cursor, lines, text, last_cursor, full
+                )
                 if state.show_help:
                     scene.help = scene.help or render.help_overlay(layout.size, fonts)
                     screen.blit(scene.help, (0, 0))
@@ -344,7 +402,11 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                 first_frame_at = first_frame_at or time.time()
                 if args.record:
                     recorded += 1
-                    atomic_write(args.record / f"frame-{recorded:06d}.png", lambda h, s=screen: pygame.image.save(s, h, "png"), suffix=".png")
+                    atomic_write(
+                        args.record / f"frame-{recorded:06d}.png",
+                        lambda h, s=screen: pygame.image.save(s, h, "png"),
+                        suffix=".png",
+                    )
             if "screenshot" in state.requests:
                 path = stamp(args.shots_dir, "latent-explorer")
                 atomic_write(path, lambda h, s=screen: pygame.image.save(s, h, "png"), suffix=".png")
@@ -369,7 +431,9 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
         pygame.quit()
     stats = timings.summary(decoder.provider, frame, cpu_s, first_frame_at) | {"mode": mode}
     if args.stats:
-        write_json(args.stats, stats | {"frame_ms": timings.frame_ms.kept().round(4).tolist()} if args.raw_timings else stats)
+        write_json(
+            args.stats, stats | {"frame_ms": timings.frame_ms.kept().round(4).tolist()} if args.raw_timings else stats
+        )
     return stats
 
 
@@ -383,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         stats = run(args)
-    except (BundleError, ViewerError, WriteError) as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

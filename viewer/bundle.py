@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from viewer.atomic import write_error
+from latent_common.atomic import write_error
+from latent_common.errors import UserError
 
 FORMAT_VERSION = 1
 DECODER = "decoder.onnx"
@@ -45,7 +46,7 @@ REQUIRED_KEYS = {
 JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object"}
 
 
-class BundleError(Exception):
+class BundleError(UserError):
     """A bundle that breaks the contract; the message names the file and the problem."""
 
 
@@ -200,7 +201,9 @@ def check_model_io(file: Path, session: Any, role: str, latent_dim: int, image_s
         if arg.type != "tensor(float)":
             raise BundleError(f"{file}: {role} {kind} '{name}' is {arg.type}, expected tensor(float) (float32)")
         if len(arg.shape) != len(shape):
-            raise BundleError(f"{file}: {role} {kind} '{name}' has rank {len(arg.shape)}, expected {len(shape)} {shape_text(shape)}")
+            raise BundleError(
+                f"{file}: {role} {kind} '{name}' has rank {len(arg.shape)}, expected {len(shape)} {shape_text(shape)}"
+            )
         for axis, (got, want) in enumerate(zip(arg.shape, shape)):
             if want is not None and isinstance(got, int) and got != want:
                 raise BundleError(

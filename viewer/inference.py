@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from latent_common.errors import reason
 from viewer.bundle import BundleError, check_model_io
 from viewer.explore import bilinear, grid_nodes
 
@@ -55,8 +56,7 @@ class OnnxModel:
         try:
             self.session = ort.InferenceSession(str(file), sess_options=session_options(), providers=providers)
         except Exception as exc:  # onnxruntime raises its own types for every parse and load failure
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BundleError(f"{file}: not a loadable ONNX model ({reason[:200]})") from None
+            raise BundleError(f"{file}: not a loadable ONNX model ({reason(exc)})") from None
         check_model_io(file, self.session, role, latent_dim, image_shape)
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [self.session.get_outputs()[0].name]

@@ -51,7 +51,12 @@ class Layout:
 
     def legend_item(self, index: int) -> pygame.Rect:
         cell = self.legend.width // LEGEND_COLUMNS
-        return pygame.Rect(self.legend.left + (index % LEGEND_COLUMNS) * cell, self.legend.top + (index // LEGEND_COLUMNS) * LEGEND_ROW, cell, LEGEND_ROW)
+        return pygame.Rect(
+            self.legend.left + (index % LEGEND_COLUMNS) * cell,
+            self.legend.top + (index // LEGEND_COLUMNS) * LEGEND_ROW,
+            cell,
+            LEGEND_ROW,
+        )
 
     def canvas_pixel(self, pos: tuple[int, int], image_shape: tuple[int, int]) -> tuple[float, float]:
         """Screen pixel over the digit tile -> (x, y) in image pixels."""

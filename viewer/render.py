@@ -5,28 +5,26 @@ This is the only module that turns numpy arrays into pygame surfaces.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pygame
 
+from latent_common.style import (
+    AXIS,
+    BACKGROUND,
+    CLASS_COLORS,
+    CURSOR,
+    DIM_TEXT,
+    DRAWN,
+    GRID,
+    PANEL,
+    PIN,
+    TEXT,
+    WARN,
+    class_color,
+    nice_ticks,
+)
 from viewer.layout import STRIP_COUNT, Layout
 
-BACKGROUND = (24, 26, 33)
-PANEL = (32, 35, 44)
-AXIS = (120, 126, 140)
-GRID = (40, 43, 53)
-TEXT = (220, 223, 230)
-DIM_TEXT = (150, 155, 168)
-WARN = (255, 170, 60)
-CURSOR = (255, 255, 255)
-PIN = (255, 214, 10)
-DRAWN = (0, 255, 170)
-# Tableau's 10 categorical colours: distinct for the ten digits, and kind to colour-blind eyes.
-CLASS_COLORS = [
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
-]  # fmt: skip
 # Ink palette for 8-bit digit surfaces: dark blue-black paper to warm white ink.
 INK = [(int(18 + 237 * t), int(20 + 230 * t), int(28 + 212 * t**1.2)) for t in np.linspace(0, 1, 256)]
 MAP_ALPHA = 150  # the manifold map sits under the dots, dimmed so the colours still read
@@ -43,19 +41,6 @@ HELP = [
     ("P", "a variational model: decode a sample from the prior N(0, I)"),
     ("H or ?", "this help;  Esc or Q quits"),
 ]
-
-
-def class_color(index: int) -> tuple[int, int, int]:
-    return CLASS_COLORS[index % len(CLASS_COLORS)]
-
-
-def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
-    """Round tick positions (1, 2 or 5 times a power of ten) covering [low, high]."""
-    raw = (high - low) / max(target, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(low / step) * step
-    return [round(first + i * step, 12) for i in range(int((high - first) / step + 1e-9) + 1)]
 
 
 def _dot_sprites(radius: int = 2, alpha: int = 170) -> list[pygame.Surface]:
@@ -109,17 +94,27 @@ def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels
     sprites = _dot_sprites()
     offset = sprites[0].get_width() // 2
     screen = layout.to_screen(points, view) - offset
-    keep = (screen[:, 0] > plot.left - 2 * offset) & (screen[:, 0] < plot.right) & (screen[:, 1] > plot.top - 2 * offset) & (screen[:, 1] < plot.bottom)
+    keep = (
+        (screen[:, 0] > plot.left - 2 * offset)
+        & (screen[:, 0] < plot.right)
+        & (screen[:, 1] > plot.top - 2 * offset)
+        & (screen[:, 1] < plot.bottom)
+    )
     if hidden:
         keep &= ~np.isin(labels, list(hidden))
     surface.set_clip(plot)
-    surface.blits([(sprites[label], (x, y)) for (x, y), label in zip(screen[keep].tolist(), labels[keep].tolist())], doreturn=False)
+    surface.blits(
+        [(sprites[label], (x, y)) for (x, y), label in zip(screen[keep].tolist(), labels[keep].tolist())],
+        doreturn=False,
+    )
     surface.set_clip(None)
     pygame.draw.rect(surface, AXIS, plot, width=1)
     return surface
 
 
-def legend_surface(layout: Layout, class_names: list[str], hidden: frozenset[int], font: pygame.font.Font) -> pygame.Surface:
+def legend_surface(
+    layout: Layout, class_names: list[str], hidden: frozenset[int], font: pygame.font.Font
+) -> pygame.Surface:
     surface = pygame.Surface(layout.legend.size).convert()
     surface.fill(BACKGROUND)
     for index, name in enumerate(class_names[:10]):
@@ -130,13 +125,25 @@ def legend_surface(layout: Layout, class_names: list[str], hidden: frozenset[int
     return surface
 
 
-def compose_background(scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, draw_mode: bool) -> pygame.Surface:
+def compose_background(
+    scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, draw_mode: bool
+) -> pygame.Surface:
     """The scatter plus everything else that changes rarely: panel captions, pins, the drawing's marker."""
     background = scatter.copy()
     text = fonts["text"]
-    background.blit(text.render("your drawing" if draw_mode else "decoded at the cursor", True, DIM_TEXT), (layout.digit.left, layout.digit.top - 20))
-    background.blit(text.render("reconstruction" if draw_mode else "nearest digits", True, DIM_TEXT), (layout.side.left, layout.side.top - 20))
-    caption = "A -> B:  Left/Right or hover to slide,  E export,  X clear" if len(pins_plane) == 2 else "click the scatter to pin A, then B"
+    background.blit(
+        text.render("your drawing" if draw_mode else "decoded at the cursor", True, DIM_TEXT),
+        (layout.digit.left, layout.digit.top - 20),
+    )
+    background.blit(
+        text.render("reconstruction" if draw_mode else "nearest digits", True, DIM_TEXT),
+        (layout.side.left, layout.side.top - 20),
+    )
+    caption = (
+        "A -> B:  Left/Right or hover to slide,  E export,  X clear"
+        if len(pins_plane) == 2
+        else "click the scatter to pin A, then B"
+    )
     background.blit(fonts["small"].render(caption, True, DIM_TEXT), (layout.strip.left, layout.strip.top - 18))
     pygame.draw.rect(background, AXIS, layout.digit.inflate(2, 2), width=1)
     background.blit(legend, layout.legend)
@@ -270,7 +277,9 @@ class TextCache:
         return surface
 
 
-def frame(screen, layout: Layout, background, panels: list, cursor, hud_lines, text: TextCache, last_cursor, full: bool) -> list:
+def frame(
+    screen, layout: Layout, background, panels: list, cursor, hud_lines, text: TextCache, last_cursor, full: bool
+) -> list:
     """Draw what changed since the last frame over the cached background; returns the rects to update.
 
     A full frame blits the whole background (start, resize, expose, view change); a hover frame
@@ -289,7 +298,9 @@ def frame(screen, layout: Layout, background, panels: list, cursor, hud_lines, t
         dirty.append(rect)
     y = layout.hud.top
     for line, color in hud_lines:
-        screen.blit(text.render(line, color), (layout.hud.left, y), area=pygame.Rect(0, 0, layout.hud.width, layout.hud.height))
+        screen.blit(
+            text.render(line, color), (layout.hud.left, y), area=pygame.Rect(0, 0, layout.hud.width, layout.hud.height)
+        )
         y += text.font.get_linesize() + 2
     if cursor is not None:
         screen.set_clip(layout.plot)

@@ -126,7 +126,15 @@ def _on_key(event, state: ViewState, class_count: int) -> None:
     elif key in (pygame.K_LEFTBRACKET, pygame.K_RIGHTBRACKET) and len(state.offsets):
         step = 1 if key == pygame.K_RIGHTBRACKET else -1
         state.component = (state.component + step) % len(state.offsets)
-    elif key in (pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS, pygame.K_PAGEUP, pygame.K_MINUS, pygame.K_KP_MINUS, pygame.K_PAGEDOWN) and len(state.offsets):
+    elif key in (
+        pygame.K_EQUALS,
+        pygame.K_PLUS,
+        pygame.K_KP_PLUS,
+        pygame.K_PAGEUP,
+        pygame.K_MINUS,
+        pygame.K_KP_MINUS,
+        pygame.K_PAGEDOWN,
+    ) and len(state.offsets):
         up = key in (pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS, pygame.K_PAGEUP)
         state.offsets = state.offsets.copy()
         state.offsets[state.component] += OFFSET_STEP if up else -OFFSET_STEP
@@ -185,7 +193,9 @@ def _on_motion(event, state: ViewState, layout: Layout, image_shape) -> None:
         state.t, state.focus, state.strip_changed = layout.strip_t(pos[0]), "slider", True
 
 
-def handle(event, state: ViewState, layout: Layout, plane: Plane, class_count: int = 10, image_shape=(28, 28)) -> ViewState:
+def handle(
+    event, state: ViewState, layout: Layout, plane: Plane, class_count: int = 10, image_shape=(28, 28)
+) -> ViewState:
     """Fold one event into the state. Any number of motion events in a frame fold into one latent point."""
     kind = event.type
     if kind == pygame.QUIT:

@@ -166,7 +166,12 @@ def break_labels_range(path):
 
 def break_pickled_embedding(path):
     buffer = io.BytesIO()
-    np.savez(buffer, z=np.array([{"a": 1}], dtype=object), labels=np.zeros(1, np.uint8), images=np.zeros((1, 28, 28), np.uint8))
+    np.savez(
+        buffer,
+        z=np.array([{"a": 1}], dtype=object),
+        labels=np.zeros(1, np.uint8),
+        images=np.zeros((1, 28, 28), np.uint8),
+    )
     (path / EMBEDDING).write_bytes(buffer.getvalue())
     rehash(path)
     return "pickled"

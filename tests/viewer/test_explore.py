@@ -64,7 +64,19 @@ def run_script(tmp_path: Path, events_at: dict[int, list], frames: int = 10, *fl
     """Run the real viewer headless, posting events_at[frame] before that frame; returns stats and the last frame."""
     shot = tmp_path / f"shot-{len(list(tmp_path.iterdir()))}.png"
     args = app.build_parser().parse_args(
-        [str(bundle), "--headless", "--frames", str(frames), "--fps", "0", "--screenshot", str(shot), "--shots-dir", str(tmp_path), *flags]
+        [
+            str(bundle),
+            "--headless",
+            "--frames",
+            str(frames),
+            "--fps",
+            "0",
+            "--screenshot",
+            str(shot),
+            "--shots-dir",
+            str(tmp_path),
+            *flags,
+        ]
     )
     stats = app.run(args, script=lambda frame, layout: events_at.get(frame, []))
     os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -202,7 +214,11 @@ def test_drawing_paints_the_canvas_and_c_clears():
 
 def test_drawing_is_encoded_marked_and_reconstructed(tmp_path: Path):
     top, bottom = (LAYOUT.digit.centerx, LAYOUT.digit.top + 30), (LAYOUT.digit.centerx, LAYOUT.digit.bottom - 30)
-    stroke = [key(pygame.K_d, "d"), press(top)] + [move((top[0], y), held=True) for y in range(top[1], bottom[1], 8)] + [release(bottom)]
+    stroke = (
+        [key(pygame.K_d, "d"), press(top)]
+        + [move((top[0], y), held=True) for y in range(top[1], bottom[1], 8)]
+        + [release(bottom)]
+    )
     _, pixels = run_script(tmp_path, {1: stroke}, 4)
     assert count_color(region(pixels, LAYOUT.plot), DRAWN, 40) > 20  # the ring where the drawing lands
     assert region(pixels, LAYOUT.side).max() > 150  # its reconstruction beside the canvas
@@ -221,10 +237,14 @@ def test_eight_d_bundle_opens_on_its_principal_plane():
     spot = (LAYOUT.plot.left + 123, LAYOUT.plot.top + 321)
     state = feed(state, plane, [move(spot)], bundle)
     uv = LAYOUT.to_plane(spot, state.view)
-    np.testing.assert_allclose(state.z[0], plane.origin + plane.basis @ uv, rtol=1e-5, atol=1e-4)  # exactly on the plane
+    np.testing.assert_allclose(
+        state.z[0], plane.origin + plane.basis @ uv, rtol=1e-5, atol=1e-4
+    )  # exactly on the plane
     state = feed(state, plane, [key(pygame.K_RIGHTBRACKET, "]"), key(pygame.K_EQUALS, "=")], bundle)
     assert state.component == 1 and state.offsets[1] == pytest.approx(0.25)
-    np.testing.assert_allclose(state.z[0] - (plane.origin + plane.basis @ uv), plane.extra[:, 1] * 0.25 * plane.extra_std[1], atol=1e-4)
+    np.testing.assert_allclose(
+        state.z[0] - (plane.origin + plane.basis @ uv), plane.extra[:, 1] * 0.25 * plane.extra_std[1], atol=1e-4
+    )
 
 
 @pytest.mark.skipif(not EIGHT_D.exists(), reason="models/mnist-ae-8d not shipped")
@@ -285,7 +305,13 @@ def test_grid_decoder_matches_live_decodes_at_nodes_and_interpolates_between():
 
 
 def test_precompute_mode_runs_and_says_so(tmp_path: Path):
-    stats, _ = run_script(tmp_path, {i: [move((LAYOUT.plot.left + 5 * i, LAYOUT.plot.top + 3 * i))] for i in range(1, 8)}, 8, "--precompute", "24")
+    stats, _ = run_script(
+        tmp_path,
+        {i: [move((LAYOUT.plot.left + 5 * i, LAYOUT.plot.top + 3 * i))] for i in range(1, 8)},
+        8,
+        "--precompute",
+        "24",
+    )
     assert stats["mode"] == "precomputed 24×24 grid, interpolated" and stats["decodes"] >= 7
 
 

@@ -59,7 +59,9 @@ def test_a_tiny_window_is_held_at_the_minimum(tmp_path: Path):
     assert shot.get_size() == MIN_WINDOW
 
 
-@pytest.mark.parametrize("event_type", [pygame.WINDOWLEAVE, pygame.WINDOWMINIMIZED, pygame.WINDOWRESTORED, pygame.WINDOWFOCUSLOST])
+@pytest.mark.parametrize(
+    "event_type", [pygame.WINDOWLEAVE, pygame.WINDOWMINIMIZED, pygame.WINDOWRESTORED, pygame.WINDOWFOCUSLOST]
+)
 def test_window_events_are_harmless(tmp_path: Path, event_type):
     def script(frame, layout):
         return [pygame.event.Event(event_type)] if frame % 3 == 0 else app.scripted_mouse(frame, layout.plot)

@@ -71,7 +71,9 @@ def test_viewer_never_imports_torch():
 def test_missing_provider_falls_back_to_cpu_with_notice(tmp_path: Path):
     providers, notice = choose_providers("coreml")
     assert providers == [CPU] and "CoreMLExecutionProvider" in notice
-    result = run_module("viewer", "--headless", "--frames", "3", "--provider", "dml", "--stats", str(tmp_path / "s.json"))
+    result = run_module(
+        "viewer", "--headless", "--frames", "3", "--provider", "dml", "--stats", str(tmp_path / "s.json")
+    )
     assert result.returncode == 0, result.stderr
     assert "DmlExecutionProvider is not available" in result.stderr
     assert json.loads((tmp_path / "s.json").read_text())["provider"] == CPU
@@ -152,4 +154,6 @@ def test_nan_decode_draws_a_marked_blank():
     image = np.full((28, 28), np.nan, dtype=np.float32)
     surface = DigitTile(image.shape, (56, 56)).update(image)
     pixels = pygame.surfarray.array3d(surface)
-    assert pixels[28, 28].tolist() != pixels[28, 5].tolist()  # a warning cross through the middle, blank paper elsewhere
+    assert (
+        pixels[28, 28].tolist() != pixels[28, 5].tolist()
+    )  # a warning cross through the middle, blank paper elsewhere

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from latent_common.atomic import save_png
+from latent_common.style import AXIS, BACKGROUND, CLASS_COLORS, DIM_TEXT, PANEL, TEXT, nice_ticks
+
 
 @contextmanager
 def _pygame():
@@ -23,19 +26,9 @@ def _pygame():
         pygame.font.quit()
 
 
-def _save(surface, path: Path) -> None:
-    import pygame
-
-    from viewer.atomic import atomic_write
-
-    atomic_write(path, lambda handle: pygame.image.save(surface, handle, "png"), suffix=".png")
-
-
 def curve_png(history: list[dict], path: Path, title: str) -> None:
     """Training loss and test MSE per epoch (left axis), and latent k-NN accuracy if recorded (right axis)."""
     with _pygame() as pygame:
-        from viewer.render import AXIS, BACKGROUND, CLASS_COLORS, DIM_TEXT, PANEL, TEXT, nice_ticks
-
         width, height, left, right, top, bottom = 760, 400, 70, 70, 50, 50
         surface = pygame.Surface((width, height))
         surface.fill(BACKGROUND)
@@ -48,7 +41,10 @@ def curve_png(history: list[dict], path: Path, title: str) -> None:
         span_x = max(epochs[-1] - epochs[0], 1)
 
         def point(epoch, value, lo, hi):
-            return (area.left + (epoch - epochs[0]) / span_x * (area.width - 1), area.bottom - 1 - (value - lo) / (hi - lo) * (area.height - 1))
+            return (
+                area.left + (epoch - epochs[0]) / span_x * (area.width - 1),
+                area.bottom - 1 - (value - lo) / (hi - lo) * (area.height - 1),
+            )
 
         for tick in nice_ticks(low, high):
             y = point(epochs[0], tick, low, high)[1]
@@ -59,7 +55,10 @@ def curve_png(history: list[dict], path: Path, title: str) -> None:
             x = point(tick, low, low, high)[0]
             label = small.render(f"{tick:g}", True, DIM_TEXT)
             surface.blit(label, label.get_rect(midtop=(x, area.bottom + 6)))
-        series = [("train loss", "train_loss", CLASS_COLORS[0], low, high), ("test MSE", "test_mse", CLASS_COLORS[1], low, high)]
+        series = [
+            ("train loss", "train_loss", CLASS_COLORS[0], low, high),
+            ("test MSE", "test_mse", CLASS_COLORS[1], low, high),
+        ]
         if all("knn_accuracy" in row for row in history):
             series.append(("k-NN accuracy (right axis, 0-1)", "knn_accuracy", CLASS_COLORS[2], 0.0, 1.0))
             for tick in (0.0, 0.5, 1.0):
@@ -75,14 +74,12 @@ def curve_png(history: list[dict], path: Path, title: str) -> None:
         pygame.draw.rect(surface, AXIS, area, width=1)
         surface.blit(font.render(title, True, TEXT), (left, 16))
         surface.blit(small.render("epoch", True, DIM_TEXT), (area.centerx - 15, height - 22))
-        _save(surface, path)
+        save_png(surface, path)
 
 
 def frame_time_histogram(series: dict[str, np.ndarray], path: Path, title: str) -> None:
     """One histogram row per series (label -> frame times in ms), log-scaled counts, p50 and p99 marked."""
     with _pygame() as pygame:
-        from viewer.render import AXIS, BACKGROUND, CLASS_COLORS, DIM_TEXT, PANEL, TEXT, nice_ticks
-
         width, row_height, left, top = 860, 150, 70, 50
         surface = pygame.Surface((width, top + row_height * len(series) + 40))
         surface.fill(BACKGROUND)
@@ -107,7 +104,9 @@ def frame_time_histogram(series: dict[str, np.ndarray], path: Path, title: str) 
             for value, name in ((p50, "p50"), (p99, "p99")):
                 x = area.left + int(value / high * plot_width)
                 pygame.draw.line(surface, TEXT, (x, area.top), (x, area.bottom))
-                surface.blit(small.render(f"{name} {value:.2f} ms", True, TEXT), (x + 4, area.top + (2 if name == "p50" else 16)))
+                surface.blit(
+                    small.render(f"{name} {value:.2f} ms", True, TEXT), (x + 4, area.top + (2 if name == "p50" else 16))
+                )
             surface.blit(font.render(f"{label}  ({len(values)} frames)", True, TEXT), (left, y0))
             for tick in nice_ticks(0.0, high):
                 x = area.left + int(tick / high * plot_width)
@@ -116,4 +115,4 @@ def frame_time_histogram(series: dict[str, np.ndarray], path: Path, title: str) 
                 surface.blit(text, text.get_rect(midtop=(x, area.bottom + 6)))
         caption = small.render("frame time (ms); bar height: log(1 + frames)", True, DIM_TEXT)
         surface.blit(caption, (left, surface.get_height() - 22))
-        _save(surface, path)
+        save_png(surface, path)

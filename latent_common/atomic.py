@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from latent_common.errors import UserError
 
-class WriteError(Exception):
+
+class WriteError(UserError):
     """A write that failed (full disk, read-only folder); the file it meant to replace is unchanged."""
 
 
@@ -40,3 +42,10 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any], suffix: str
 
 def write_json(path: str | Path, data: Any) -> None:
     atomic_write(path, lambda handle: handle.write((json.dumps(data, indent=2, allow_nan=False) + "\n").encode()))
+
+
+def save_png(surface, path: str | Path) -> None:
+    """A pygame surface to a PNG, atomically."""
+    import pygame  # only the callers that draw have pygame loaded; this module stays stdlib-only for the rest
+
+    atomic_write(path, lambda handle: pygame.image.save(surface, handle, "png"), suffix=".png")

@@ -1,0 +1,31 @@
+"""Measure a trained autoencoder: test MSE and latents. Pure torch; shared by training and export."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from training.model import Autoencoder
+
+
+def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(images).to(device=device, dtype=torch.float32).div_(255.0)  # (N, H, W) in [0, 1]
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> float:
+    """Test MSE: the mean over all digits of the per-pixel squared error, pixels in [0, 1]."""
+    model.eval()
+    total = 0.0
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        total += float(((model(batch) - batch) ** 2).sum(dtype=torch.float64))
+    return total / images.numel()
+
+
+@torch.inference_mode()
+def embed(model: Autoencoder, images: torch.Tensor, batch_size: int = 2000) -> np.ndarray:
+    """Latents of the images, a VAE's posterior means: (N, D) float32 on the CPU."""
+    model.eval()
+    return torch.cat([model.encode(batch)[0] for batch in images.split(batch_size)]).float().cpu().numpy()
