@@ -20,8 +20,8 @@ import onnxruntime as ort
 
 from benchmarks.envsize import closure_mb
 from benchmarks.timing import best_seconds, latencies_us, random_latents, summary_us
-from viewer.app import default_bundle
 from viewer.bundle import DECODER, load_bundle
+from viewer.cli import default_bundle
 from viewer.inference import CPU, OnnxModel
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -119,7 +119,7 @@ def test_torchrun_two_cpu_processes_train_identical_weights(tiny_root: Path, tmp
 def test_p_samples_the_prior_only_for_a_vae(kind, decodes, tiny_root: Path, tmp_path: Path):
     import pygame
 
-    from viewer import app
+    from viewer import app, cli
 
     run_dir, out = tmp_path / "run", tmp_path / kind
     train_module.run(
@@ -134,7 +134,7 @@ def test_p_samples_the_prior_only_for_a_vae(kind, decodes, tiny_root: Path, tmp_
         )
     )
     export_module.export(run_dir, out, data_root=None, name=None, force=False)
-    args = app.build_parser().parse_args([str(out), "--headless", "--mouse", "still", "--frames", "4", "--fps", "0"])
+    args = cli.build_parser().parse_args([str(out), "--headless", "--mouse", "still", "--frames", "4", "--fps", "0"])
     stats = app.run(
         args,
         script=lambda frame, layout: (

@@ -1,5 +1,5 @@
 import sys
 
-from viewer.app import main
+from viewer.cli import main
 
 sys.exit(main())

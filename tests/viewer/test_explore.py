@@ -11,7 +11,7 @@ import pygame
 import pytest
 
 from tests.helpers import ROOT, SHIPPED
-from viewer import app
+from viewer import app, cli
 from viewer.bundle import DECODER, load_bundle
 from viewer.explore import bilinear, grid_centres, grid_nodes, make_plane, nearest, plane_bounds, segment, zoom
 from viewer.inference import CPU, GridDecoder, OnnxModel
@@ -63,7 +63,7 @@ def feed(state, plane, events, bundle):
 def run_script(tmp_path: Path, events_at: dict[int, list], frames: int = 10, *flags: str, bundle: Path = SHIPPED):
     """Run the real viewer headless, posting events_at[frame] before that frame; returns stats and the last frame."""
     shot = tmp_path / f"shot-{len(list(tmp_path.iterdir()))}.png"
-    args = app.build_parser().parse_args(
+    args = cli.build_parser().parse_args(
         [
             str(bundle),
             "--headless",

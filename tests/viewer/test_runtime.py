@@ -10,13 +10,13 @@ import pygame
 import pytest
 
 from tests.helpers import SHIPPED, assert_one_line_error, run_module
-from viewer import app
+from viewer import app, cli
 from viewer.layout import MIN_WINDOW
 
 
 def run_headless(tmp_path: Path, script, frames: int = 12, *extra: str) -> tuple[dict, pygame.Surface]:
     shot = tmp_path / "shot.png"
-    args = app.build_parser().parse_args(
+    args = cli.build_parser().parse_args(
         [str(SHIPPED), "--headless", "--frames", str(frames), "--fps", "0", "--screenshot", str(shot), *extra]
     )
     stats = app.run(args, script=script)

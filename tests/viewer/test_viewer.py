@@ -55,7 +55,7 @@ def test_headless_run_writes_stats_and_screenshot(tmp_path: Path):
 def test_viewer_never_imports_torch():
     code = (
         "import sys, runpy; sys.argv = ['viewer', '--headless', '--frames', '5'];"
-        "import viewer.app as app; rc = app.main(sys.argv[1:]);"
+        "import viewer.cli as cli; rc = cli.main(sys.argv[1:]);"
         "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)"
     )
     result = run_module("viewer", "--help")

@@ -1,0 +1,114 @@
+"""The viewer's command line: `python -m viewer` and `latent-explorer`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from latent_common.errors import UserError
+from viewer.inference import PROVIDERS
+
+DEFAULT_BUNDLE = Path("models") / "mnist-ae"
+
+
+def default_bundle() -> Path:
+    """models/mnist-ae under the current folder, else the one shipped beside this package."""
+    if DEFAULT_BUNDLE.is_dir():
+        return DEFAULT_BUNDLE
+    return Path(__file__).resolve().parent.parent / DEFAULT_BUNDLE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m viewer",
+        description="Explore an autoencoder's latent space: hover the scatter of encoded digits to decode the point under "
+        "the mouse. Press H in the window for every control.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "bundle", nargs="?", type=Path, default=None, help=f"model bundle folder (default: {DEFAULT_BUNDLE})"
+    )
+    parser.add_argument(
+        "--provider",
+        choices=["auto", *PROVIDERS],
+        default="auto",
+        help="onnxruntime execution provider; a missing one falls back to CPU",
+    )
+    parser.add_argument(
+        "--strict-provider",
+        action="store_true",
+        help="fail instead of falling back to CPU when --provider can't be used",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a bundle whose file hashes differ from bundle.json (default: warn)",
+    )
+    parser.add_argument("--fps", type=int, default=60, help="frame-rate cap; 0 for uncapped")
+    parser.add_argument(
+        "--precompute",
+        type=int,
+        default=0,
+        metavar="N",
+        help="decode an N×N grid of the view once and interpolate on hover (weak machines); 0: decode live",
+    )
+    parser.add_argument(
+        "--map-grid", type=int, default=16, metavar="N", help="the manifold map (G) tiles the view with N×N decodes"
+    )
+    parser.add_argument("--map", action="store_true", help="start with the manifold map on")
+    parser.add_argument(
+        "--shots-dir", type=Path, default=Path("."), help="where S (screenshot) and E (strip export) write PNGs"
+    )
+    parser.add_argument(
+        "--record", type=Path, metavar="DIR", help="save every drawn frame as DIR/frame-NNNNNN.png (for a GIF)"
+    )
+    parser.add_argument(
+        "--headless", action="store_true", help="no window: move a scripted mouse over the scatter (SDL dummy driver)"
+    )
+    parser.add_argument(
+        "--mouse",
+        choices=["path", "still"],
+        default="path",
+        help="headless mouse: a scripted path over the scatter, or no motion",
+    )
+    parser.add_argument(
+        "--pins",
+        type=float,
+        nargs=4,
+        metavar=("AX", "AY", "BX", "BY"),
+        help="start with A and B pinned at these plane points",
+    )
+    parser.add_argument(
+        "--frames", type=int, default=0, help="stop after this many frames (0: run until closed; headless default 600)"
+    )
+    parser.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
+    parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
+    parser.add_argument("--raw-timings", action="store_true", help="include every frame time in --stats (for plots)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.bundle = args.bundle or default_bundle()
+    if args.frames < 0 or args.fps < 0:
+        print("error: --frames and --fps must be 0 or more", file=sys.stderr)
+        return 2
+    if args.precompute and not 2 <= args.precompute <= 512 or not 1 <= args.map_grid <= 64:
+        print("error: --precompute must be 0 or 2-512, and --map-grid 1-64", file=sys.stderr)
+        return 2
+    try:
+        from viewer.app import run  # after parsing: --help needs no onnxruntime session
+
+        stats = run(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    if args.headless:
+        print(
+            f"{stats['frames']} frames: frame p50 {stats['frame_ms_p50']} ms, p99 {stats['frame_ms_p99']} ms; "
+            f"decode p50 {stats['decode_us_p50']} µs, p99 {stats['decode_us_p99']} µs on {stats['provider']}"
+        )
+    return 0
