@@ -59,9 +59,8 @@ def numpy_decoder(path: Path):
 
 def torch_decoder(bundle) -> torch.nn.Module:
     """The torch module the bundle was exported from, rebuilt from the ONNX initializers (same names)."""
-    model_config = bundle.meta["model_config"]
-    config = ModelConfig(
-        latent_dim=bundle.latent_dim, hidden=tuple(model_config["hidden"]), kind=model_config.get("kind", "ae")
+    config = ModelConfig.from_dict(
+        {"latent_dim": bundle.latent_dim, "image_shape": bundle.image_shape} | bundle.model_config
     )
     model = Autoencoder(config)
     weights = {
@@ -122,9 +121,9 @@ def main() -> int:
     with torch.inference_mode():
         result["torch_eager"] = summary_us(latencies_us(lambda z: module(torch.from_numpy(z)), latents))
 
-    history = bundle.meta.get("training_history", [])
+    history = bundle.training_history
     result["shipped_training"] = {
-        "test_mse": bundle.meta.get("test_mse"),
+        "test_mse": bundle.test_mse,
         "seconds_per_epoch_median": round(float(np.median([r["seconds"] for r in history])), 2) if history else None,
         "seconds_to_seed_mse": time_to(history, SEED_MSE),
         "seconds_to_final_mse": round(sum(r["seconds"] for r in history), 1) if history else None,

@@ -7,6 +7,7 @@ the viewer reads bundles, so it owns the format, and this module only produces i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import sys
 import tempfile
@@ -66,14 +67,7 @@ def load_run(run_dir: Path) -> tuple[Autoencoder, dict]:
     try:
         config = read_json(run_dir / CONFIG)
         model_args = state["model_config"]
-        model = Autoencoder(
-            ModelConfig(
-                latent_dim=model_args["latent_dim"],
-                hidden=tuple(model_args["hidden"]),
-                image_shape=tuple(model_args["image_shape"]),
-                kind=model_args.get("kind", "ae"),
-            )
-        )
+        model = Autoencoder(ModelConfig.from_dict(model_args))
         model.load_state_dict(state["model"])
     except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:  # json, shapes, missing keys
         raise ExportError(f"{run_dir}: checkpoint and config don't rebuild a model ({reason(exc)})") from None
@@ -172,7 +166,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         "parity_max_abs_diff": {"decoder": decoder_diff, "encoder": encoder_diff},
         "train_config": config,
         "training_history": read_json(run_dir / METRICS)["epochs"] if (run_dir / METRICS).is_file() else [],
-        "model_config": {"kind": model.config.kind, "hidden": list(model.config.hidden)},
+        "model_config": dataclasses.asdict(model.config),
         "versions": {
             "torch": torch.__version__,
             "onnx": onnx.__version__,

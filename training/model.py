@@ -9,6 +9,7 @@ Four kinds share one interface: `encode(images) -> (mean, logvar or None)`, `dec
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -30,6 +31,16 @@ class ModelConfig:
     @property
     def variational(self) -> bool:
         return self.kind.endswith("vae")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """Rebuild from a checkpoint's or bundle.json's `model_config` (JSON lists become tuples; keys a
+        newer version added are ignored; keys an older one lacked take their defaults)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {
+            key: tuple(value) if isinstance(value, list) else value for key, value in data.items() if key in fields
+        }
+        return cls(**values)
 
 
 def _mlp(widths: list[int]) -> list[nn.Module]:

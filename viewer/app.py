@@ -132,7 +132,10 @@ def hud_lines(bundle: Bundle, state, plane, decode_us: float, fps: float, provid
         (where, TEXT),
         (f"decode {decode_us:6.0f} µs   {fps:5.1f} fps   {focus}", TEXT),
         (f"{provider.removesuffix('ExecutionProvider')} · {mode}", TEXT),
-        (f"{bundle.name} · test MSE {bundle.meta.get('test_mse', float('nan')):.4f} · H: help", DIM_TEXT),
+        (
+            f"{bundle.name} · test MSE {bundle.test_mse if bundle.test_mse is not None else float('nan'):.4f} · H: help",
+            DIM_TEXT,
+        ),
     ]
     return lines + [(notice, WARN) for notice in notices]
 
@@ -177,7 +180,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     grid = GridDecoder(decoder, args.precompute) if args.precompute else None
     mode = f"precomputed {args.precompute}×{args.precompute} grid, interpolated" if grid else "live decode"
     names = bundle.class_names
-    variational = bundle.meta.get("model_config", {}).get("kind", "ae").endswith("vae")
+    variational = bundle.variational
     rng = np.random.default_rng()
 
     if args.headless:

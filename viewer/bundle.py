@@ -43,7 +43,19 @@ REQUIRED_KEYS = {
     "files": dict,
 }
 
-JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object"}
+# Written by export when it knows them; a bundle without them still opens (the accessors say "unknown").
+OPTIONAL_KEYS = {
+    "test_mse": float,  # mean per-pixel squared error on the test split, pixels in [0, 1]
+    "knn_accuracy": float,  # leave-one-out k-NN accuracy of the test latents' classes
+    "knn_k": int,
+    "model_config": dict,  # ModelConfig as a dict: kind ("ae", "vae", "conv-ae", "conv-vae"), hidden, ...
+    "train_config": dict,  # the training run's flags
+    "training_history": list,  # one {"epoch", "train_loss", "test_mse", "seconds", ...} per epoch
+    "parity_max_abs_diff": dict,  # onnxruntime vs torch on the export's parity samples: {"decoder", "encoder"}
+    "versions": dict,  # torch, onnx, onnxruntime, opset at export
+}
+
+JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object", float: "a number"}
 
 
 class BundleError(UserError):
@@ -79,6 +91,39 @@ class Bundle:
     def name(self) -> str:
         return self.meta["name"]
 
+    @property
+    def dataset(self) -> str:
+        return self.meta["dataset"]
+
+    @property
+    def model_config(self) -> dict[str, Any]:
+        return self.meta.get("model_config", {})
+
+    @property
+    def kind(self) -> str:
+        """The model kind; bundles from before it was recorded were plain autoencoders."""
+        return self.model_config.get("kind", "ae")
+
+    @property
+    def variational(self) -> bool:
+        return self.kind.endswith("vae")
+
+    @property
+    def test_mse(self) -> float | None:
+        return self.meta.get("test_mse")
+
+    @property
+    def knn_accuracy(self) -> float | None:
+        return self.meta.get("knn_accuracy")
+
+    @property
+    def training_history(self) -> list[dict[str, Any]]:
+        return self.meta.get("training_history", [])
+
+    @property
+    def versions(self) -> dict[str, Any]:
+        return self.meta.get("versions", {})
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
@@ -86,6 +131,14 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if isinstance(value, bool):  # JSON true/false are never a count, a number or a name
+        return False
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:
@@ -101,8 +154,14 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     for key, kind in REQUIRED_KEYS.items():
         if key not in meta:
             raise BundleError(f"{file}: missing key '{key}'")
-        if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
+        if not _is_kind(meta[key], kind):
             raise BundleError(f"{file}: '{key}' should be {JSON_KINDS[kind]}, got {json.dumps(meta[key])[:40]}")
+    for key, kind in OPTIONAL_KEYS.items():
+        value = meta.get(key)
+        if value is not None and not _is_kind(value, kind):
+            raise BundleError(f"{file}: '{key}' should be {JSON_KINDS[kind]}, got {json.dumps(value)[:40]}")
+    if isinstance(meta.get("model_config"), dict) and not isinstance(meta["model_config"].get("kind", ""), str):
+        raise BundleError(f"{file}: 'model_config.kind' should be a string")
     if meta["format_version"] > FORMAT_VERSION:
         raise BundleError(
             f"{file}: format version {meta['format_version']} is newer than this viewer reads ({FORMAT_VERSION}); update latent-explorer"

@@ -264,3 +264,37 @@ def test_write_bundle_failure_leaves_previous_bundle_intact(tmp_path: Path):
         write_bundle(out, {DECODER: files[DECODER]}, meta, force=True)  # fails midway: a file is missing
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_schema_accessors_read_every_shipped_bundle():
+    for path in sorted((SHIPPED.parent).iterdir()):
+        bundle = load_bundle(path, strict=True)
+        assert bundle.kind in ("ae", "vae", "conv-ae", "conv-vae")
+        assert bundle.variational == bundle.kind.endswith("vae")
+        assert 0 < bundle.test_mse < 0.05 and 0.5 < bundle.knn_accuracy <= 1.0
+        assert bundle.training_history and bundle.versions["opset"] >= 17
+
+
+def test_optional_keys_may_be_absent(bundle: Path):
+    meta = json.loads((bundle / METADATA).read_text())
+    for key in ("test_mse", "knn_accuracy", "model_config", "training_history", "versions"):
+        del meta[key]
+    (bundle / METADATA).write_text(json.dumps(meta))
+    loaded = load_bundle(bundle)
+    assert (loaded.kind, loaded.variational, loaded.test_mse, loaded.knn_accuracy) == ("ae", False, None, None)
+    assert loaded.training_history == [] and loaded.versions == {}
+
+
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"test_mse": "0.03"}, "'test_mse' should be a number"),
+        ({"knn_accuracy": True}, "'knn_accuracy' should be a number"),
+        ({"model_config": ["ae"]}, "'model_config' should be an object"),
+        ({"model_config": {"kind": 3}}, "'model_config.kind' should be a string"),
+        ({"training_history": {}}, "'training_history' should be a list"),
+    ],
+)
+def test_optional_keys_of_the_wrong_type_get_one_line(bundle: Path, changes: dict, fragment: str):
+    edit_meta(bundle, **changes)
+    assert_one_line_error(run_module("viewer", str(bundle), "--headless", "--frames", "2"), fragment)
