@@ -1,42 +1,102 @@
-"""Atomic file writes (temp file in the same folder, fsync, rename): a crash never leaves half a file."""
+"""Atomic file writes (temp file in the same folder, fsync, rename): a crash never leaves half a file.
+
+Only a regular file (or nothing) is ever replaced: renaming over a symlink, a device node or a folder
+would destroy what the user pointed at. A new file gets the mode the umask gives any new file; a
+replaced one keeps its own mode (mkstemp alone would make every file 0600).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from latent_common.errors import UserError
+from latent_common.errors import UserError, os_error_in, reason
+
+# torch's zip writer reports a failed write in its own words when it can't pass the OSError on.
+WRITE_FAILURE_WORDS = ("file write failed", "No space left on device", "Disk quota exceeded")
 
 
 class WriteError(UserError):
     """A write that failed (full disk, read-only folder); the file it meant to replace is unchanged."""
 
 
-def write_error(path: Path, exc: OSError) -> WriteError:
-    return WriteError(f"{path}: cannot write ({exc.strerror or exc}); any earlier version is unchanged")
+def write_error(path: Path, exc: BaseException) -> WriteError:
+    cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else reason(exc)
+    return WriteError(f"{path}: cannot write ({cause}); any earlier version is unchanged")
+
+
+def failed_write(exc: BaseException) -> BaseException | None:
+    """The failure behind exc if it is a failed write (an OSError, or one a library wrapped), else None."""
+    if not isinstance(exc, Exception) or isinstance(exc, UserError):
+        return None  # Ctrl-C, and the project's own errors, pass through as they are
+    wrapped = os_error_in(exc)
+    if wrapped is not None:
+        return wrapped
+    if isinstance(exc, RuntimeError) and any(words in str(exc) for words in WRITE_FAILURE_WORDS):
+        return exc
+    return None
+
+
+NOT_REGULAR = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a device node"),
+    (stat.S_ISBLK, "a device node"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def replaceable_mode(path: Path) -> int | None:
+    """The permission bits of the regular file at path, None if nothing is there; refuses anything else."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    for test, kind in NOT_REGULAR:
+        if test(mode):
+            raise WriteError(f"{path}: is {kind}, not a regular file; refusing to replace it (pick another path)")
+    return stat.S_IMODE(mode)
+
+
+def new_file_mode() -> int:
+    """0666 less the process umask: the mode open() would give a new file."""
+    try:  # Linux >= 4.7 reports it without changing it (os.umask can only be read by setting it)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any], suffix: str = ".tmp") -> None:
-    """Call write(handle) on a temp file beside path, then rename it over path."""
+    """Call write(handle) on a temp file beside path, then rename it over path (a regular file or nothing)."""
     path = Path(path)
     tmp = None
     try:
+        mode = replaceable_mode(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
+            os.fchmod(handle.fileno(), new_file_mode() if mode is None else mode)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise write_error(path, exc) from None
+        failure = failed_write(exc)
+        if failure is not None:
+            raise write_error(path, failure) from None
         raise
 
 
