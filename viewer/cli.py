@@ -1,4 +1,4 @@
-"""The viewer's command line: `python -m viewer` and `latent-explorer`."""
+"""The viewer's command line: `latent-explorer` and `python -m viewer`."""
 
 from __future__ import annotations
 
@@ -7,27 +7,31 @@ import sys
 from pathlib import Path
 
 from latent_common.errors import UserError
+from viewer import catalog
+from viewer.catalog import default_bundle  # benchmarks/run.py opens the same default
 from viewer.inference import PROVIDERS
-
-DEFAULT_BUNDLE = Path("models") / "mnist-ae"
-
-
-def default_bundle() -> Path:
-    """models/mnist-ae under the current folder, else the one shipped beside this package."""
-    if DEFAULT_BUNDLE.is_dir():
-        return DEFAULT_BUNDLE
-    return Path(__file__).resolve().parent.parent / DEFAULT_BUNDLE
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m viewer",
+        prog="latent-explorer",
         description="Explore an autoencoder's latent space: hover the scatter of encoded digits to decode the point under "
         "the mouse. Press H in the window for every control.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "bundle", nargs="?", type=Path, default=None, help=f"model bundle folder (default: {DEFAULT_BUNDLE})"
+        "bundle",
+        nargs="?",
+        type=catalog.find,
+        default=None,
+        help=f"a model bundle folder, or a shipped bundle's name (see --list; default: {catalog.DEFAULT_NAME})",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version, where it runs from, and exit")
+    parser.add_argument("--list", action="store_true", help="list the shipped bundles and exit")
+    parser.add_argument(
+        "--info",
+        action="store_true",
+        help="check the bundle and print its card: exit 0, or 2 if the viewer would refuse it",
     )
     parser.add_argument(
         "--provider",
@@ -88,6 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def about(args: argparse.Namespace) -> list[str] | None:
+    """The text of --version, --list or --info, when one was asked for."""
+    if args.version:
+        return catalog.version_lines()
+    if args.list:
+        return catalog.list_lines()
+    if args.info:
+        return catalog.info_lines(args.bundle, strict=args.strict)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.bundle = args.bundle or default_bundle()
@@ -98,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --precompute must be 0 or 2-512, and --map-grid 1-64", file=sys.stderr)
         return 2
     try:
+        if not args.bundle.is_dir() and not (args.version or args.list):
+            raise UserError(catalog.missing(args.bundle))
+        lines = about(args)
+        if lines is not None:
+            print("\n".join(lines))
+            return 0
         from viewer.app import run  # after parsing: --help needs no onnxruntime session
 
         stats = run(args)

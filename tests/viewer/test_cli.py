@@ -1,0 +1,128 @@
+"""The command line around the viewer: shipped bundles by name, --list, --info and --version (torch-free)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, SHIPPED, assert_one_line_error, run_module
+from viewer import catalog
+from viewer.bundle import EMBEDDING, METADATA
+
+SHIPPED_NAMES = sorted(folder.name for folder in (ROOT / "models").iterdir() if (folder / METADATA).is_file())
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    """A private copy of the shipped default bundle to change."""
+    copy = tmp_path / "bundle"
+    shutil.copytree(SHIPPED, copy)
+    return copy
+
+
+def test_a_clone_finds_its_bundles_in_models_and_a_wheel_inside_the_package(tmp_path: Path, monkeypatch):
+    assert catalog.shipped_dir() == ROOT / "models"
+    assert list(catalog.shipped()) == SHIPPED_NAMES and catalog.default_bundle() == SHIPPED
+    # An installed wheel has viewer/models/; it comes first, so a stray models/ beside the package can't win.
+    packaged = tmp_path / "site-packages" / "viewer"
+    shutil.copytree(SHIPPED, packaged / "models" / catalog.DEFAULT_NAME)
+    (tmp_path / "site-packages" / "models").mkdir()
+    monkeypatch.setattr(catalog, "PACKAGE", packaged)
+    assert catalog.default_bundle() == packaged / "models" / catalog.DEFAULT_NAME
+    assert list(catalog.shipped()) == [catalog.DEFAULT_NAME]
+
+
+def test_a_path_the_user_gives_wins_over_a_shipped_name(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert catalog.find("mnist-vae") == ROOT / "models" / "mnist-vae"
+    (tmp_path / "mnist-vae").mkdir()
+    assert catalog.find("mnist-vae") == Path("mnist-vae")  # a folder here by that name
+    assert catalog.find("models/mnist-vae") == Path("models/mnist-vae")  # a path, even where it is missing
+    assert catalog.find("no-such-model") == Path("no-such-model")
+
+
+def test_list_has_one_line_per_shipped_bundle():
+    result = run_module("viewer", "--list")
+    assert result.returncode == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    assert header.split() == ["name", "dataset", "kind", "latent", "dim", "test", "MSE"]
+    assert [line.split()[0] for line in lines] == SHIPPED_NAMES
+    for line in lines:
+        meta = json.loads((ROOT / "models" / line.split()[0] / METADATA).read_text())
+        kind = meta.get("model_config", {}).get("kind", "ae")
+        assert line.split()[1:5] == [meta["dataset"], kind, str(meta["latent_dim"]), f"{meta['test_mse']:.4f}"]
+    assert "(default)" in lines[SHIPPED_NAMES.index(catalog.DEFAULT_NAME)]
+
+
+def test_info_prints_the_card_and_verifies_the_files():
+    result = run_module("viewer", "mnist-vae", "--info")
+    assert result.returncode == 0, result.stderr
+    card = result.stdout
+    meta = json.loads((ROOT / "models" / "mnist-vae" / METADATA).read_text())
+    for fragment in ("model          vae", "dataset        mnist, 10 classes", "image shape    28 × 28", "latent dim 2",
+                     f"test MSE       {meta['test_mse']:.4f}", f"k-NN accuracy  {meta['knn_accuracy']:.3f}",
+                     "30 epochs", f"onnxruntime {meta['versions']['onnxruntime']}", "3 of 3 files verify"):  # fmt: skip
+        assert fragment in card, fragment
+    for name, digest in meta["files"].items():
+        assert f"sha256 {digest}  verified" in card and name in card
+
+
+def test_info_says_unknown_for_what_an_older_bundle_lacks(bundle: Path):
+    meta = json.loads((bundle / METADATA).read_text())
+    for key in ("test_mse", "knn_accuracy", "knn_k", "training_history", "train_config", "versions", "model_config"):
+        del meta[key]
+    (bundle / METADATA).write_text(json.dumps(meta))
+    result = run_module("viewer", str(bundle), "--info")
+    assert result.returncode == 0, result.stderr
+    assert "test MSE       unknown" in result.stdout and "k-NN accuracy  unknown" in result.stdout
+    assert "epochs unknown, time unknown" in result.stdout and "exported with  unknown" in result.stdout
+
+
+def test_info_flags_a_changed_file_and_strict_refuses_it(bundle: Path):
+    with (bundle / EMBEDDING).open("ab") as handle:
+        handle.write(b"\0")  # still a readable archive, but not the one bundle.json hashed
+    result = run_module("viewer", str(bundle), "--info")
+    assert result.returncode == 0, result.stderr
+    assert "DIFFERS from bundle.json" in result.stdout and "2 of 3 files verify" in result.stdout
+    assert_one_line_error(run_module("viewer", str(bundle), "--info", "--strict"), "embedding.npz", "SHA-256")
+
+
+def test_info_on_a_bad_bundle_is_one_line_and_exit_2(bundle: Path):
+    (bundle / EMBEDDING).write_bytes(b"not a zip archive")
+    assert_one_line_error(run_module("viewer", str(bundle), "--info"), "embedding.npz")
+
+
+def test_an_unknown_name_says_which_names_are_shipped():
+    assert_one_line_error(run_module("viewer", "no-such-model", "--info"), "no-such-model", *SHIPPED_NAMES)
+    assert_one_line_error(run_module("viewer", "no-such-model", "--headless", "--frames", "1"), "no-such-model")
+
+
+def test_a_shipped_bundle_opens_by_name():
+    result = run_module("viewer", "mnist-vae", "--headless", "--frames", "3", "--fps", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("3 frames")
+
+
+def test_version_names_the_package_and_the_bundles_it_runs_from():
+    result = run_module("viewer", "--version")
+    assert result.returncode == 0, result.stderr
+    first, package, bundles, *warnings = result.stdout.splitlines()
+    assert first.startswith("latent-explorer ") and str(ROOT / "viewer") in package
+    assert str(ROOT / "models") in bundles and warnings == []
+
+
+def test_another_distribution_shipping_our_package_names_is_reported(tmp_path: Path):
+    """pip lets two distributions write the same top-level folder; --version is where that shows."""
+    rival = tmp_path / "someone_elses_viewer-2.0.dist-info"
+    rival.mkdir()
+    (rival / "METADATA").write_text("Metadata-Version: 2.1\nName: someone-elses-viewer\nVersion: 2.0\n")
+    (rival / "top_level.txt").write_text("viewer\n")
+    ours = tmp_path / "latent_explorer-0.1.0.dist-info"  # our own metadata is no rival
+    ours.mkdir()
+    (ours / "METADATA").write_text("Metadata-Version: 2.1\nName: latent-explorer\nVersion: 0.1.0\n")
+    (ours / "top_level.txt").write_text("\n".join(catalog.TOP_LEVEL))
+    [warning] = catalog.rivals(path=[str(tmp_path)])
+    assert warning.startswith("someone-elses-viewer 2.0 also installs viewer")

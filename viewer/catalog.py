@@ -1,0 +1,225 @@
+"""The shipped bundles, and what the command line says about bundles and itself: --list, --info, --version.
+
+The shipped bundles live in models/ at the root of the repository; a wheel carries the same folders as
+viewer/models/ (pyproject.toml maps one onto the other). A clone, an editable install and an installed
+wheel therefore agree on what `mnist-ae` is, and a path the user gives always wins over a name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from viewer.bundle import DATA_FILES, DECODER, ENCODER, FORMAT_VERSION, Bundle, BundleError, load_bundle, sha256_file
+from viewer.inference import CPU, OnnxModel
+
+if TYPE_CHECKING:
+    from importlib.metadata import Distribution
+
+DEFAULT_NAME = "mnist-ae"
+DISTRIBUTION = "latent-explorer"
+# The repository's layout, installed as is: generic names, so --version says where each came from and
+# warns when another installed distribution ships one of them too (pip lets both write the same folder).
+TOP_LEVEL = ("viewer", "training", "export", "latent_common")
+UNKNOWN = "unknown"
+PACKAGE = Path(__file__).resolve().parent
+
+
+def shipped_dir() -> Path:
+    """viewer/models inside an installed wheel, else models/ beside the package (a clone, an editable install)."""
+    packaged = PACKAGE / "models"
+    return packaged if packaged.is_dir() else PACKAGE.parent / "models"
+
+
+def shipped() -> dict[str, Path]:
+    """Every shipped bundle's folder, by its name, in name order."""
+    root = shipped_dir()
+    if not root.is_dir():
+        return {}
+    return {folder.name: folder for folder in sorted(root.iterdir()) if (folder / "bundle.json").is_file()}
+
+
+def default_bundle() -> Path:
+    return shipped_dir() / DEFAULT_NAME
+
+
+def find(text: str) -> Path:
+    """The folder for what the user typed: a path that exists, or that has a slash, is taken as given; a bare
+    name that is no folder here is a shipped bundle's name when one has it."""
+    path = Path(text)
+    if path.exists() or "/" in text or os.sep in text:
+        return path
+    return shipped().get(text, path)
+
+
+def missing(path: Path) -> str:
+    names = ", ".join(shipped()) or "none found"
+    return f"{path}: no such bundle folder (shipped bundles, by name: {names})"
+
+
+# --list
+
+
+def list_lines() -> list[str]:
+    """A header, then one line per shipped bundle: name, dataset, kind, latent dim, test MSE."""
+    rows = [("name", "dataset", "kind", "latent dim", "test MSE")]
+    notes = [""]
+    for name, folder in shipped().items():
+        try:
+            bundle = load_bundle(folder)
+        except BundleError as exc:
+            rows.append((name, "-", "-", "-", "-"))
+            notes.append(f"  broken: {exc}")
+            continue
+        rows.append((name, bundle.dataset, bundle.kind, str(bundle.latent_dim), number(bundle.test_mse, ".4f")))
+        notes.append("  (default)" if name == DEFAULT_NAME else "")
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + note
+        for row, note in zip(rows, notes)
+    ]
+
+
+# --info
+
+
+def number(value: float | None, spec: str) -> str:
+    return UNKNOWN if value is None else format(value, spec)
+
+
+def model_line(bundle: Bundle) -> str:
+    details = [f"{key} {plain(value)}" for key, value in bundle.model_config.items() if key != "kind"]
+    return bundle.kind + (f" ({', '.join(details)})" if details else "") + f", latent dim {bundle.latent_dim}"
+
+
+def plain(value: object) -> str:
+    """A JSON value as a person reads it: lists without brackets or quotes."""
+    if isinstance(value, list):
+        return "-".join(plain(item) for item in value)
+    return str(value)
+
+
+def training_line(bundle: Bundle) -> str:
+    history = bundle.training_history
+    seconds = [epoch["seconds"] for epoch in history if isinstance(epoch, dict) and "seconds" in epoch]
+    config = bundle.meta.get("train_config", {})
+    recipe = ", ".join(
+        f"{label} {config[key]}"
+        for key, label in (("schedule", "schedule"), ("lr", "lr"), ("batch_size", "batch"), ("seed", "seed"))
+        if key in config
+    )
+    epochs = f"{len(history)} epochs" if history else "epochs unknown"
+    time = f"{sum(seconds):.0f} s" if seconds and len(seconds) == len(history) else "time unknown"
+    return f"{epochs}, {time}" + (f" ({recipe})" if recipe else "")
+
+
+def versions_line(bundle: Bundle) -> str:
+    versions = ", ".join(f"{key} {value}" for key, value in bundle.versions.items()) or UNKNOWN
+    return f"{versions}; bundle format {bundle.meta['format_version']} (this viewer reads up to {FORMAT_VERSION})"
+
+
+def file_lines(bundle: Bundle) -> tuple[list[str], int]:
+    """Size, SHA-256 and whether it matches bundle.json, for each data file; and how many match."""
+    lines, verified = [], 0
+    for name in DATA_FILES:
+        file = bundle.path / name
+        digest = sha256_file(file)
+        ok = digest == bundle.meta["files"].get(name)
+        verified += ok
+        status = "verified" if ok else "DIFFERS from bundle.json"
+        lines.append(f"    {name:<14} {file.stat().st_size:>10,} bytes  sha256 {digest}  {status}")
+    return lines, verified
+
+
+def info_lines(path: Path, strict: bool = False) -> list[str]:
+    """The bundle's card; raises BundleError (exit 2) for anything the viewer itself would refuse."""
+    bundle = load_bundle(path, strict=strict)
+    for role, name in (("decoder", DECODER), ("encoder", ENCODER)):  # the same checks as opening the viewer
+        OnnxModel(bundle.path / name, role, bundle.latent_dim, bundle.image_shape, [CPU])
+    files, verified = file_lines(bundle)
+    k = bundle.meta.get("knn_k")
+    height, width = bundle.image_shape
+    return [
+        f"{bundle.name}  {bundle.path.resolve()}",
+        f"  model          {model_line(bundle)}",
+        f"  dataset        {bundle.dataset}, {len(bundle.class_names)} classes: {', '.join(bundle.class_names)}",
+        f"  image shape    {height} × {width}",
+        f"  embedding      {len(bundle.z):,} test images",
+        f"  test MSE       {number(bundle.test_mse, '.4f')}",
+        f"  k-NN accuracy  {number(bundle.knn_accuracy, '.3f')}" + (f" (k = {k}, leave-one-out)" if k else ""),
+        f"  training       {training_line(bundle)}",
+        f"  exported with  {versions_line(bundle)}",
+        "  files",
+        *files,
+        f"  check          {verified} of {len(DATA_FILES)} files verify; decoder and encoder load and match the contract",
+    ]
+
+
+# --version
+
+
+def installed_version() -> str | None:
+    from importlib import metadata  # here, not at the top: 20 ms of start-up only --version needs
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def origin() -> str:
+    """Whether the viewer package running is the installed distribution's own files, and if not, why not."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "a source tree; latent-explorer is not installed in this environment"
+    recorded = Path(str(dist.locate_file("viewer/__init__.py"))).resolve()
+    if recorded == PACKAGE / "__init__.py":
+        return "the installed distribution's own files"
+    return f"not the installed distribution's files ({recorded.parent}): a source tree or editable install"
+
+
+def top_level_names(dist: Distribution) -> set[str]:
+    """The importable names a distribution puts on sys.path: top_level.txt when it has one, else its RECORD."""
+    listed = dist.read_text("top_level.txt")
+    if listed is not None:
+        return set(listed.split())
+    return {
+        file.parts[0].removesuffix(".py") for file in dist.files or [] if len(file.parts) > 1 or file.suffix == ".py"
+    }
+
+
+def rivals(path: list[str] | None = None) -> list[str]:
+    """A warning for each other installed distribution that ships one of our top-level packages."""
+    from importlib import metadata
+
+    ours = canonical(DISTRIBUTION)
+    found: dict[str, set[str]] = {}
+    for dist in metadata.distributions(**({"path": path} if path is not None else {})):
+        name = dist.metadata["Name"] or "?"
+        if canonical(name) != ours:
+            found.setdefault(f"{name} {dist.version}", set()).update(top_level_names(dist) & set(TOP_LEVEL))
+    return [
+        f"{name} also installs {', '.join(sorted(shared))}: the two overwrite each other's files; "
+        "give latent-explorer its own venv (or pipx)"
+        for name, shared in sorted(found.items())
+        if shared
+    ]
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
+
+
+def version_lines() -> list[str]:
+    bundles = ", ".join(shipped()) or "none"
+    return [
+        f"{DISTRIBUTION} {installed_version() or UNKNOWN}",
+        f"  viewer package   {PACKAGE}  ({origin()})",
+        f"  shipped bundles  {shipped_dir()}  ({bundles})",
+        *(f"  warning: {line}" for line in rivals()),
+    ]
