@@ -1,4 +1,8 @@
-"""The viewer: start-up (bundle, sessions, cached surfaces) and the frame loop. The command line is in cli.py."""
+"""The viewer: open the bundle and the window, then run the frame loop. The command line is in cli.py.
+
+Each frame reads input into the state (events.py), lets the scene rebuild what is stale, decoding at most
+once (scene.py), draws from cached surfaces, and then carries out one-off requests (screenshots, exports).
+"""
 
 from __future__ import annotations
 
@@ -7,82 +11,29 @@ import math
 import os
 import sys
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from latent_common.atomic import atomic_write, write_json
+from latent_common.atomic import save_png
 from latent_common.errors import UserError
-from viewer.bundle import DECODER, ENCODER, Bundle, load_bundle
-from viewer.explore import grid_centres, make_plane, nearest, plane_bounds, segment
+from viewer.bundle import DECODER, ENCODER, load_bundle
+from viewer.explore import make_plane, plane_bounds
 from viewer.inference import CPU, PROVIDERS, GridDecoder, OnnxModel, choose_providers
+from viewer.scene import Models, Scene, hud_lines
+from viewer.state import Request, ViewState, accept_sample, adopt_layout, frame_done, initial_state
+from viewer.stats import FrameStats
 
 HUD_REFRESH_S = 0.5  # the FPS figure changes this often; a still mouse redraws nothing in between
 MOTION_EVENTS_PER_FRAME = 4  # the scripted mouse posts several moves a frame, as a fast real mouse does
-TIMING_WINDOW = 100_000  # an open-ended session reports percentiles over its last this-many frames
-MEMORY_BASELINE_FRAME = 1000  # resident memory is sampled here and at the end (the soak test's figures)
-NEIGHBOURS = 4
+HEADLESS_FRAMES = 600  # a headless run with no --frames stops here
+
+Script = Callable[[int, object], list]  # (frame, layout) -> events to post before the frame's input
 
 
 class ViewerError(UserError):
     """A problem the user can fix that is not about the bundle, such as a provider that can't be had."""
-
-
-def resident_mb() -> float:
-    """Current resident memory of this process (Linux /proc; peak RSS elsewhere)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-
-
-class Samples:
-    """A fixed-size ring of float64 timings: its memory is taken once, so a long session doesn't grow."""
-
-    def __init__(self, capacity: int):
-        self.values = np.full(capacity, np.nan)  # filled now, so every page is resident from the start
-        self.count = 0
-
-    def append(self, value: float) -> None:
-        self.values[self.count % len(self.values)] = value
-        self.count += 1
-
-    def kept(self) -> np.ndarray:
-        return self.values[: min(self.count, len(self.values))]
-
-    def percentile(self, q: float) -> float | None:
-        kept = self.kept()
-        return round(float(np.percentile(kept, q)), 3) if len(kept) else None
-
-
-class Timings:
-    def __init__(self, capacity: int):
-        self.frame_ms = Samples(capacity)
-        self.decode_us = Samples(capacity)
-        self.rss_mb: dict[str, float] = {}
-
-    def summary(self, provider: str, frames: int, cpu_s: float, first_frame_at: float) -> dict:
-        return {
-            "frames": frames,
-            "cpu_ms_per_frame": round(cpu_s * 1000 / max(frames, 1), 4),
-            "first_frame_at": first_frame_at,  # wall clock (time.time()) when the first frame was shown
-            "frames_drawn": self.frame_ms.count,
-            "decodes": self.decode_us.count,
-            "frame_ms_p50": self.frame_ms.percentile(50),
-            "frame_ms_p99": self.frame_ms.percentile(99),
-            "frame_ms_max": self.frame_ms.percentile(100),
-            "decode_us_p50": self.decode_us.percentile(50),
-            "decode_us_p99": self.decode_us.percentile(99),
-            "provider": provider,
-            "rss_mb": {key: round(value, 2) for key, value in self.rss_mb.items()},
-        }
 
 
 def scripted_mouse(frame: int, plot) -> list:
@@ -98,7 +49,7 @@ def scripted_mouse(frame: int, plot) -> list:
     return events
 
 
-def open_models(bundle: Bundle, args: argparse.Namespace) -> tuple[OnnxModel, OnnxModel, list[str]]:
+def open_sessions(bundle, args: argparse.Namespace) -> tuple[OnnxModel, OnnxModel, list[str]]:
     """The decoder on the chosen provider, the encoder (for drawing) on the CPU, and notices for the HUD."""
     providers, notice = choose_providers(args.provider)
     decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, providers)
@@ -113,251 +64,131 @@ def open_models(bundle: Bundle, args: argparse.Namespace) -> tuple[OnnxModel, On
     return decoder, encoder, notices + ([notice] if notice else [])
 
 
-def hud_lines(bundle: Bundle, state, plane, decode_us: float, fps: float, provider: str, mode: str, notices: list[str]):
-    from viewer.render import DIM_TEXT, TEXT, WARN
-
-    z = state.z[0]
-    if plane.dim == 2:
-        where = f"z = ({z[0]:+.3f}, {z[1]:+.3f})"
-    else:
-        shown = ", ".join(f"{v:+.2f}" for v in z[:4])
-        where = f"z = [{shown}, … {plane.dim} dims]  pc{state.component + 3} {state.offsets[state.component]:+.2f}σ"
-    focus = {
-        "hover": "hover",
-        "slider": f"slider t = {state.t:.2f} on A->B",
-        "draw": "drawing",
-        "sample": "prior sample (P)",
-    }[state.focus]
-    lines = [
-        (where, TEXT),
-        (f"decode {decode_us:6.0f} µs   {fps:5.1f} fps   {focus}", TEXT),
-        (f"{provider.removesuffix('ExecutionProvider')} · {mode}", TEXT),
-        (
-            f"{bundle.name} · test MSE {bundle.test_mse if bundle.test_mse is not None else float('nan'):.4f} · H: help",
-            DIM_TEXT,
-        ),
-    ]
-    return lines + [(notice, WARN) for notice in notices]
+def open_models(args: argparse.Namespace) -> tuple[Models, np.ndarray]:
+    """Load and check the bundle, open its sessions and warm the decoder; returns the models and the home view."""
+    bundle = load_bundle(args.bundle, strict=args.strict)
+    decoder, encoder, notices = open_sessions(bundle, args)
+    plane = make_plane(bundle.z)
+    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    decoder.warm_up(plane.lift(home.mean(axis=1), np.zeros(plane.dim - 2)))
+    grid = GridDecoder(decoder, args.precompute) if args.precompute else None
+    n = args.precompute
+    mode = f"precomputed {n}×{n} grid, interpolated" if grid else "live decode"
+    points = plane.project(bundle.z)
+    models = Models(bundle, plane, points, decoder, encoder, grid, args.map_grid, mode, notices)
+    return models, home
 
 
-@dataclass
-class Scene:
-    """Cached surfaces, each rebuilt only when what it shows changes."""
+def start_state(models: Models, home: np.ndarray, args: argparse.Namespace) -> ViewState:
+    from viewer.layout import window_size
 
-    layout: object
-    scatter: object = None  # axes, map and dots: rebuilt on view, class filter, map or offset changes
-    legend: object = None  # rebuilt with the scatter (hidden classes show dimmed)
-    background: object = None  # scatter + captions, pins, marker: rebuilt when those change
-    tile: object = None  # DigitTile for the hover decode
-    canvas_tile: object = None  # DigitTile for the drawing
-    digit: object = None  # the surface shown in the digit rect this frame
-    side: object = None
-    side_for: tuple | None = None  # the neighbour indices `side` shows
-    thumbnails: object = None  # render.Thumbnails of the test digits at this layout's size
-    strip: object = None
-    strip_images: np.ndarray | None = None
-    strip_pins: list | None = None  # the pins strip_images were decoded for
-    marker: np.ndarray | None = None  # plane point of the encoded drawing
-    visible: np.ndarray | None = None  # (M,) bool mask of the shown classes, None when all are shown
-    help: object = None  # the help overlay, drawn once per layout
+    bundle, plane = models.bundle, models.plane
+    state = initial_state(plane, home, window_size(), bundle.image_shape, class_count=len(bundle.class_names))
+    state.show_map = args.map
+    if args.pins:
+        state.pins = [plane.lift(args.pins[:2], state.offsets)[0], plane.lift(args.pins[2:], state.offsets)[0]]
+    state.scatter_changed = state.strip_changed = True
+    return state
 
 
-Script = Callable[[int, object], list]  # (frame, layout) -> events to post before the frame's input
+def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Models) -> Scene:
+    """A new scene (and every cached surface with it) when the window size changed; else the same one."""
+    import pygame
+
+    from viewer.layout import make_layout
+
+    if scene is not None and state.window_size == scene.layout.size:
+        return scene
+    layout = make_layout(state.window_size)  # never smaller than the panel needs
+    if pygame.display.get_surface() is None or pygame.display.get_surface().get_size() != layout.size:
+        pygame.display.set_mode(layout.size, pygame.RESIZABLE)
+    adopt_layout(state, layout.size)
+    return Scene(layout, fonts, models)
 
 
 def stamp(folder: Path, prefix: str) -> Path:
     return folder / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}.png"
 
 
-def run(args: argparse.Namespace, script: Script | None = None) -> dict:
-    """Open the bundle, then the window, and run frames until closed or `args.frames` is reached."""
-    bundle = load_bundle(args.bundle, strict=args.strict)
-    decoder, encoder, notices = open_models(bundle, args)
-    plane = make_plane(bundle.z)
-    points = plane.project(bundle.z)  # (M, 2) where each test digit sits in the plot
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
-    decoder.warm_up(plane.lift(home.mean(axis=1), np.zeros(plane.dim - 2)))
-    grid = GridDecoder(decoder, args.precompute) if args.precompute else None
-    mode = f"precomputed {args.precompute}×{args.precompute} grid, interpolated" if grid else "live decode"
-    names = bundle.class_names
-    variational = bundle.variational
-    rng = np.random.default_rng()
-
-    if args.headless:
-        os.environ["SDL_VIDEODRIVER"] = "dummy"
-        if args.mouse == "path":
-            script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    import pygame  # after SDL_VIDEODRIVER is set
+def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng: np.random.Generator) -> None:
+    """The one-off actions asked for this frame: a prior sample, a screenshot, a strip export."""
+    import pygame
 
     from viewer import render
-    from viewer.layout import make_layout, window_size
-    from viewer.state import handle, initial_state
+
+    if Request.SAMPLE in state.requests and models.bundle.variational:
+        z = rng.standard_normal((1, models.bundle.latent_dim)).astype(np.float32)  # z ~ N(0, I), the VAE's prior
+        accept_sample(state, z, models.plane)
+    if Request.SCREENSHOT in state.requests:
+        path = stamp(args.shots_dir, "latent-explorer")
+        save_png(pygame.display.get_surface(), path)
+        print(f"saved {path}", file=sys.stderr)
+    if Request.EXPORT_STRIP in state.requests and scene.strip_images is not None:
+        path = stamp(args.shots_dir, "strip")
+        strip = np.concatenate(list(scene.strip_images), axis=1)  # (H, K * W): A on the left, B on the right
+        save_png(render.image_surface(strip, (strip.shape[1] * 4, strip.shape[0] * 4)), path)
+        print(f"saved {path}", file=sys.stderr)
+    frame_done(state)
+
+
+def open_window(headless: bool) -> dict:
+    """Start pygame's display and fonts; returns the fonts."""
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"  # read when the display starts, below
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # read when pygame is first imported
+    import pygame
 
     pygame.display.init()
     pygame.font.init()
+    return {"text": pygame.font.Font(None, 20), "small": pygame.font.Font(None, 17)}
+
+
+def run(args: argparse.Namespace, script: Script | None = None) -> dict:
+    """Open the bundle, then the window, and run frames until closed or `args.frames` is reached."""
+    models, home = open_models(args)
+    if args.headless and args.mouse == "path":
+        script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))
+    fonts = open_window(args.headless)
+    import pygame
+
+    from viewer.events import handle
+
     try:
-        state = initial_state(plane, home, window_size(), bundle.image_shape)
-        state.show_map = args.map
-        if args.pins:
-            state.pins = [plane.lift(args.pins[:2], state.offsets)[0], plane.lift(args.pins[2:], state.offsets)[0]]
-        screen = pygame.display.set_mode(state.window_size, pygame.RESIZABLE)
-        pygame.display.set_caption(f"latent-explorer · {bundle.name}")
-        fonts = {"text": pygame.font.Font(None, 20), "small": pygame.font.Font(None, 17)}
-        text = render.TextCache(fonts["text"])
-        scene = Scene(layout=make_layout(state.window_size))
-        state.scatter_changed = state.strip_changed = True
-        last_cursor = None
-        frames = args.frames or (600 if args.headless else 0)
-        timings = Timings(capacity=frames or TIMING_WINDOW)
-        clock = pygame.time.Clock()
-        recent: deque[float] = deque(maxlen=120)
-        hud_due, decode_us, frame, first_frame_at, recorded = 0.0, 0.0, 0, 0.0, 0
-        cpu_started = time.process_time()
-        while state.running and (frames == 0 or frame < frames):
+        state = start_state(models, home, args)
+        scene = fit_window(None, state, fonts, models)
+        pygame.display.set_caption(f"latent-explorer · {models.bundle.name}")
+        frames = args.frames or (HEADLESS_FRAMES if args.headless else 0)
+        stats, clock, rng, hud_due = FrameStats(frames), pygame.time.Clock(), np.random.default_rng(), 0.0
+        while state.running and (frames == 0 or stats.frames < frames):
             started = time.perf_counter()
+            # read input
             if script is not None:
-                for event in script(frame, scene.layout):
+                for event in script(stats.frames, scene.layout):
                     pygame.event.post(event)
             for event in pygame.event.get():
-                state = handle(event, state, scene.layout, plane, len(names), bundle.image_shape)
-            layout = scene.layout
-            if "sample" in state.requests and variational and state.focus != "draw":
-                state.z = rng.standard_normal((1, bundle.latent_dim)).astype(np.float32)  # z ~ N(0, I), the VAE's prior
-                state.focus, state.z_changed, state.needs_redraw = "sample", True, True
-                state.uv = plane.project(state.z)[0]
-
-            if state.window_size != layout.size:  # resized: new layout, and every cached surface with it
-                layout = make_layout(state.window_size)
-                state.window_size = layout.size
-                if pygame.display.get_surface().get_size() != layout.size:
-                    pygame.display.set_mode(layout.size, pygame.RESIZABLE)
-                screen = pygame.display.get_surface()
-                scene = Scene(layout=layout)
-                state.scatter_changed = state.strip_changed = state.z_changed = state.full_redraw = True
-                last_cursor = None
-            if scene.tile is None:
-                scene.thumbnails = render.Thumbnails(
-                    bundle.images, [names[i] for i in bundle.labels], layout.side.width // 2 - 8, fonts["small"]
-                )
-                scene.tile = render.DigitTile(bundle.image_shape, layout.digit.size)
-                scene.canvas_tile = render.DigitTile(bundle.image_shape, layout.digit.size)
-
-            if state.scatter_changed:
-                settled = not state.panning  # the map and the precomputed grid wait for the view to settle
-                tiles = None
-                if state.show_map and settled:
-                    latents = plane.lift(grid_centres(state.view, args.map_grid), state.offsets)
-                    tiles = render.map_surface(decoder(latents), args.map_grid, layout.plot.size)
-                if grid is not None and settled:
-                    grid.refresh(plane, state.view, state.offsets)
-                    state.z_changed = True
-                scene.scatter = render.scatter_surface(
-                    layout, state.view, points, bundle.labels, state.hidden, fonts["small"], tiles
-                )
-                scene.legend = render.legend_surface(layout, names, state.hidden, fonts["text"])
-                scene.visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
-                state.scatter_changed, state.overlay_changed = False, True
-
-            if state.canvas_changed:
-                if state.focus == "draw":
-                    drawn = encoder(state.canvas[None])  # (1, D)
-                    state.z, state.z_changed = drawn.astype(np.float32), True
-                    scene.marker = plane.project(drawn)[0] if state.canvas.any() else None
-                else:
-                    scene.marker = None
-                state.canvas_changed, state.overlay_changed = False, True
-
-            if state.overlay_changed:
-                pins_plane = [plane.project(pin[None])[0] for pin in state.pins]
-                scene.background = render.compose_background(scene.scatter, layout, state.view, scene.legend, fonts,
-                                                              pins_plane, scene.marker, state.focus == "draw")  # fmt: skip
-                state.overlay_changed, state.full_redraw = False, True
-
-            if state.strip_changed:
-                if len(state.pins) != 2:
-                    scene.strip_images, scene.strip_pins = None, None
-                elif scene.strip_pins is not state.pins:
-                    scene.strip_images = decoder(
-                        segment(state.pins[0], state.pins[1], render.STRIP_COUNT)
-                    )  # one batched call
-                    scene.strip_pins = state.pins
-                scene.strip = render.strip_surface(layout, scene.strip_images, state.t, state.focus == "slider")
-                state.strip_changed = False
-
-            if state.z_changed:
-                t0 = time.perf_counter_ns()
-                image = grid(state.uv) if grid is not None and state.focus == "hover" else decoder(state.z)[0]  # (H, W)
-                decode_us = (time.perf_counter_ns() - t0) / 1000
-                timings.decode_us.append(decode_us)
-                if state.focus == "draw":
-                    scene.digit = scene.canvas_tile.update(state.canvas)
-                    scene.side = render.image_surface(image, (layout.side.width, layout.side.width))
-                    scene.side_for = None
-                else:
-                    scene.digit = scene.tile.update(image)
-                    near = nearest(bundle.z, state.z[0], NEIGHBOURS, scene.visible)
-                    if scene.side_for != tuple(near):  # neighbours change far less often than the cursor moves
-                        scene.side = render.neighbours_surface(layout, near, scene.thumbnails)
-                        scene.side_for = tuple(near)
-                state.z_changed, state.needs_redraw = False, True
-
+                state = handle(event, state, scene.layout, models.plane)
+            # rebuild what is stale: the layout, the cached surfaces, the one decode
+            scene = fit_window(scene, state, fonts, models)
+            scene.refresh(state, models, stats)
+            # draw
             if started >= hud_due:
-                hud_due = started + HUD_REFRESH_S
-                state.needs_redraw = True
+                hud_due, state.needs_redraw = started + HUD_REFRESH_S, True
             if state.needs_redraw or state.show_help:
-                fps = (
-                    (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
-                )
-                lines = hud_lines(bundle, state, plane, decode_us, fps, decoder.provider, mode, notices)
-                panels = [(scene.digit, layout.digit), (scene.side, layout.side), (scene.strip, layout.strip)]
-                full = state.full_redraw or state.show_help
-                dirty = render.frame(
-                    screen, layout, scene.background, panels, state.cursor, lines, text, last_cursor, full
-                )
-                if state.show_help:
-                    scene.help = scene.help or render.help_overlay(layout.size, fonts)
-                    screen.blit(scene.help, (0, 0))
-                    state.full_redraw = True  # the overlay must be wiped when it closes
-                else:
-                    state.full_redraw = False
-                pygame.display.update(dirty)
-                last_cursor = render.cursor_rect(state.cursor) if state.cursor is not None else None
-                state.needs_redraw = False
-                timings.frame_ms.append((time.perf_counter() - started) * 1000)
-                first_frame_at = first_frame_at or time.time()
+                screen = pygame.display.get_surface()
+                pygame.display.update(scene.draw(screen, state, hud_lines(state, models, stats)))
+                stats.drawn(started)
                 if args.record:
-                    recorded += 1
-                    atomic_write(
-                        args.record / f"frame-{recorded:06d}.png",
-                        lambda h, s=screen: pygame.image.save(s, h, "png"),
-                        suffix=".png",
-                    )
-            if "screenshot" in state.requests:
-                path = stamp(args.shots_dir, "latent-explorer")
-                atomic_write(path, lambda h, s=screen: pygame.image.save(s, h, "png"), suffix=".png")
-                print(f"saved {path}", file=sys.stderr)
-            if "export_strip" in state.requests and scene.strip_images is not None:
-                path = stamp(args.shots_dir, "strip")
-                strip = np.concatenate(list(scene.strip_images), axis=1)  # (H, K * W): A on the left, B on the right
-                image = render.image_surface(strip, (strip.shape[1] * 4, strip.shape[0] * 4))
-                atomic_write(path, lambda h, s=image: pygame.image.save(s, h, "png"), suffix=".png")
-                print(f"saved {path}", file=sys.stderr)
-            state.requests.clear()
-            recent.append(time.perf_counter())
-            frame += 1
-            if frame == MEMORY_BASELINE_FRAME:
-                timings.rss_mb["at_frame_1000"] = resident_mb()
+                    save_png(screen, args.record / f"frame-{stats.frame_ms.count:06d}.png")
+            # one-off requests, then wait for the next frame
+            carry_out_requests(state, scene, models, args, rng)
+            stats.frame_done()
             clock.tick(args.fps)
-        cpu_s = time.process_time() - cpu_started
-        timings.rss_mb["at_end"] = resident_mb()
+        stats.finish()
         if args.screenshot:
-            atomic_write(args.screenshot, lambda handle: pygame.image.save(screen, handle, "png"), suffix=".png")
+            save_png(pygame.display.get_surface(), args.screenshot)
     finally:
         pygame.quit()
-    stats = timings.summary(decoder.provider, frame, cpu_s, first_frame_at) | {"mode": mode}
+    summary = stats.summary(models.decoder.provider, models.mode)
     if args.stats:
-        write_json(
-            args.stats, stats | {"frame_ms": timings.frame_ms.kept().round(4).tolist()} if args.raw_timings else stats
-        )
-    return stats
+        stats.write(args.stats, summary, args.raw_timings)
+    return summary

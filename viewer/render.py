@@ -28,19 +28,6 @@ from viewer.layout import STRIP_COUNT, Layout
 # Ink palette for 8-bit digit surfaces: dark blue-black paper to warm white ink.
 INK = [(int(18 + 237 * t), int(20 + 230 * t), int(28 + 212 * t**1.2)) for t in np.linspace(0, 1, 256)]
 MAP_ALPHA = 150  # the manifold map sits under the dots, dimmed so the colours still read
-HELP = [
-    ("move over the scatter", "decode the point under the cursor"),
-    ("wheel / drag / R", "zoom about the cursor / pan / reset the view"),
-    ("G", "manifold map: decoded digits tiling the view"),
-    ("click, click", "pin A, then B: decodes along A->B below"),
-    ("Left / Right, or hover the strip", "slide along A->B;  E exports the strip;  X clears"),
-    ("D, then draw on the tile", "draw to encode (C clears);  D again to leave"),
-    ("0-9 or click the legend", "show or hide a class"),
-    ("[ ]  and  + -", "pick a further principal component, move along it"),
-    ("S", "screenshot to a PNG"),
-    ("P", "a variational model: decode a sample from the prior N(0, I)"),
-    ("H or ?", "this help;  Esc or Q quits"),
-]
 
 
 def _dot_sprites(radius: int = 2, alpha: int = 170) -> list[pygame.Surface]:
@@ -236,15 +223,19 @@ def strip_surface(layout: Layout, images: np.ndarray | None, t: float, active: b
 
 
 def help_overlay(size: tuple[int, int], fonts) -> pygame.Surface:
+    """Every control from the one table in controls.py."""
+    from viewer.controls import CONTROLS
+
     overlay = pygame.Surface(size, pygame.SRCALPHA)
     overlay.fill((10, 11, 15, 215))
-    text, y = fonts["text"], 60
+    text, y = fonts["text"], 56
     overlay.blit(text.render("latent-explorer: controls", True, TEXT), (60, 24))
-    for keys, what in HELP:
-        overlay.blit(text.render(keys, True, PIN), (60, y))
-        overlay.blit(text.render(what, True, TEXT), (300, y))
-        y += 28
-    overlay.blit(fonts["small"].render("H, ? or Esc closes this", True, DIM_TEXT), (60, y + 10))
+    step = min(26, max((size[1] - y - 40) // len(CONTROLS), 18))
+    for control in CONTROLS:
+        overlay.blit(text.render(control.label, True, PIN), (60, y))
+        overlay.blit(text.render(control.does, True, TEXT), (300, y))
+        y += step
+    overlay.blit(fonts["small"].render("H, ? or Esc closes this", True, DIM_TEXT), (60, y + 8))
     return overlay
 
 

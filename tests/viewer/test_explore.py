@@ -3,7 +3,6 @@ with assertions on state and on pixels. Runs in the torch-free environment."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,40 +10,17 @@ import pygame
 import pytest
 
 from tests.helpers import ROOT, SHIPPED
-from viewer import app, cli
+from tests.viewer.harness import click, ev, key, move, press, release, run_viewer
 from viewer.bundle import DECODER, load_bundle
+from viewer.events import handle
 from viewer.explore import bilinear, grid_centres, grid_nodes, make_plane, nearest, plane_bounds, segment, zoom
 from viewer.inference import CPU, GridDecoder, OnnxModel
 from viewer.layout import STRIP_COUNT, make_layout, window_size
 from viewer.render import CLASS_COLORS, DRAWN
-from viewer.state import handle, initial_state
+from viewer.state import initial_state
 
 EIGHT_D = ROOT / "models" / "mnist-ae-8d"
 LAYOUT = make_layout(window_size())
-
-
-def ev(kind, **fields):
-    return pygame.event.Event(kind, **fields)
-
-
-def move(pos, held=False):
-    return ev(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(1 if held else 0, 0, 0))
-
-
-def press(pos):
-    return ev(pygame.MOUSEBUTTONDOWN, pos=pos, button=1)
-
-
-def release(pos):
-    return ev(pygame.MOUSEBUTTONUP, pos=pos, button=1)
-
-
-def key(code, char=""):
-    return ev(pygame.KEYDOWN, key=code, unicode=char, mod=0)
-
-
-def click(pos):
-    return [move(pos), press(pos), release(pos)]
 
 
 def fresh(bundle_path=SHIPPED):
@@ -56,32 +32,15 @@ def fresh(bundle_path=SHIPPED):
 
 def feed(state, plane, events, bundle):
     for event in events:
-        state = handle(event, state, LAYOUT, plane, len(bundle.class_names), bundle.image_shape)
+        state = handle(event, state, LAYOUT, plane)
     return state
 
 
 def run_script(tmp_path: Path, events_at: dict[int, list], frames: int = 10, *flags: str, bundle: Path = SHIPPED):
     """Run the real viewer headless, posting events_at[frame] before that frame; returns stats and the last frame."""
-    shot = tmp_path / f"shot-{len(list(tmp_path.iterdir()))}.png"
-    args = cli.build_parser().parse_args(
-        [
-            str(bundle),
-            "--headless",
-            "--frames",
-            str(frames),
-            "--fps",
-            "0",
-            "--screenshot",
-            str(shot),
-            "--shots-dir",
-            str(tmp_path),
-            *flags,
-        ]
-    )
-    stats = app.run(args, script=lambda frame, layout: events_at.get(frame, []))
-    os.environ["SDL_VIDEODRIVER"] = "dummy"
-    pygame.display.init()
-    return stats, pygame.surfarray.array3d(pygame.image.load(str(shot))).astype(int)  # (x, y, 3)
+    script = lambda frame, layout: events_at.get(frame, [])  # noqa: E731
+    stats, shot = run_viewer(tmp_path, script, frames, "--shots-dir", str(tmp_path), *flags, bundle=bundle)
+    return stats, pygame.surfarray.array3d(shot).astype(int)  # (x, y, 3)
 
 
 def region(pixels, rect):

@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pygame
 import pytest
 
-from tests.helpers import SHIPPED, assert_one_line_error, run_module
-from viewer import app, cli
+from tests.helpers import assert_one_line_error, run_module
+from tests.viewer.harness import move, run_viewer
+from viewer import app
 from viewer.layout import MIN_WINDOW
 
 
 def run_headless(tmp_path: Path, script, frames: int = 12, *extra: str) -> tuple[dict, pygame.Surface]:
-    shot = tmp_path / "shot.png"
-    args = cli.build_parser().parse_args(
-        [str(SHIPPED), "--headless", "--frames", str(frames), "--fps", "0", "--screenshot", str(shot), *extra]
-    )
-    stats = app.run(args, script=script)
-    os.environ["SDL_VIDEODRIVER"] = "dummy"
-    pygame.display.init()
-    return stats, pygame.image.load(str(shot))
-
-
-def motion(pos):
-    return pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(0, 0, 0))
+    return run_viewer(tmp_path, script, frames, *extra)
 
 
 def test_a_burst_of_thousands_of_events_is_one_decode(tmp_path: Path):
     def burst(frame, layout):
         if frame == 3:
-            return [motion((layout.plot.left + i % layout.plot.width, layout.plot.top + i % 97)) for i in range(5000)]
+            return [move((layout.plot.left + i % layout.plot.width, layout.plot.top + i % 97)) for i in range(5000)]
         return []
 
     stats, _ = run_headless(tmp_path, burst)
@@ -72,7 +61,7 @@ def test_window_events_are_harmless(tmp_path: Path, event_type):
 
 def test_mouse_outside_the_plot_keeps_the_last_digit(tmp_path: Path):
     def script(frame, layout):
-        return [motion(layout.plot.center)] if frame == 1 else [motion((layout.digit.centerx, layout.digit.bottom + 5))]
+        return [move(layout.plot.center)] if frame == 1 else [move((layout.digit.centerx, layout.digit.bottom + 5))]
 
     stats, _ = run_headless(tmp_path, script)
     assert stats["decodes"] == 2  # start, then the one move inside the plot

@@ -1,0 +1,105 @@
+"""Every control of the viewer in one table: the key handler dispatches from it, the help overlay draws it,
+and a test checks the README's controls table against it.
+
+A row with keys is a key binding; a row without (the mouse) is documentation only: events.py handles it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pygame
+
+from viewer.state import (
+    Request,
+    ViewState,
+    clear_canvas,
+    clear_pins,
+    move_along_component,
+    pick_component,
+    request,
+    reset_view,
+    step_slider,
+    toggle_class,
+    toggle_draw,
+    toggle_help,
+    toggle_map,
+)
+
+Action = Callable[[ViewState, int], None]  # (state, the key pressed)
+
+
+@dataclass(frozen=True)
+class Control:
+    label: str  # how help and the README name it
+    does: str  # one line for the help overlay
+    keys: tuple[int, ...] = ()  # pygame key codes; empty for mouse-only rows
+    action: Action | None = None
+    chars: tuple[str, ...] = ()  # typed characters that also trigger it, whatever the keyboard layout
+
+
+def _quit(state: ViewState, key: int) -> None:
+    if state.show_help and key == pygame.K_ESCAPE:
+        state.show_help = False
+    else:
+        state.running = False
+
+
+def _digit(state: ViewState, key: int) -> None:
+    toggle_class(state, key - pygame.K_0)
+
+
+UP_KEYS = (pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS, pygame.K_PAGEUP)
+DOWN_KEYS = (pygame.K_MINUS, pygame.K_KP_MINUS, pygame.K_PAGEDOWN)
+
+CONTROLS = [
+    Control("move over the scatter", "decode the point under the cursor"),
+    Control(
+        "wheel / drag / R", "zoom about the cursor / pan / reset the view", (pygame.K_r,), lambda s, k: reset_view(s)
+    ),
+    Control("G", "manifold map: decoded images tiling the view", (pygame.K_g,), lambda s, k: toggle_map(s)),
+    Control("click, click", "pin A, then B: decodes along A->B below"),
+    Control(
+        "Left / Right, or hover the strip",
+        "slide along A->B",
+        (pygame.K_LEFT, pygame.K_RIGHT),
+        lambda s, k: step_slider(s, 1 if k == pygame.K_RIGHT else -1),
+    ),
+    Control("E", "export the strip as a PNG", (pygame.K_e,), lambda s, k: request(s, Request.EXPORT_STRIP)),
+    Control("X", "clear the pins", (pygame.K_x,), lambda s, k: clear_pins(s)),
+    Control(
+        "D, then draw on the tile", "draw to encode;  D again to leave", (pygame.K_d,), lambda s, k: toggle_draw(s)
+    ),
+    Control("C", "clear the drawing", (pygame.K_c,), lambda s, k: clear_canvas(s)),
+    Control("0-9 or click the legend", "show or hide a class", tuple(range(pygame.K_0, pygame.K_9 + 1)), _digit),
+    Control(
+        "[ ]",
+        "pick a further principal component (latent above 2-D)",
+        (pygame.K_LEFTBRACKET, pygame.K_RIGHTBRACKET),
+        lambda s, k: pick_component(s, 1 if k == pygame.K_RIGHTBRACKET else -1),
+    ),
+    Control(
+        "+ -  (or PgUp / PgDn)",
+        "move along that component",
+        UP_KEYS + DOWN_KEYS,
+        lambda s, k: move_along_component(s, 1 if k in UP_KEYS else -1),
+    ),
+    Control("S", "screenshot to a PNG", (pygame.K_s,), lambda s, k: request(s, Request.SCREENSHOT)),
+    Control(
+        "P",
+        "a variational model: decode a sample from the prior N(0, I)",
+        (pygame.K_p,),
+        lambda s, k: request(s, Request.SAMPLE),
+    ),
+    Control("H or ?", "this help", (pygame.K_h,), lambda s, k: toggle_help(s), chars=("?",)),
+    Control("Esc or Q", "quit (Esc closes the help first)", (pygame.K_ESCAPE, pygame.K_q), _quit),
+]
+
+
+def control_for(key: int, char: str) -> Control | None:
+    """The control bound to a key press, if any."""
+    for control in CONTROLS:
+        if key in control.keys or (char and char in control.chars):
+            return control
+    return None

@@ -1,0 +1,113 @@
+"""Input: fold one pygame event into the view state. No drawing and no inference here.
+
+`handle` sets flags through viewer/state.py; the frame loop then acts on them once, so any number of
+events in a frame costs at most one decode and one re-render of each cached surface.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pygame
+
+from viewer.controls import control_for
+from viewer.explore import Plane, stroke
+from viewer.layout import Layout
+from viewer.state import (
+    Focus,
+    ViewState,
+    add_pin,
+    hover,
+    leave_plot,
+    pan_view,
+    refresh_latent,
+    resize,
+    slide,
+    toggle_class,
+    zoom_view,
+)
+
+RESIZE_EVENTS = (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED)
+REDRAW_EVENTS = (pygame.WINDOWEXPOSED, pygame.WINDOWRESTORED, pygame.WINDOWSHOWN)
+ZOOM_STEP = 0.8  # one wheel notch shows 80% of the width: fine enough to aim, quick to go deep
+DRAG_THRESHOLD = 3  # pixels a press must move before it is a pan rather than a click (a pin)
+
+
+def _on_key(event, state: ViewState) -> None:
+    control = control_for(event.key, getattr(event, "unicode", ""))
+    if control is not None and control.action is not None:
+        control.action(state, event.key)
+    state.needs_redraw = True
+
+
+def _on_press(pos, state: ViewState, layout: Layout) -> None:
+    if layout.plot.collidepoint(pos):
+        state.press, state.press_view, state.panning = tuple(pos), state.view.copy(), False
+    elif state.focus == Focus.DRAW and layout.digit.collidepoint(pos):
+        state.drawing = layout.canvas_pixel(pos, state.canvas.shape)
+        state.canvas = stroke(state.canvas, state.drawing, state.drawing)
+        state.canvas_changed = True
+    elif len(state.pins) == 2 and layout.strip.collidepoint(pos):
+        slide(state, layout.strip_t(pos[0]))
+    else:
+        for index in range(state.class_count):
+            if layout.legend_item(index).collidepoint(pos):
+                toggle_class(state, index)
+
+
+def _on_release(pos, state: ViewState, layout: Layout, plane: Plane) -> None:
+    if state.press is not None and not state.panning and layout.plot.collidepoint(pos):
+        add_pin(state, plane.lift(layout.to_plane(pos, state.view), state.offsets)[0])
+    if state.panning:
+        state.scatter_changed = True  # the view has settled: redo what waits for it (the map)
+    state.press, state.press_view, state.panning, state.drawing = None, None, False, None
+
+
+def _on_motion(event, state: ViewState, layout: Layout) -> None:
+    pos = tuple(event.pos)
+    held = bool(event.buttons and event.buttons[0])
+    if state.press is not None and held:
+        if state.panning or max(abs(pos[0] - state.press[0]), abs(pos[1] - state.press[1])) > DRAG_THRESHOLD:
+            state.panning = True
+            pan_view(state, layout.to_plane(state.press, state.press_view), layout.to_plane(pos, state.press_view))
+    if state.drawing is not None and held:
+        here = layout.canvas_pixel(pos, state.canvas.shape)
+        state.canvas = stroke(state.canvas, state.drawing, here)
+        state.drawing, state.canvas_changed = here, True
+    if layout.plot.collidepoint(pos):
+        hover(state, pos, layout.to_plane(pos, state.view))
+    else:
+        leave_plot(state)
+    if len(state.pins) == 2 and layout.strip.collidepoint(pos) and state.focus != Focus.DRAW:
+        slide(state, layout.strip_t(pos[0]))
+
+
+def _on_wheel(event, state: ViewState, layout: Layout) -> None:
+    anchor = layout.to_plane(state.cursor, state.view) if state.cursor else state.view.mean(axis=1)
+    zoom_view(state, anchor, ZOOM_STEP ** float(np.clip(event.y, -3, 3)))
+
+
+def handle(event, state: ViewState, layout: Layout, plane: Plane) -> ViewState:
+    """Fold one event into the state. Any number of motion events in a frame fold into one latent point."""
+    kind = event.type
+    if kind == pygame.QUIT:
+        state.running = False
+    elif kind == pygame.KEYDOWN:
+        _on_key(event, state)
+    elif kind == pygame.MOUSEMOTION:
+        _on_motion(event, state, layout)
+    elif kind == pygame.MOUSEBUTTONDOWN and event.button == 1:
+        _on_press(tuple(event.pos), state, layout)
+    elif kind == pygame.MOUSEBUTTONUP and event.button == 1:
+        _on_release(tuple(event.pos), state, layout, plane)
+    elif kind == pygame.MOUSEWHEEL and event.y:
+        _on_wheel(event, state, layout)
+    elif kind == pygame.WINDOWLEAVE:
+        leave_plot(state)
+    elif kind in RESIZE_EVENTS:
+        resize(state, (event.w, event.h) if kind == pygame.VIDEORESIZE else (event.x, event.y))
+    elif kind in REDRAW_EVENTS:
+        state.needs_redraw = state.full_redraw = True
+    if state.strip_changed or state.canvas_changed or state.scatter_changed or state.overlay_changed:
+        state.needs_redraw = True
+    refresh_latent(state, plane)
+    return state

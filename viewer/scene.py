@@ -1,0 +1,171 @@
+"""The cached surfaces of one window layout, each rebuilt only when the state says what it shows changed.
+
+Like matplotlib's blitting `BlitManager`: the frame loop calls `refresh` and `draw`; the scene decides what
+is stale. Adding a panel means a refresh method here, a render function in render.py, and a rect in layout.py.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pygame
+
+from viewer import render
+from viewer.bundle import Bundle
+from viewer.explore import Plane, grid_centres, nearest, segment
+from viewer.inference import GridDecoder, OnnxModel
+from viewer.layout import Layout
+from viewer.state import Focus, ViewState, accept_encoding, drop_marker
+from viewer.stats import FrameStats
+
+NEIGHBOURS = 4
+
+
+@dataclass
+class Models:
+    """Everything opened from the bundle that the scene draws from."""
+
+    bundle: Bundle
+    plane: Plane
+    points: np.ndarray  # (M, 2) where each test image sits in the plot
+    decoder: OnnxModel
+    encoder: OnnxModel  # for the drawing, on the CPU
+    grid: GridDecoder | None  # --precompute: hover answered from a decoded lattice
+    map_grid: int  # the manifold map's tiles per side
+    mode: str  # "live decode", or the precompute grid, for the HUD
+    notices: list[str]  # warnings the HUD keeps showing
+
+
+class Scene:
+    def __init__(self, layout: Layout, fonts: dict, models: Models):
+        self.layout, self.fonts = layout, fonts
+        self.text = render.TextCache(fonts["text"])
+        bundle = models.bundle
+        names = [bundle.class_names[i] for i in bundle.labels]
+        self.thumbnails = render.Thumbnails(bundle.images, names, layout.side.width // 2 - 8, fonts["small"])
+        self.tile = render.DigitTile(bundle.image_shape, layout.digit.size)  # the decode
+        self.canvas_tile = render.DigitTile(bundle.image_shape, layout.digit.size)  # the drawing
+        self.scatter = self.legend = self.background = None  # pygame.Surface, once refreshed
+        self.digit = self.side = self.strip = None
+        self.side_for: tuple | None = None  # the neighbour indices `side` shows
+        self.strip_images: np.ndarray | None = None  # (STRIP_COUNT, H, W) decodes along A -> B
+        self.strip_pins: list | None = None  # the pins strip_images were decoded for
+        self.visible: np.ndarray | None = None  # (M,) bool mask of the shown classes, None when all are shown
+        self.help: pygame.Surface | None = None  # the help overlay, drawn once per layout
+        self.last_cursor: pygame.Rect | None = None  # the crosshair drawn last frame, to restore
+
+    def refresh(self, state: ViewState, models: Models, stats: FrameStats) -> None:
+        """Rebuild what the state flags as stale, in dependency order; at most one decode."""
+        if state.scatter_changed:
+            self._refresh_scatter(state, models)
+        if state.canvas_changed:
+            self._refresh_canvas(state, models)
+        if state.overlay_changed:
+            self._refresh_background(state, models)
+        if state.strip_changed:
+            self._refresh_strip(state, models)
+        if state.z_changed:
+            self._refresh_latent(state, models, stats)
+
+    def _refresh_scatter(self, state: ViewState, models: Models) -> None:
+        bundle, layout = models.bundle, self.layout
+        settled = not state.panning  # the map and the precomputed grid wait for the view to settle
+        tiles = None
+        if state.show_map and settled:
+            latents = models.plane.lift(grid_centres(state.view, models.map_grid), state.offsets)
+            tiles = render.map_surface(models.decoder(latents), models.map_grid, layout.plot.size)
+        if models.grid is not None and settled:
+            models.grid.refresh(models.plane, state.view, state.offsets)
+            state.z_changed = True
+        small, text = self.fonts["small"], self.fonts["text"]
+        self.scatter = render.scatter_surface(
+            layout, state.view, models.points, bundle.labels, state.hidden, small, tiles
+        )
+        self.legend = render.legend_surface(layout, bundle.class_names, state.hidden, text)
+        self.visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
+        state.scatter_changed, state.overlay_changed = False, True
+
+    def _refresh_canvas(self, state: ViewState, models: Models) -> None:
+        if state.focus == Focus.DRAW:
+            accept_encoding(state, models.encoder(state.canvas[None]), models.plane)  # (1, D)
+        else:
+            drop_marker(state)
+        state.canvas_changed = False
+
+    def _refresh_background(self, state: ViewState, models: Models) -> None:
+        pins = [models.plane.project(pin[None])[0] for pin in state.pins]
+        draw_mode = state.focus == Focus.DRAW
+        self.background = render.compose_background(
+            self.scatter, self.layout, state.view, self.legend, self.fonts, pins, state.marker, draw_mode
+        )
+        state.overlay_changed, state.full_redraw = False, True
+
+    def _refresh_strip(self, state: ViewState, models: Models) -> None:
+        if len(state.pins) != 2:
+            self.strip_images, self.strip_pins = None, None
+        elif self.strip_pins is not state.pins:
+            a, b = state.pins
+            self.strip_images = models.decoder(segment(a, b, render.STRIP_COUNT))  # one batched call
+            self.strip_pins = state.pins
+        self.strip = render.strip_surface(self.layout, self.strip_images, state.t, state.focus == Focus.SLIDER)
+        state.strip_changed = False
+
+    def _refresh_latent(self, state: ViewState, models: Models, stats: FrameStats) -> None:
+        """The one decode a frame, and what depends on the point: the neighbours, or the drawing's panel."""
+        started = time.perf_counter_ns()
+        hover_from_grid = models.grid is not None and state.focus == Focus.HOVER
+        image = models.grid(state.uv) if hover_from_grid else models.decoder(state.z)[0]  # (H, W)
+        stats.decoded((time.perf_counter_ns() - started) / 1000)
+        if state.focus == Focus.DRAW:
+            self.digit = self.canvas_tile.update(state.canvas)
+            self.side = render.image_surface(image, (self.layout.side.width, self.layout.side.width))
+            self.side_for = None
+        else:
+            self.digit = self.tile.update(image)
+            near = nearest(models.bundle.z, state.z[0], NEIGHBOURS, self.visible)
+            if self.side_for != tuple(near):  # neighbours change far less often than the cursor moves
+                self.side = render.neighbours_surface(self.layout, near, self.thumbnails)
+                self.side_for = tuple(near)
+        state.z_changed, state.needs_redraw = False, True
+
+    def draw(self, screen: pygame.Surface, state: ViewState, hud: list) -> list[pygame.Rect]:
+        """Draw this frame's changes (everything, after a change of view or the help); returns the dirty rects."""
+        layout = self.layout
+        panels = [(self.digit, layout.digit), (self.side, layout.side), (self.strip, layout.strip)]
+        full = state.full_redraw or state.show_help
+        dirty = render.frame(
+            screen, layout, self.background, panels, state.cursor, hud, self.text, self.last_cursor, full
+        )
+        if state.show_help:
+            self.help = self.help or render.help_overlay(layout.size, self.fonts)
+            screen.blit(self.help, (0, 0))
+        state.full_redraw = state.show_help  # the overlay must be wiped when it closes
+        self.last_cursor = render.cursor_rect(state.cursor) if state.cursor is not None else None
+        state.needs_redraw = False
+        return dirty
+
+
+def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple[str, tuple]]:
+    """The HUD's text: where z is, decode time and frame rate, what drives the decode, the bundle."""
+    bundle, plane, z = models.bundle, models.plane, state.z[0]
+    if plane.dim == 2:
+        where = f"z = ({z[0]:+.3f}, {z[1]:+.3f})"
+    else:
+        shown = ", ".join(f"{v:+.2f}" for v in z[:4])
+        where = f"z = [{shown}, … {plane.dim} dims]  pc{state.component + 3} {state.offsets[state.component]:+.2f}σ"
+    focus = {
+        Focus.HOVER: "hover",
+        Focus.SLIDER: f"slider t = {state.t:.2f} on A->B",
+        Focus.DRAW: "drawing",
+        Focus.SAMPLE: "prior sample (P)",
+    }[state.focus]
+    mse = bundle.test_mse if bundle.test_mse is not None else float("nan")
+    lines = [
+        (where, render.TEXT),
+        (f"decode {stats.last_decode_us:6.0f} µs   {stats.fps():5.1f} fps   {focus}", render.TEXT),
+        (f"{models.decoder.provider.removesuffix('ExecutionProvider')} · {models.mode}", render.TEXT),
+        (f"{bundle.name} · test MSE {mse:.4f} · H: help", render.DIM_TEXT),
+    ]
+    return lines + [(notice, render.WARN) for notice in models.notices]
