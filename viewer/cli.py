@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         if lines is not None:
             print("\n".join(lines))
             return 0
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before any viewer module imports pygame
         from viewer.app import run  # after parsing: --help needs no onnxruntime session
 
         stats = run(args)
