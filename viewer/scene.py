@@ -57,17 +57,26 @@ class Scene:
         self.last_cursor: pygame.Rect | None = None  # the crosshair drawn last frame, to restore
 
     def refresh(self, state: ViewState, models: Models, stats: FrameStats) -> None:
-        """Rebuild what the state flags as stale, in dependency order; at most one decode."""
+        """Rebuild what the state flags as stale, in dependency order; at most one decode.
+
+        Each block clears its own flag after its surfaces are rebuilt; a step may set a later flag (a new
+        scatter needs a new background), never an earlier one.
+        """
         if state.scatter_changed:
             self._refresh_scatter(state, models)
+            state.scatter_changed, state.overlay_changed = False, True
         if state.canvas_changed:
             self._refresh_canvas(state, models)
+            state.canvas_changed = False
         if state.overlay_changed:
             self._refresh_background(state, models)
+            state.overlay_changed, state.full_redraw = False, True
         if state.strip_changed:
             self._refresh_strip(state, models)
+            state.strip_changed = False
         if state.z_changed:
             self._refresh_latent(state, models, stats)
+            state.z_changed, state.needs_redraw = False, True
 
     def _refresh_scatter(self, state: ViewState, models: Models) -> None:
         bundle, layout = models.bundle, self.layout
@@ -85,14 +94,12 @@ class Scene:
         )
         self.legend = render.legend_surface(layout, bundle.class_names, state.hidden, text)
         self.visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
-        state.scatter_changed, state.overlay_changed = False, True
 
     def _refresh_canvas(self, state: ViewState, models: Models) -> None:
         if state.focus == Focus.DRAW:
             accept_encoding(state, models.encoder(state.canvas[None]), models.plane)  # (1, D)
         else:
             drop_marker(state)
-        state.canvas_changed = False
 
     def _refresh_background(self, state: ViewState, models: Models) -> None:
         pins = [models.plane.project(pin[None])[0] for pin in state.pins]
@@ -100,7 +107,6 @@ class Scene:
         self.background = render.compose_background(
             self.scatter, self.layout, state.view, self.legend, self.fonts, pins, state.marker, draw_mode
         )
-        state.overlay_changed, state.full_redraw = False, True
 
     def _refresh_strip(self, state: ViewState, models: Models) -> None:
         if len(state.pins) != 2:
@@ -110,7 +116,6 @@ class Scene:
             self.strip_images = models.decoder(segment(a, b, render.STRIP_COUNT))  # one batched call
             self.strip_pins = state.pins
         self.strip = render.strip_surface(self.layout, self.strip_images, state.t, state.focus == Focus.SLIDER)
-        state.strip_changed = False
 
     def _refresh_latent(self, state: ViewState, models: Models, stats: FrameStats) -> None:
         """The one decode a frame, and what depends on the point: the neighbours, or the drawing's panel."""
@@ -128,7 +133,6 @@ class Scene:
             if self.side_for != tuple(near):  # neighbours change far less often than the cursor moves
                 self.side = render.neighbours_surface(self.layout, near, self.thumbnails)
                 self.side_for = tuple(near)
-        state.z_changed, state.needs_redraw = False, True
 
     def draw(self, screen: pygame.Surface, state: ViewState, hud: list) -> list[pygame.Rect]:
         """Draw this frame's changes (everything, after a change of view or the help); returns the dirty rects."""
