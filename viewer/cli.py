@@ -104,6 +104,14 @@ def about(args: argparse.Namespace) -> list[str] | None:
     return None
 
 
+def say(lines: list[str]) -> int:
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # `--info | head`: the reader has gone, and Python would complain at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.bundle = args.bundle or default_bundle()
@@ -118,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(catalog.missing(args.bundle))
         lines = about(args)
         if lines is not None:
-            print("\n".join(lines))
-            return 0
+            return say(lines)
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before any viewer module imports pygame
         from viewer.app import run  # after parsing: --help needs no onnxruntime session
 
