@@ -25,7 +25,7 @@ from training.data import class_names, load_split
 from training.evaluate import embed, evaluate, to_tensor
 from training.metrics import KNN_K, knn_accuracy
 from training.model import Autoencoder, ModelConfig
-from viewer.bundle import DECODER, EMBEDDING, ENCODER, check_model_io, view_bounds, write_bundle
+from viewer.bundle import DECODER, EMBEDDING, ENCODER, check_model_io, check_replaceable, view_bounds, write_bundle
 
 OPSET = 18
 PARITY_SAMPLES = 1000
@@ -118,8 +118,7 @@ def check_parity(name: str, onnx_bytes: bytes, module: nn.Module, inputs: torch.
 
 
 def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, force: bool) -> dict:
-    if out.exists() and not force:
-        raise ExportError(f"{out}: already exists; pass --force to replace it")
+    check_replaceable(out, force)  # before minutes of work: --force replaces a bundle and nothing else
     torch.manual_seed(0)
     model, config = load_run(run_dir)
     latent_dim, image_shape = model.config.latent_dim, tuple(model.config.image_shape)

@@ -10,7 +10,7 @@ import unicodedata
 # Categories that must never reach a terminal from a file or a library: controls (ESC starts escape
 # sequences, NUL and CR rewrite the line), format characters (bidi overrides reorder what is shown) and
 # lone surrogates (printing one raises UnicodeEncodeError, a traceback instead of the error line).
-UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
+UNPRINTABLE = {"Cc", "Cf", "Cs"}
 
 
 class UserError(Exception):

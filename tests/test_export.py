@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +125,19 @@ def test_latent_dim_flows_through(tiny_root: Path, tmp_path: Path):
     assert bundle.latent_dim == 5 and bundle.bounds.shape == (5, 2) and bundle.name == "five"
     result = run_module("viewer", str(tmp_path / "b5"), "--headless", "--frames", "10")
     assert result.returncode == 0, result.stderr
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_force_never_replaces_the_run_or_a_folder_of_bundles(tiny_run: Path, tiny_bundle: Path, tmp_path: Path):
+    before = tree(tiny_run)
+    assert_one_line_error(run_module("export", str(tiny_run), "--out", str(tiny_run), "--force"), "not a bundle")
+    assert tree(tiny_run) == before  # checkpoint, config and metrics all still there
+    models = tmp_path / "models"
+    shutil.copytree(tiny_bundle, models / "a")
+    shutil.copytree(tiny_bundle, models / "b")
+    before = tree(models)
+    assert_one_line_error(run_module("export", str(tiny_run), "--out", str(models), "--force"), "not a bundle")
+    assert tree(models) == before

@@ -7,16 +7,22 @@ A bundle is a folder:
   bundle.json     metadata, including the SHA-256 of each file above
 
 numpy and json only, like safetensors' core: the viewer validates a bundle without torch or onnx.
+A bundle may come from a stranger, so every size is checked against the limits below before anything
+is allocated, every text it holds is checked before it can reach a terminal or a window title, and a
+graph may load no file but the ones bundle.json hashes (ONNX external data is refused).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from latent_common.atomic import write_error
-from latent_common.errors import UserError
+from latent_common.errors import UserError, printable, reason
 
 FORMAT_VERSION = 1
 DECODER = "decoder.onnx"
@@ -32,6 +38,20 @@ ENCODER = "encoder.onnx"
 EMBEDDING = "embedding.npz"
 METADATA = "bundle.json"
 DATA_FILES = (DECODER, ENCODER, EMBEDDING)
+BUNDLE_FILES = frozenset({*DATA_FILES, METADATA})  # all a bundle folder holds; --force deletes nothing else
+
+# Limits: generous against what the project produces (MNIST: 10,000 points of 28x28, 10 classes, D = 2..8),
+# small enough that a hostile bundle is refused before it costs memory.
+MAX_LATENT_DIM = 1024  # training's --latent-dim has the same ceiling
+MAX_CLASSES = 256  # labels are uint8; an idx: dataset may use every value
+MAX_POINTS = 200_000  # points in embedding.npz
+MAX_IMAGE_SIDE = 256  # pixels per side of image_shape
+MAX_EMBEDDING_BYTES = 512 << 20  # all three arrays together, once decompressed
+MAX_TEXT = 200  # characters in a name, a dataset or a class name
+LATENT_LIMIT = 1e6  # |z| and |latent_bounds|: beyond it, distances and zoom steps lose float32 precision
+MIN_SPAN = 1e-6  # the narrowest latent_bounds pair: the view divides by it
+MAX_ONNX_DEPTH = 32  # nested subgraphs the external-data scan follows
+
 REQUIRED_KEYS = {
     "format_version": int,
     "name": str,
@@ -78,6 +98,17 @@ class Bundle:
     @property
     def image_shape(self) -> tuple[int, int]:
         return tuple(self.meta["image_shape"])
+
+    @property
+    def chw(self) -> tuple[int, int, int]:
+        """(C, H, W) of an image: format 1's grey (H, W) images have one channel."""
+        shape = self.image_shape
+        return shape if len(shape) == 3 else (1, *shape)
+
+    @property
+    def images_chw(self) -> np.ndarray:
+        """The test images as uint8 (M, C, H, W), a view whatever the stored layout."""
+        return self.images if self.images.ndim == 4 else self.images[:, None]
 
     @property
     def class_names(self) -> list[str]:
@@ -133,12 +164,125 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# bundle.json
+
+
 def _is_kind(value: Any, kind: type) -> bool:
     if isinstance(value, bool):  # JSON true/false are never a count, a number or a name
         return False
-    if kind is float:
-        return isinstance(value, (int, float))
+    if kind is float:  # a number a float can hold: 1e400 parses as inf, a 400-digit integer doesn't fit
+        return isinstance(value, (int, float)) and _finite(value)
     return isinstance(value, kind)
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _quote(value: Any) -> str:
+    """A JSON value as a short, printable quotation for an error line."""
+    try:
+        text = json.dumps(value)  # ensure_ascii: escapes every control and non-ASCII character
+    except ValueError:  # a string holding a lone surrogate is still dumpable; this is belt and braces
+        text = repr(value)
+    return printable(text[:40] + ("..." if len(text) > 40 else ""))
+
+
+def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every string in a JSON value, keys included, with where it sits; iterative, so depth can't overflow."""
+    stack = [(where, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            yield path, item
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                yield f"{path} key", key
+                stack.append((f"{path}.{key}" if path else key, child))
+
+
+def _check_texts(file: Path, meta: dict[str, Any]) -> None:
+    """No string may hold what `printable` replaces (NUL breaks a window title, ESC the terminal, a lone
+    surrogate raises when printed); the ones shown to the user have a length limit too."""
+    for path, text in _strings(meta, ""):
+        if printable(text) != text:
+            raise BundleError(
+                f"{file}: '{printable(path, 60)}' holds a control character (or a format character or lone "
+                f"surrogate), which could rewrite the terminal or break printing"
+            )
+    shown = [("name", meta["name"]), ("dataset", meta["dataset"])]
+    shown += [(f"class_names[{i}]", name) for i, name in enumerate(meta["class_names"])]
+    for path, text in shown:
+        if len(text) > MAX_TEXT:
+            raise BundleError(f"{file}: '{path}' is {len(text)} characters long; at most {MAX_TEXT} are shown")
+
+
+def _check_types(file: Path, meta: dict[str, Any]) -> None:
+    for key, kind in REQUIRED_KEYS.items():
+        if key not in meta:
+            raise BundleError(f"{file}: missing key '{key}'")
+        if not _is_kind(meta[key], kind):
+            raise BundleError(f"{file}: '{key}' should be {JSON_KINDS[kind]}, got {_quote(meta[key])}")
+    for key, kind in OPTIONAL_KEYS.items():
+        value = meta.get(key)
+        if value is not None and not _is_kind(value, kind):
+            raise BundleError(f"{file}: '{key}' should be {JSON_KINDS[kind]}, got {_quote(value)}")
+    if not _is_kind(meta.get("model_config", {}).get("kind", ""), str):
+        raise BundleError(f"{file}: 'model_config.kind' should be a string")
+    if not all(isinstance(row, dict) for row in meta.get("training_history") or []):
+        raise BundleError(f"{file}: 'training_history' should be a list of objects, one per epoch")
+    if meta.get("knn_k") is not None and not 1 <= meta["knn_k"] <= MAX_POINTS:
+        raise BundleError(f"{file}: 'knn_k' must be 1 to {MAX_POINTS}, got {_quote(meta['knn_k'])}")
+
+
+def _check_sizes(file: Path, meta: dict[str, Any]) -> None:
+    version, dim, shape, names = meta["format_version"], meta["latent_dim"], meta["image_shape"], meta["class_names"]
+    if version > FORMAT_VERSION:
+        raise BundleError(
+            f"{file}: format version {_quote(version)} is newer than this viewer reads ({FORMAT_VERSION}); update latent-explorer"
+        )
+    if version < 1:
+        raise BundleError(f"{file}: format version must be 1 to {FORMAT_VERSION}, got {_quote(version)}")
+    if not 1 <= dim <= MAX_LATENT_DIM:
+        raise BundleError(f"{file}: latent_dim must be 1 to {MAX_LATENT_DIM}, got {_quote(dim)}")
+    if len(shape) != 2 or not all(_is_kind(n, int) and 1 <= n <= MAX_IMAGE_SIDE for n in shape):
+        raise BundleError(f"{file}: image_shape must be two integers from 1 to {MAX_IMAGE_SIDE}, got {_quote(shape)}")
+    if not 1 <= len(names) <= MAX_CLASSES or not all(isinstance(name, str) for name in names):
+        raise BundleError(f"{file}: class_names must be a list of 1 to {MAX_CLASSES} strings")
+
+
+def _check_bounds(file: Path, meta: dict[str, Any]) -> None:
+    dim, bounds = meta["latent_dim"], meta["latent_bounds"]
+    pairs = len(bounds) == dim and all(
+        isinstance(pair, list) and len(pair) == 2 and all(_is_kind(x, float) for x in pair) for pair in bounds
+    )
+    array = np.asarray(bounds, dtype=np.float64) if pairs else np.empty((0, 2))
+    if not pairs or not (np.abs(array) <= LATENT_LIMIT).all() or not (array[:, 1] - array[:, 0] >= MIN_SPAN).all():
+        raise BundleError(
+            f"{file}: latent_bounds must be {dim} finite [low, high] pairs with low < high, "
+            f"within +-{LATENT_LIMIT:g} and at least {MIN_SPAN:g} apart"
+        )
+
+
+def validate_meta(meta: Any, file: Path) -> dict[str, Any]:
+    """Check bundle.json's content against the schema and the limits; returns it, or raises BundleError.
+
+    export calls this too before it writes, so it never produces a bundle the viewer refuses.
+    """
+    if not isinstance(meta, dict):
+        raise BundleError(f"{file}: expected a JSON object at the top level")
+    # An optional key set to null means unknown, as if absent: the accessors then give their defaults.
+    meta = {key: value for key, value in meta.items() if not (key in OPTIONAL_KEYS and value is None)}
+    _check_types(file, meta)
+    _check_sizes(file, meta)
+    _check_texts(file, meta)
+    _check_bounds(file, meta)
+    return meta
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:
@@ -146,44 +290,19 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     if not file.is_file():
         raise BundleError(f"{file}: missing (not a model bundle; export one with `python -m export`)")
     try:
-        meta = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{file}: not valid JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise BundleError(f"{file}: expected a JSON object at the top level")
-    for key, kind in REQUIRED_KEYS.items():
-        if key not in meta:
-            raise BundleError(f"{file}: missing key '{key}'")
-        if not _is_kind(meta[key], kind):
-            raise BundleError(f"{file}: '{key}' should be {JSON_KINDS[kind]}, got {json.dumps(meta[key])[:40]}")
-    for key, kind in OPTIONAL_KEYS.items():
-        value = meta.get(key)
-        if value is not None and not _is_kind(value, kind):
-            raise BundleError(f"{file}: '{key}' should be {JSON_KINDS[kind]}, got {json.dumps(value)[:40]}")
-    if isinstance(meta.get("model_config"), dict) and not isinstance(meta["model_config"].get("kind", ""), str):
-        raise BundleError(f"{file}: 'model_config.kind' should be a string")
-    if meta["format_version"] > FORMAT_VERSION:
-        raise BundleError(
-            f"{file}: format version {meta['format_version']} is newer than this viewer reads ({FORMAT_VERSION}); update latent-explorer"
-        )
-    dim, shape, bounds = meta["latent_dim"], meta["image_shape"], meta["latent_bounds"]
-    if dim < 1:
-        raise BundleError(f"{file}: latent_dim must be at least 1, got {dim}")
-    if len(shape) != 2 or not all(isinstance(n, int) and n > 0 for n in shape):
-        raise BundleError(f"{file}: image_shape must be two positive integers, got {shape}")
-    if not meta["class_names"] or not all(isinstance(name, str) for name in meta["class_names"]):
-        raise BundleError(f"{file}: class_names must be a non-empty list of strings")
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"{file}: not valid JSON (not UTF-8 text: {reason(exc)})") from None
     try:
-        bounds_array = np.asarray(bounds, dtype=np.float64)
-    except (TypeError, ValueError):
-        bounds_array = np.empty(0)
-    if (
-        bounds_array.shape != (dim, 2)
-        or not np.isfinite(bounds_array).all()
-        or not (bounds_array[:, 0] < bounds_array[:, 1]).all()
-    ):
-        raise BundleError(f"{file}: latent_bounds must be {dim} finite [low, high] pairs with low < high")
-    return meta
+        meta = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, or an integer of over 4,300 digits
+        raise BundleError(f"{file}: not valid JSON ({reason(exc)})") from None
+    return validate_meta(meta, file)
+
+
+# The data files
 
 
 def _check_hashes(path: Path, meta: dict[str, Any], strict: bool) -> list[str]:
@@ -193,7 +312,11 @@ def _check_hashes(path: Path, meta: dict[str, Any], strict: bool) -> list[str]:
         if not file.is_file():
             raise BundleError(f"{file}: missing")
         expected = meta["files"].get(name)
-        if expected != sha256_file(file):
+        try:
+            actual = sha256_file(file)
+        except OSError as exc:
+            raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
+        if expected != actual:
             message = f"{file}: SHA-256 differs from the one in {METADATA} (file changed after export)"
             if strict:
                 raise BundleError(message)
@@ -201,42 +324,207 @@ def _check_hashes(path: Path, meta: dict[str, Any], strict: bool) -> list[str]:
     return warnings
 
 
+# ONNX external data: a graph may name other files to load tensors from (`decoder.onnx.data`). bundle.json
+# hashes only the three data files, so such a file could be swapped unnoticed; a bundle's graphs must
+# therefore hold all their tensors. The check reads the protobuf wire format directly (the viewer has no
+# `onnx` package) and follows only the fields that can hold a tensor:
+#   ModelProto.graph 7, .training_info 20, .functions 25; TrainingInfoProto 1, 2 (graphs);
+#   FunctionProto.node 7, .attribute_proto 11; GraphProto.node 1, .initializer 5, .sparse_initializer 15;
+#   NodeProto.attribute 5; AttributeProto.t 5, .g 6, .tensors 10, .graphs 11, .sparse_tensor 22,
+#   .sparse_tensors 23; SparseTensorProto.values 1, .indices 2;
+#   TensorProto.external_data 13, .data_location 14 (EXTERNAL = 1).
+ONNX_CHILDREN = {
+    "model": {7: "graph", 20: "training", 25: "function"},
+    "training": {1: "graph", 2: "graph"},
+    "function": {7: "node", 11: "attribute"},
+    "graph": {1: "node", 5: "tensor", 15: "sparse"},
+    "node": {5: "attribute"},
+    "attribute": {5: "tensor", 6: "graph", 10: "tensor", 11: "graph", 22: "sparse", 23: "sparse"},
+    "sparse": {1: "tensor", 2: "tensor"},
+    "tensor": {},
+}
+TENSOR_EXTERNAL_DATA, TENSOR_DATA_LOCATION, EXTERNAL = 13, 14, 1
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise _Malformed("a varint runs past its message")
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if byte < 0x80:
+            return value, pos
+
+
+def _fields(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+    """(field number, wire type, value or start, end) for each field of the message in data[start:end]."""
+    pos = start
+    while pos < end:
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            yield number, wire, value, pos
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+            yield number, wire, 0, pos
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            yield number, wire, pos, pos + length
+            pos += length
+        else:  # groups (3, 4) are not used by ONNX; anything else is not protobuf
+            raise _Malformed(f"wire type {wire}")
+        if pos > end:
+            raise _Malformed("a field runs past its message")
+
+
+def _external_tensor(data: bytes) -> bool:
+    """Whether any tensor in the serialized ModelProto keeps its data in an external file."""
+    stack = [("model", 0, len(data), 0)]
+    while stack:
+        kind, start, end, depth = stack.pop()
+        if depth > MAX_ONNX_DEPTH:
+            raise _Malformed(f"subgraphs nested more than {MAX_ONNX_DEPTH} deep")
+        for number, wire, a, b in _fields(data, start, end):
+            if kind == "tensor" and (
+                number == TENSOR_EXTERNAL_DATA or (number == TENSOR_DATA_LOCATION and wire == 0 and a == EXTERNAL)
+            ):
+                return True
+            child = ONNX_CHILDREN[kind].get(number)
+            if child is not None and wire == 2:
+                stack.append((child, a, b, depth + 1))
+    return False
+
+
+def check_no_external_data(file: Path) -> None:
+    """Refuse an ONNX file that loads tensors from other files (which no hash in bundle.json covers)."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
+    try:
+        external = _external_tensor(data)
+    except _Malformed as exc:
+        raise BundleError(f"{file}: not a loadable ONNX model (malformed protobuf: {exc})") from None
+    if external:
+        raise BundleError(
+            f"{file}: keeps tensor data in a separate file (ONNX external data), which bundles refuse: "
+            f"{METADATA} could not vouch for it; export the model as a single file"
+        )
+
+
+# embedding.npz, read member by member: each .npy header is checked before its data is read, so a
+# declared size beyond the limits (or a deflate bomb, which must declare what it inflates to) costs nothing.
+EMBEDDING_ARRAYS = {"z": np.dtype(np.float32), "labels": np.dtype(np.uint8), "images": np.dtype(np.uint8)}
+
+
+def _npy_header(stream, file: Path, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) from a .npy header; the data stays unread."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(stream)
+        if version == (2, 0):
+            return np.lib.format.read_array_header_2_0(stream)
+    except ValueError as exc:
+        raise BundleError(f"{file}: '{key}' is not a .npy array ({reason(exc, 120)})") from None
+    raise BundleError(f"{file}: '{key}' is a .npy file of version {version}, which this viewer doesn't read")
+
+
+def _check_header(file: Path, key: str, dtype: np.dtype, shape: tuple, expected: tuple) -> None:
+    """dtype and shape as declared against the contract; None in expected: any count from 1 to MAX_POINTS."""
+    want = EMBEDDING_ARRAYS[key]
+    if dtype.hasobject:
+        raise BundleError(f"{file}: '{key}' holds pickled Python objects, which are refused")
+    if dtype.fields is not None or dtype.newbyteorder("=") != want:
+        raise BundleError(f"{file}: '{key}' must be {want}, got {printable(str(dtype), 60)}")
+    text = shape_text(list(expected)).replace("N", "M")
+    if len(shape) != len(expected):
+        raise BundleError(f"{file}: '{key}' must be a {want} {text} array, got shape {list(shape)}")
+    if expected[0] is None and not 1 <= shape[0] <= MAX_POINTS:
+        raise BundleError(f"{file}: '{key}' must hold 1 to {MAX_POINTS} points, got {shape[0]}")
+    if key == "z" and shape[1] != expected[1]:
+        raise BundleError(f"{file}: 'z' has latent dimension {shape[1]}, but {METADATA} says {expected[1]}")
+    if any(size is not None and got != size for got, size in zip(shape, expected)):
+        raise BundleError(f"{file}: '{key}' must be {want} {list(expected)}, got {dtype} {list(shape)}")
+
+
+def _read_member(archive: zipfile.ZipFile, file: Path, key: str, expected: tuple, limit: int) -> np.ndarray:
+    """One array of the archive, its header checked against expected and its size against limit first."""
+    try:
+        info = archive.getinfo(f"{key}.npy")
+    except KeyError:
+        raise BundleError(f"{file}: missing array '{key}'") from None
+    try:
+        with archive.open(info) as stream:
+            shape, fortran, dtype = _npy_header(stream, file, key)
+            _check_header(file, key, dtype, tuple(shape), expected)
+            size = math.prod(shape) * dtype.itemsize
+            if size > limit:
+                raise BundleError(f"{file}: its arrays exceed the viewer's limit of {MAX_EMBEDDING_BYTES >> 20} MiB")
+            data = stream.read(size)
+            trailing = stream.read(1)  # reading to the end also makes zipfile check the CRC
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise BundleError(f"{file}: '{key}' is truncated or corrupt ({reason(exc, 120)})") from None
+    except (NotImplementedError, RuntimeError, OSError) as exc:  # an unknown compression, encryption, I/O
+        raise BundleError(f"{file}: '{key}' cannot be read ({reason(exc, 120)})") from None
+    if len(data) < size:
+        raise BundleError(f"{file}: '{key}' is truncated ({len(data)} of {size} data bytes)")
+    if trailing:
+        raise BundleError(f"{file}: '{key}' holds more data than its header declares")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return np.ascontiguousarray(array, dtype=EMBEDDING_ARRAYS[key])
+
+
+def _open_archive(file: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(file)
+    except OSError as exc:
+        raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        if _starts_like_a_zip(file):  # a zip's index sits at its end: a cut-off archive has none
+            raise BundleError(f"{file}: truncated (it starts like a zip archive, but its end is missing)") from None
+        raise BundleError(f"{file}: not a readable .npz archive (a zip of .npy arrays): {reason(exc, 120)}") from None
+
+
+def _starts_like_a_zip(file: Path) -> bool:
+    with file.open("rb") as handle:
+        return handle.read(4) == b"PK\x03\x04"
+
+
 def _read_embedding(path: Path, meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     file = path / EMBEDDING
-    try:
-        with np.load(file, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in ("z", "labels", "images") if key in npz.files}
-    except ValueError as exc:  # numpy's answer to a pickled array when allow_pickle=False
-        raise BundleError(f"{file}: holds pickled objects, which are refused ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise BundleError(f"{file}: not a readable .npz archive ({exc})") from None
-    for key in ("z", "labels", "images"):
-        if key not in arrays:
-            raise BundleError(f"{file}: missing array '{key}'")
-    z, labels, images = arrays["z"], arrays["labels"], arrays["images"]
-    dim, shape = meta["latent_dim"], tuple(meta["image_shape"])
-    if z.dtype != np.float32 or z.ndim != 2 or len(z) == 0:
-        raise BundleError(f"{file}: 'z' must be a non-empty float32 [M, D] array, got {z.dtype} {z.shape}")
-    if z.shape[1] != dim:
-        raise BundleError(f"{file}: 'z' has latent dimension {z.shape[1]}, but {METADATA} says {dim}")
+    limit = MAX_EMBEDDING_BYTES
+    with _open_archive(file) as archive:
+        z = _read_member(archive, file, "z", (None, meta["latent_dim"]), limit)
+        limit -= z.nbytes
+        labels = _read_member(archive, file, "labels", (len(z),), limit)
+        limit -= labels.nbytes
+        images = _read_member(archive, file, "images", (len(z), *meta["image_shape"]), limit)
     if not np.isfinite(z).all():
         raise BundleError(f"{file}: 'z' contains NaN or Inf")
-    if labels.dtype != np.uint8 or labels.shape != (len(z),):
-        raise BundleError(f"{file}: 'labels' must be uint8 [{len(z)}], got {labels.dtype} {labels.shape}")
+    if not (np.abs(z) <= LATENT_LIMIT).all():
+        raise BundleError(f"{file}: 'z' has values beyond +-{LATENT_LIMIT:g}")
     if labels.max() >= len(meta["class_names"]):
         raise BundleError(f"{file}: label {labels.max()} is out of range of the {len(meta['class_names'])} class names")
-    if images.dtype != np.uint8 or images.shape != (len(z), *shape):
-        raise BundleError(f"{file}: 'images' must be uint8 {[len(z), *shape]}, got {images.dtype} {list(images.shape)}")
     return z, labels, images
 
 
 def load_bundle(path: str | Path, strict: bool = False) -> Bundle:
-    """Read and validate everything but the ONNX graphs (see `check_model_io`, which needs a session)."""
+    """Read and validate everything but running the ONNX graphs (see `check_model_io`, which needs a session)."""
     path = Path(path)
     if not path.is_dir():
         raise BundleError(f"{path}: no such bundle directory")
     meta = _read_metadata(path)
     warnings = _check_hashes(path, meta, strict)
+    for name in (DECODER, ENCODER):
+        check_no_external_data(path / name)
     z, labels, images = _read_embedding(path, meta)
     return Bundle(path=path, meta=meta, z=z, labels=labels, images=images, warnings=warnings)
 
@@ -256,9 +544,11 @@ def check_model_io(file: Path, session: Any, role: str, latent_dim: int, image_s
             raise BundleError(f"{file}: the {role} must have exactly one {kind}, found {len(actual)}")
         arg = actual[0]
         if arg.name != name:
-            raise BundleError(f"{file}: {role} {kind} is named '{arg.name}', expected '{name}'")
+            raise BundleError(f"{file}: {role} {kind} is named '{printable(str(arg.name), 60)}', expected '{name}'")
         if arg.type != "tensor(float)":
-            raise BundleError(f"{file}: {role} {kind} '{name}' is {arg.type}, expected tensor(float) (float32)")
+            raise BundleError(
+                f"{file}: {role} {kind} '{name}' is {printable(str(arg.type), 60)}, expected tensor(float) (float32)"
+            )
         if len(arg.shape) != len(shape):
             raise BundleError(
                 f"{file}: {role} {kind} '{name}' has rank {len(arg.shape)}, expected {len(shape)} {shape_text(shape)}"
@@ -288,15 +578,51 @@ def view_bounds(z: np.ndarray, coverage: float = 0.99, margin: float = 0.15) -> 
     return [[float(lo), float(hi)] for lo, hi in zip(low - pad, high + pad)]
 
 
+# Writing
+
+
+def check_replaceable(out: Path, force: bool) -> None:
+    """Refuse to write a bundle at out unless nothing is there, an empty folder is, or (with force) a
+    bundle and nothing but a bundle is: replacing a folder deletes everything in it."""
+    if not os.path.lexists(out):
+        return
+    if out.is_symlink():
+        raise BundleError(f"{out}: is a symbolic link; give the bundle folder itself (nothing was written)")
+    if not out.is_dir():
+        raise BundleError(f"{out}: is a file, not a bundle folder; pick another --out (nothing was written)")
+    try:
+        entries = sorted(entry.name for entry in out.iterdir())
+    except OSError as exc:
+        raise BundleError(f"{out}: cannot read ({exc.strerror or reason(exc)})") from None
+    if not entries:
+        return  # an empty folder: nothing to lose
+    if METADATA not in entries:
+        raise BundleError(
+            f"{out}: not a bundle (no {METADATA}) and not empty; --force only ever replaces a bundle, "
+            f"so pick another --out (nothing was written)"
+        )
+    others = [name for name in entries if name not in BUNDLE_FILES]
+    if others:
+        listed = ", ".join(printable(name, 60) for name in others[:3]) + (", ..." if len(others) > 3 else "")
+        raise BundleError(
+            f"{out}: holds {len(others)} file(s) that are not part of a bundle ({listed}); replacing it would "
+            f"delete them, so nothing was written"
+        )
+    if not force:
+        raise BundleError(f"{out}: already exists; pass --force to replace it")
+
+
 def write_bundle(out: Path, files: dict[str, bytes | Path], meta: dict[str, Any], force: bool = False) -> None:
     """Write a bundle atomically: build it in a temp folder beside `out`, then rename it into place.
 
     `files` maps each of DATA_FILES to its bytes or to a file to copy. The hashes go into bundle.json.
-    An existing bundle is replaced only with force, and stays whole if anything fails before the swap.
+    An existing bundle is replaced only with force (and only a bundle: see check_replaceable), and
+    stays whole if anything fails before the swap.
     """
     out = Path(out)
-    if out.exists() and not force:
-        raise BundleError(f"{out}: already exists; pass --force to replace it")
+    check_replaceable(out, force)
+    meta = dict(meta, format_version=FORMAT_VERSION, files={})
+    validate_meta(meta, out / METADATA)  # never write what the viewer would refuse
     staging = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -308,12 +634,13 @@ def write_bundle(out: Path, files: dict[str, bytes | Path], meta: dict[str, Any]
                 shutil.copyfile(source, staging / name)
             else:
                 (staging / name).write_bytes(source)
-        meta = dict(meta, format_version=FORMAT_VERSION, files={n: sha256_file(staging / n) for n in DATA_FILES})
+        meta["files"] = {n: sha256_file(staging / n) for n in DATA_FILES}
         (staging / METADATA).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         for file in staging.iterdir():
             with file.open("rb") as handle:
                 os.fsync(handle.fileno())
-        if out.exists():
+        check_replaceable(out, force)  # again, just before the swap: the folder may have changed meanwhile
+        if os.path.lexists(out):
             retired = out.parent / f".{out.name}.old"
             shutil.rmtree(retired, ignore_errors=True)
             os.replace(out, retired)

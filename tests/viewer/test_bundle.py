@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from latent_common.errors import printable
 from tests.helpers import SHIPPED, assert_one_line_error, run_module
+from viewer import bundle as bundle_module
 from viewer.bundle import (
     DECODER,
     EMBEDDING,
+    ENCODER,
     FORMAT_VERSION,
+    MAX_CLASSES,
     METADATA,
     BundleError,
+    check_no_external_data,
     load_bundle,
     sha256_file,
     view_bounds,
@@ -298,3 +306,311 @@ def test_optional_keys_may_be_absent(bundle: Path):
 def test_optional_keys_of_the_wrong_type_get_one_line(bundle: Path, changes: dict, fragment: str):
     edit_meta(bundle, **changes)
     assert_one_line_error(run_module("viewer", str(bundle), "--headless", "--frames", "2"), fragment)
+
+
+# embedding.npz: each member's header is checked before its data is read, and the real problem is named.
+
+
+def write_npz(path: Path, **arrays) -> None:
+    """embedding.npz holding exactly these arrays (compressed, as export writes it), hashes updated."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    (path / EMBEDDING).write_bytes(buffer.getvalue())
+    rehash(path)
+
+
+def shipped_arrays() -> dict[str, np.ndarray]:
+    with np.load(SHIPPED / EMBEDDING) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def zip_members(path: Path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path / EMBEDDING, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    rehash(path)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_a_deflate_bomb_is_refused_without_inflating_it(bundle: Path):
+    """images.npy declares the right shape but inflates to 200 MB: the reader stops at the declared size."""
+    arrays = shipped_arrays()
+    header = npy_bytes(arrays["images"])
+    with zipfile.ZipFile(bundle / EMBEDDING, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("z.npy", npy_bytes(arrays["z"]))
+        archive.writestr("labels.npy", npy_bytes(arrays["labels"]))
+        with archive.open("images.npy", "w", force_zip64=True) as member:
+            member.write(header)
+            for _ in range(200):
+                member.write(bytes(1 << 20))
+    rehash(bundle)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BundleError, match="'images' holds more data than its header declares"):
+            load_bundle(bundle)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, peak  # the 200 MB are never held
+
+
+@pytest.mark.parametrize(
+    "member, dtype, shape, fragment",
+    [
+        ("z.npy", "<f4", (10**9, 2), "'z' must hold 1 to 200000 points, got 1000000000"),
+        ("z.npy", "<f4", (0, 2), "'z' must hold 1 to 200000 points, got 0"),
+        ("z.npy", "<f4", (10, 2, 2), "'z' must be a float32 [M, 2] array, got shape [10, 2, 2]"),
+        ("z.npy", "<f8", (10, 2), "'z' must be float32, got float64"),
+        ("z.npy", "|O", (10, 2), "'z' holds pickled Python objects"),
+        ("z.npy", [("a", "<f4")], (10,), "'z' must be float32"),
+    ],
+)
+def test_a_declared_shape_or_dtype_is_refused_before_any_data_is_read(bundle: Path, member, dtype, shape, fragment):
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": dtype, "fortran_order": False, "shape": shape})
+    zip_members(bundle, {member: buffer.getvalue()})
+    with pytest.raises(BundleError, match=re.escape(fragment)):
+        load_bundle(bundle)
+
+
+def test_images_larger_than_the_limit_are_refused_before_allocation(bundle: Path, monkeypatch):
+    monkeypatch.setattr(bundle_module, "MAX_EMBEDDING_BYTES", 1 << 20)  # the shipped 7.8 MB of images exceed it
+    with pytest.raises(BundleError, match="exceed the viewer's limit of 1 MiB"):
+        load_bundle(bundle)
+
+
+def test_a_truncated_archive_says_truncated(bundle: Path):
+    data = (bundle / EMBEDDING).read_bytes()
+    (bundle / EMBEDDING).write_bytes(data[: len(data) // 2])
+    rehash(bundle)
+    with pytest.raises(BundleError, match="truncated"):
+        load_bundle(bundle)
+
+
+def test_random_bytes_are_not_a_zip(bundle: Path):
+    (bundle / EMBEDDING).write_bytes(np.random.default_rng(0).bytes(4096))
+    rehash(bundle)
+    with pytest.raises(BundleError, match=r"not a readable \.npz archive"):
+        load_bundle(bundle)
+
+
+def test_corrupt_compressed_data_says_corrupt(bundle: Path):
+    arrays = shipped_arrays()
+    zip_members(bundle, {name + ".npy": npy_bytes(array) for name, array in arrays.items()})
+    data = bytearray((bundle / EMBEDDING).read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("images.npy")
+    middle = info.header_offset + 30 + len(info.filename) + info.compress_size // 2
+    data[middle : middle + 64] = bytes(64)  # scribble over the deflate stream
+    (bundle / EMBEDDING).write_bytes(bytes(data))
+    rehash(bundle)
+    with pytest.raises(BundleError, match="'images' is truncated or corrupt"):
+        load_bundle(bundle)
+
+
+def test_a_missing_member_is_named(bundle: Path):
+    arrays = shipped_arrays()
+    del arrays["labels"]
+    write_npz(bundle, **arrays)
+    with pytest.raises(BundleError, match="missing array 'labels'"):
+        load_bundle(bundle)
+
+
+def test_an_unreadable_archive_says_cannot_read(bundle: Path, monkeypatch):
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(zipfile, "ZipFile", denied)
+    with pytest.raises(BundleError, match=r"cannot read \(Permission denied\)"):
+        load_bundle(bundle)
+
+
+def test_fortran_order_and_big_endian_arrays_are_read_as_they_are(bundle: Path):
+    arrays = shipped_arrays()
+    write_npz(bundle, z=np.asfortranarray(arrays["z"]).astype(">f4"), labels=arrays["labels"], images=arrays["images"])
+    loaded = load_bundle(bundle)
+    np.testing.assert_array_equal(loaded.z, arrays["z"])
+    assert loaded.z.dtype == np.float32 and loaded.z.flags.c_contiguous
+
+
+# What the project itself can produce opens: a 1-D latent, up to MAX_CLASSES classes.
+
+
+def test_a_one_dimensional_latent_bundle_loads(bundle: Path):
+    arrays = shipped_arrays()
+    write_npz(bundle, z=np.ascontiguousarray(arrays["z"][:, :1]), labels=arrays["labels"], images=arrays["images"])
+    meta = json.loads((bundle / METADATA).read_text())
+    edit_meta(bundle, latent_dim=1, latent_bounds=meta["latent_bounds"][:1])
+    assert load_bundle(bundle).z.shape == (10_000, 1)
+
+
+def test_every_class_count_up_to_the_limit_loads(bundle: Path):
+    arrays = shipped_arrays()
+    labels = (np.arange(10_000) % MAX_CLASSES).astype(np.uint8)
+    write_npz(bundle, z=arrays["z"], labels=labels, images=arrays["images"])
+    edit_meta(bundle, class_names=[f"class {i}" for i in range(MAX_CLASSES)])
+    assert load_bundle(bundle).labels.max() == MAX_CLASSES - 1
+    edit_meta(bundle, class_names=[f"class {i}" for i in range(MAX_CLASSES + 1)])
+    with pytest.raises(BundleError, match=f"class_names must be a list of 1 to {MAX_CLASSES} strings"):
+        load_bundle(bundle)
+
+
+# bundle.json: every field's type and range, and its text, before anything uses it.
+
+SURROGATE = json.loads('"bad \\ud800 name"')
+
+
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"latent_dim": 0}, "latent_dim must be 1 to 1024, got 0"),
+        ({"latent_dim": 10**30}, "latent_dim must be 1 to 1024"),
+        ({"latent_dim": "2"}, "'latent_dim' should be an integer"),
+        ({"format_version": 0}, "format version must be 1 to 1"),
+        ({"format_version": 10**30}, "is newer than this viewer reads"),
+        ({"image_shape": [10**9, 28]}, "image_shape must be two integers from 1 to 256"),
+        ({"image_shape": [True, 28]}, "image_shape must be two integers"),
+        ({"image_shape": ["28", "28"]}, "image_shape must be two integers"),
+        ({"class_names": []}, "class_names must be a list of 1 to 256 strings"),
+        ({"class_names": [0, 1]}, "class_names must be a list of 1 to 256 strings"),
+        ({"name": "evil\x1b]0;title\x07"}, "'name' holds a control character"),
+        ({"name": "nul\x00"}, "'name' holds a control character"),
+        ({"name": SURROGATE}, "'name' holds a control character"),
+        ({"class_names": ["0", "\x1b[2J"]}, "'class_names[1]' holds a control character"),
+        ({"train_config": {"data_root": SURROGATE}}, "'train_config.data_root' holds"),
+        ({"name": "x" * 1000}, "'name' is 1000 characters long; at most 200"),
+        ({"latent_bounds": [[-1.7e308, 1.7e308], [0, 1]]}, "latent_bounds must be 2 finite [low, high] pairs"),
+        ({"latent_bounds": [[0, 1e-9], [0, 1]]}, "at least 1e-06 apart"),
+        ({"latent_bounds": [["0", "1"], [0, 1]]}, "latent_bounds must be"),
+        ({"latent_bounds": [[True, 2], [0, 1]]}, "latent_bounds must be"),
+        ({"latent_bounds": [0, 1]}, "latent_bounds must be"),
+        ({"test_mse": 10**400}, "'test_mse' should be a number"),
+        ({"knn_accuracy": "0.8"}, "'knn_accuracy' should be a number"),
+        ({"knn_k": 0}, "'knn_k' must be 1 to"),
+        ({"model_config": ["ae"]}, "'model_config' should be an object"),
+        ({"model_config": {"kind": None}}, "'model_config.kind' should be a string"),
+        ({"training_history": [1, 2]}, "'training_history' should be a list of objects"),
+        ({"versions": "1.0"}, "'versions' should be an object"),
+    ],
+)
+def test_a_field_of_the_wrong_type_or_range_is_one_error(bundle: Path, changes: dict, fragment: str):
+    edit_meta(bundle, **changes)
+    with pytest.raises(BundleError, match=re.escape(fragment)) as caught:
+        load_bundle(bundle)
+    assert printable(str(caught.value)) == str(caught.value)  # the line itself is safe to print
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('{"latent_dim": ' + "9" * 5000 + "}", "not valid JSON"),  # past Python's int-parsing limit
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),  # nested past the recursion limit
+        ('{"latent_dim": 1e400}', "'format_version'"),  # missing keys are found first; inf never crashes
+        ("\xff\xfe", "not valid JSON"),
+    ],
+)
+def test_hostile_json_text_is_one_error(bundle: Path, text: str, fragment: str):
+    (bundle / METADATA).write_bytes(text.encode("latin-1") if text.startswith("\xff") else text.encode())
+    with pytest.raises(BundleError, match=re.escape(fragment)):
+        load_bundle(bundle)
+
+
+def test_the_cli_prints_a_hostile_name_safely(bundle: Path):
+    edit_meta(bundle, name=SURROGATE)
+    assert_one_line_error(run_module("viewer", str(bundle), "--headless", "--frames", "1"), "holds a control character")
+
+
+# ONNX external data: a graph must not load files that bundle.json doesn't hash.
+
+
+def tensor_with_external_data() -> bytes:
+    """A ModelProto (protobuf wire format) whose graph's one initializer says data_location: EXTERNAL."""
+
+    def field(number: int, payload: bytes) -> bytes:
+        return bytes([number << 3 | 2, len(payload)]) + payload
+
+    entry = field(1, b"location") + field(2, b"decoder.onnx.data")
+    tensor = field(8, b"w") + field(13, entry) + bytes([14 << 3 | 0, 1])
+    return bytes([1 << 3 | 0, 8]) + field(7, field(5, tensor))
+
+
+def test_onnx_external_data_is_refused(bundle: Path):
+    (bundle / DECODER).write_bytes(tensor_with_external_data())
+    (bundle / "decoder.onnx.data").write_bytes(bytes(16))
+    rehash(bundle)
+    with pytest.raises(BundleError, match="ONNX external data"):
+        load_bundle(bundle, strict=True)
+    assert_one_line_error(run_module("viewer", str(bundle), "--headless", "--frames", "1"), "external data")
+
+
+def test_a_malformed_protobuf_is_not_loadable(bundle: Path):
+    (bundle / DECODER).write_bytes(b"\x3a\xff\xff\xff\x0f")  # graph field with a 4 GB length
+    rehash(bundle)
+    with pytest.raises(BundleError, match="not a loadable ONNX model"):
+        load_bundle(bundle)
+
+
+def test_every_shipped_graph_passes_the_external_data_scan():
+    for folder in sorted(SHIPPED.parent.iterdir()):
+        for name in (DECODER, ENCODER):
+            check_no_external_data(folder / name)
+
+
+# --force replaces a bundle and nothing else.
+
+
+def bundle_files() -> dict[str, Path]:
+    return {name: SHIPPED / name for name in ("decoder.onnx", "encoder.onnx", "embedding.npz")}
+
+
+def shipped_meta() -> dict:
+    return json.loads((SHIPPED / METADATA).read_text())
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda out: (out.mkdir(), (out / "checkpoint.pt").write_bytes(b"weights")), "not a bundle (no bundle.json)"),
+        (lambda out: shutil.copytree(SHIPPED.parent, out), "not a bundle (no bundle.json)"),  # a folder of bundles
+        (lambda out: (shutil.copytree(SHIPPED, out), (out / "notes.txt").write_text("mine")), "notes.txt"),
+        (lambda out: out.write_text("a file"), "is a file, not a bundle folder"),
+    ],
+    ids=["run_dir", "folder_of_bundles", "bundle_with_other_files", "file"],
+)
+def test_force_replaces_only_a_bundle(tmp_path: Path, make, fragment: str):
+    out = tmp_path / "out"
+    make(out)
+    before = tree(tmp_path)
+    with pytest.raises(BundleError, match=re.escape(fragment)):
+        write_bundle(out, bundle_files(), shipped_meta(), force=True)
+    assert tree(tmp_path) == before
+
+
+def test_force_refuses_a_symlink_and_keeps_its_target(tmp_path: Path):
+    real = tmp_path / "real"
+    shutil.copytree(SHIPPED, real)
+    (tmp_path / "link").symlink_to(real)
+    with pytest.raises(BundleError, match="symbolic link"):
+        write_bundle(tmp_path / "link", bundle_files(), shipped_meta(), force=True)
+    assert (tmp_path / "link").is_symlink() and tree(real) == tree(SHIPPED)
+
+
+def test_an_empty_folder_is_written_into_without_force(tmp_path: Path):
+    (tmp_path / "out").mkdir()
+    write_bundle(tmp_path / "out", bundle_files(), shipped_meta())
+    assert load_bundle(tmp_path / "out", strict=True).name == shipped_meta()["name"]
+
+
+def test_write_bundle_refuses_meta_the_viewer_would_refuse(tmp_path: Path):
+    with pytest.raises(BundleError, match="latent_dim must be 1 to"):
+        write_bundle(tmp_path / "out", bundle_files(), shipped_meta() | {"latent_dim": 0})
+    assert list(tmp_path.iterdir()) == []
