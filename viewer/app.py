@@ -83,7 +83,7 @@ def start_state(models: Models, home: np.ndarray, args: argparse.Namespace) -> V
     from viewer.layout import window_size
 
     bundle, plane = models.bundle, models.plane
-    state = initial_state(plane, home, window_size(), bundle.image_shape, class_count=len(bundle.class_names))
+    state = initial_state(plane, home, window_size(), bundle.chw, class_count=len(bundle.class_names))
     state.show_map = args.map
     if args.pins:
         state.pins = [plane.lift(args.pins[:2], state.offsets)[0], plane.lift(args.pins[2:], state.offsets)[0]]
@@ -125,8 +125,8 @@ def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng
         print(f"saved {path}", file=sys.stderr)
     if Request.EXPORT_STRIP in state.requests and scene.strip_images is not None:
         path = stamp(args.shots_dir, "strip")
-        strip = np.concatenate(list(scene.strip_images), axis=1)  # (H, K * W): A on the left, B on the right
-        save_png(render.image_surface(strip, (strip.shape[1] * 4, strip.shape[0] * 4)), path)
+        strip = render.tile_images(scene.strip_images, 1, len(scene.strip_images))  # (C, H, K * W): A left, B right
+        save_png(render.image_surface(strip, (strip.shape[2] * 4, strip.shape[1] * 4)), path)
         print(f"saved {path}", file=sys.stderr)
     frame_done(state)
 

@@ -105,7 +105,7 @@ def grid_nodes(view: np.ndarray, n: int) -> np.ndarray:
 
 
 def bilinear(images: np.ndarray, view: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Interpolate a lattice of decoded images (n, n, H, W) from `grid_nodes` at plane point uv -> (H, W)."""
+    """Interpolate a lattice of decoded images (n, n, C, H, W) from `grid_nodes` at plane point uv -> (C, H, W)."""
     n = images.shape[0]
     (x0, x1), (y0, y1) = view
     fx = np.clip((uv[0] - x0) / (x1 - x0), 0.0, 1.0) * (n - 1)
@@ -118,8 +118,8 @@ def bilinear(images: np.ndarray, view: np.ndarray, uv: np.ndarray) -> np.ndarray
 
 
 def brush(canvas: np.ndarray, x: float, y: float, radius: float = 0.9) -> np.ndarray:
-    """Paint a soft round dab at pixel (x, y) of a (H, W) canvas in [0, 1], like an MNIST pen stroke."""
-    rows, cols = np.mgrid[0 : canvas.shape[0], 0 : canvas.shape[1]]
+    """Paint a soft round dab at pixel (x, y) of a (..., H, W) canvas in [0, 1], like an MNIST pen stroke."""
+    rows, cols = np.mgrid[0 : canvas.shape[-2], 0 : canvas.shape[-1]]
     dab = np.exp(-((rows - y) ** 2 + (cols - x) ** 2) / (2 * radius**2))
     return np.maximum(canvas, np.clip(dab * 1.3, 0.0, 1.0)).astype(np.float32)
 

@@ -50,14 +50,20 @@ def session_options() -> ort.SessionOptions:
 
 
 class OnnxModel:
-    """One ONNX graph of the bundle, checked against the contract, called like a function on numpy arrays."""
+    """One ONNX graph of the bundle, checked against the contract, called like a function on numpy arrays.
 
-    def __init__(self, file: Path, role: str, latent_dim: int, image_shape: tuple[int, int], providers: list[str]):
+    Images cross this edge as (N, C, H, W), whatever the file's version: a format-1 graph takes and gives
+    (N, H, W) grey images, so its channel axis is added (decoder) or dropped (encoder) here, and only here.
+    """
+
+    def __init__(self, file: Path, role: str, latent_dim: int, file_image_shape: tuple[int, ...], providers: list[str]):
         try:
             self.session = ort.InferenceSession(str(file), sess_options=session_options(), providers=providers)
         except Exception as exc:  # onnxruntime raises its own types for every parse and load failure
             raise BundleError(f"{file}: not a loadable ONNX model ({reason(exc)})") from None
-        check_model_io(file, self.session, role, latent_dim, image_shape)
+        check_model_io(file, self.session, role, latent_dim, file_image_shape)
+        self.role = role
+        self.grey_v1 = len(file_image_shape) == 2  # (H, W): no channel axis in the graph
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [self.session.get_outputs()[0].name]
 
@@ -66,7 +72,10 @@ class OnnxModel:
         return self.session.get_providers()[0]
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(self.output_names, {self.input_name: batch})[0]
+        if self.grey_v1 and self.role == "encoder":
+            batch = batch[:, 0]  # (N, 1, H, W) -> (N, H, W)
+        out = self.session.run(self.output_names, {self.input_name: batch})[0]
+        return out[:, None] if self.grey_v1 and self.role == "decoder" else out
 
     def warm_up(self, example: np.ndarray, runs: int = 20) -> None:
         """Run a few times so the first frame doesn't pay for allocation and kernel selection."""
@@ -80,7 +89,7 @@ class GridDecoder:
 
     def __init__(self, decoder: OnnxModel, n: int):
         self.decoder, self.n = decoder, n
-        self.images: np.ndarray | None = None  # (n, n, H, W), rows from the bottom of the view
+        self.images: np.ndarray | None = None  # (n, n, C, H, W), rows from the bottom of the view
         self.view: np.ndarray | None = None
 
     def refresh(self, plane, view: np.ndarray, offsets: np.ndarray) -> None:

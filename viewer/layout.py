@@ -58,11 +58,12 @@ class Layout:
             LEGEND_ROW,
         )
 
-    def canvas_pixel(self, pos: tuple[int, int], image_shape: tuple[int, int]) -> tuple[float, float]:
-        """Screen pixel over the digit tile -> (x, y) in image pixels."""
+    def canvas_pixel(self, pos: tuple[int, int], image_shape: tuple[int, ...]) -> tuple[float, float]:
+        """Screen pixel over the digit tile -> (x, y) in image pixels; image_shape ends with (H, W)."""
+        height, width = image_shape[-2:]
         return (
-            (pos[0] - self.digit.left) / self.digit.width * image_shape[1] - 0.5,
-            (pos[1] - self.digit.top) / self.digit.height * image_shape[0] - 0.5,
+            (pos[0] - self.digit.left) / self.digit.width * width - 0.5,
+            (pos[1] - self.digit.top) / self.digit.height * height - 0.5,
         )
 
 

@@ -39,19 +39,32 @@ def _dot_sprites(radius: int = 2, alpha: int = 170) -> list[pygame.Surface]:
     return sprites
 
 
-def image_surface(images: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
-    """(H, W) floats in [0, 1] -> an ink-palette surface scaled to size (sharp pixels)."""
-    pixels = (np.clip(np.nan_to_num(images, nan=0.0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    small = pygame.surfarray.make_surface(np.ascontiguousarray(pixels.T))
-    small.set_palette(INK)
+def _pixels(images: np.ndarray) -> np.ndarray:
+    """Floats in [0, 1] (NaN as 0) -> uint8, rounded."""
+    return (np.clip(np.nan_to_num(images, nan=0.0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def image_surface(image: np.ndarray, size: tuple[int, int]) -> pygame.Surface:
+    """(C, H, W) floats in [0, 1] -> a surface scaled to size with sharp pixels: grey through the ink
+    palette, colour as it is."""
+    pixels = _pixels(image)
+    if pixels.shape[0] == 1:
+        small = pygame.surfarray.make_surface(np.ascontiguousarray(pixels[0].T))  # surfarray is (x, y)
+        small.set_palette(INK)
+    else:
+        small = pygame.surfarray.make_surface(np.ascontiguousarray(pixels.transpose(2, 1, 0)))  # (W, H, 3)
     return pygame.transform.scale(small, size)
 
 
+def tile_images(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """(rows * columns, C, H, W), row-major -> one (C, rows * H, columns * W) image."""
+    _, c, h, w = images.shape
+    return images.reshape(rows, columns, c, h, w).transpose(2, 0, 3, 1, 4).reshape(c, rows * h, columns * w)
+
+
 def map_surface(images: np.ndarray, n: int, size: tuple[int, int]) -> pygame.Surface:
-    """(n * n, H, W) decodes, rows from the top, tiled into one surface covering the plot."""
-    h, w = images.shape[1:]
-    tiled = images.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)
-    surface = image_surface(tiled, size)
+    """(n * n, C, H, W) decodes, rows from the top, tiled into one surface covering the plot."""
+    surface = image_surface(tile_images(images, n, n), size)
     surface.set_alpha(MAP_ALPHA)
     return surface
 
@@ -149,21 +162,25 @@ def compose_background(
 
 
 class DigitTile:
-    """An upscaled digit drawn into surfaces made once: no allocation per frame on the hover path."""
+    """An upscaled image drawn into surfaces made once: no allocation per frame on the hover path."""
 
-    def __init__(self, image_shape: tuple[int, int], size: tuple[int, int]):
-        self.size = size
-        self.small = pygame.Surface(image_shape[::-1], depth=8)  # surfaces are (width, height)
-        self.small.set_palette(INK)
-        self.surface = pygame.Surface(size, depth=8)
-        self.surface.set_palette(INK)
+    def __init__(self, image_shape: tuple[int, int, int], size: tuple[int, int]):
+        channels, height, width = image_shape
+        self.size, self.grey = size, channels == 1
+        depth = 8 if self.grey else 24  # grey through the ink palette, colour as it is
+        self.small = pygame.Surface((width, height), depth=depth)  # surfaces are (width, height)
+        self.surface = pygame.Surface(size, depth=depth)
+        if self.grey:
+            self.small.set_palette(INK)
+            self.surface.set_palette(INK)
 
     def update(self, image: np.ndarray) -> pygame.Surface:
-        """(H, W) float in [0, 1] -> the tile, pixels kept sharp. NaN draws as a marked blank."""
+        """(C, H, W) float in [0, 1] -> the tile, pixels kept sharp. NaN draws as a marked blank."""
         if not np.isfinite(image).all():
             return nan_tile(self.size)
-        pixels = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-        pygame.surfarray.blit_array(self.small, pixels.T)  # surfarray is (x, y); images are (row, column)
+        pixels = _pixels(image)
+        # surfarray is (x, y[, rgb]); images are (channel, row, column)
+        pygame.surfarray.blit_array(self.small, pixels[0].T if self.grey else pixels.transpose(2, 1, 0))
         return pygame.transform.scale(self.small, self.size, self.surface)
 
 
@@ -176,7 +193,8 @@ def nan_tile(size: tuple[int, int]) -> pygame.Surface:
 
 
 class Thumbnails:
-    """Scaled real digits with their captions, by test-set index: neighbours overlap from frame to frame."""
+    """Scaled real images (uint8 (M, C, H, W)) with their captions, by test-set index: neighbours overlap
+    from frame to frame."""
 
     def __init__(self, images: np.ndarray, names: list[str], size: int, font, limit: int = 512):
         self.images, self.names, self.size, self.font, self.limit = images, names, size, font, limit

@@ -44,9 +44,9 @@ class Scene:
         self.text = render.TextCache(fonts["text"])
         bundle = models.bundle
         names = [bundle.class_names[i] for i in bundle.labels]
-        self.thumbnails = render.Thumbnails(bundle.images, names, layout.side.width // 2 - 8, fonts["small"])
-        self.tile = render.DigitTile(bundle.image_shape, layout.digit.size)  # the decode
-        self.canvas_tile = render.DigitTile(bundle.image_shape, layout.digit.size)  # the drawing
+        self.thumbnails = render.Thumbnails(bundle.images_chw, names, layout.side.width // 2 - 8, fonts["small"])
+        self.tile = render.DigitTile(bundle.chw, layout.digit.size)  # the decode
+        self.canvas_tile = render.DigitTile(bundle.chw, layout.digit.size)  # the drawing
         self.scatter = self.legend = self.background = None  # pygame.Surface, once refreshed
         self.digit = self.side = self.strip = None
         self.side_for: tuple | None = None  # the neighbour indices `side` shows
@@ -121,7 +121,7 @@ class Scene:
         """The one decode a frame, and what depends on the point: the neighbours, or the drawing's panel."""
         started = time.perf_counter_ns()
         hover_from_grid = models.grid is not None and state.focus == Focus.HOVER
-        image = models.grid(state.uv) if hover_from_grid else models.decoder(state.z)[0]  # (H, W)
+        image = models.grid(state.uv) if hover_from_grid else models.decoder(state.z)[0]  # (C, H, W)
         stats.decoded((time.perf_counter_ns() - started) / 1000)
         if state.focus == Focus.DRAW:
             self.digit = self.canvas_tile.update(state.canvas)

@@ -51,7 +51,7 @@ class ViewState:
     press_view: np.ndarray | None = None
     panning: bool = False
     drawing: tuple[float, float] | None = None  # last canvas pixel while the button is held in draw mode
-    canvas: np.ndarray | None = None  # (H, W) float32 in [0, 1]
+    canvas: np.ndarray | None = None  # (C, H, W) float32 in [0, 1]
     marker: np.ndarray | None = None  # (2,) plane point where the encoded drawing lands, None for none
     class_count: int = 10
     hidden: frozenset[int] = frozenset()
@@ -72,7 +72,11 @@ class ViewState:
 def initial_state(
     plane: Plane, home_view: np.ndarray, window_size: tuple[int, int], image_shape, class_count: int = 10
 ) -> ViewState:
-    """Start at the plane's origin (the embedding's mean for D > 2), framed by the home view."""
+    """Start at the plane's origin (the embedding's mean for D > 2), framed by the home view.
+
+    image_shape is (C, H, W); an (H, W) one gets its channel axis (the canvas is always (C, H, W)).
+    """
+    image_shape = tuple(image_shape) if len(image_shape) == 3 else (1, *image_shape)
     uv = home_view.mean(axis=1)
     offsets = np.zeros(plane.dim - 2)
     return ViewState(

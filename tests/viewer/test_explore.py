@@ -165,8 +165,8 @@ def test_drawing_paints_the_canvas_and_c_clears():
     top, bottom = (LAYOUT.digit.centerx, LAYOUT.digit.top + 30), (LAYOUT.digit.centerx, LAYOUT.digit.bottom - 30)
     state = feed(state, plane, [key(pygame.K_d, "d"), press(top), move(bottom, held=True), release(bottom)], bundle)
     assert state.focus == "draw" and state.canvas_changed
-    column = state.canvas[:, 13:15].max(axis=1)
-    assert (column > 0.5).sum() > 15 and state.canvas[:, :8].max() < 0.05  # a vertical stroke, nothing beside it
+    column = state.canvas[0][:, 13:15].max(axis=1)
+    assert (column > 0.5).sum() > 15 and state.canvas[0][:, :8].max() < 0.05  # a vertical stroke, nothing beside it
     state = feed(state, plane, [key(pygame.K_c, "c")], bundle)
     assert not state.canvas.any()
 

@@ -142,17 +142,17 @@ def test_decoder_follows_the_contract_and_decodes_batches():
     decoder = OnnxModel(SHIPPED / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, [CPU])
     for n in (1, 7, 256):
         images = decoder(bundle.z[:n])
-        assert images.shape == (n, 28, 28) and images.dtype == np.float32
+        assert images.shape == (n, 1, 28, 28) and images.dtype == np.float32  # (N, C, H, W) inside the viewer
         assert images.min() >= 0.0 and images.max() <= 1.0
     # Decoding a test digit's latent gives back something close to that digit.
-    error = ((decoder(bundle.z[:500]) - bundle.images[:500] / 255.0) ** 2).mean()
+    error = ((decoder(bundle.z[:500]) - bundle.images_chw[:500] / 255.0) ** 2).mean()
     assert error < 0.05
 
 
 def test_nan_decode_draws_a_marked_blank():
     pygame.display.init()
     pygame.display.set_mode((10, 10))
-    image = np.full((28, 28), np.nan, dtype=np.float32)
+    image = np.full((1, 28, 28), np.nan, dtype=np.float32)
     surface = DigitTile(image.shape, (56, 56)).update(image)
     pixels = pygame.surfarray.array3d(surface)
     assert (
