@@ -111,17 +111,6 @@ class Bundle:
         return self.images if self.images.ndim == 4 else self.images[:, None]
 
     @property
-    def chw(self) -> tuple[int, int, int]:
-        """(C, H, W) of an image: format 1's grey (H, W) images have one channel."""
-        shape = self.image_shape
-        return shape if len(shape) == 3 else (1, *shape)
-
-    @property
-    def images_chw(self) -> np.ndarray:
-        """The test images as uint8 (M, C, H, W), a view whatever the stored layout."""
-        return self.images if self.images.ndim == 4 else self.images[:, None]
-
-    @property
     def class_names(self) -> list[str]:
         return self.meta["class_names"]
 
