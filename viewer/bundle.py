@@ -1,10 +1,12 @@
 """The model bundle: the contract between export (which writes it) and the viewer (which reads it).
 
-A bundle is a folder:
-  decoder.onnx    z float32 [N, D] -> image float32 [N, H, W] in [0, 1], N dynamic
-  encoder.onnx    image float32 [N, H, W] in [0, 1] -> z float32 [N, D]
-  embedding.npz   z float32 [M, D], labels uint8 [M], images uint8 [M, H, W] (no pickles)
-  bundle.json     metadata, including the SHA-256 of each file above
+A bundle is a folder (format 2; C = 1 or 3 channels, H and W from 8 to 256):
+  decoder.onnx    z float32 [N, D] -> image float32 [N, C, H, W] in [0, 1], N dynamic
+  encoder.onnx    image float32 [N, C, H, W] in [0, 1] -> z float32 [N, D]
+  embedding.npz   z float32 [M, D], labels uint8 [M], images uint8 [M, C, H, W] (no pickles)
+  bundle.json     metadata (image_shape [C, H, W]), including the SHA-256 of each file above
+Format 1 is the same with grey images and no channel axis: [N, H, W], image_shape [H, W]. The viewer
+reads both; export writes format 2.
 
 numpy and json only, like safetensors' core: the viewer validates a bundle without torch or onnx.
 A bundle may come from a stranger, so every size is checked against the limits below before anything
@@ -32,7 +34,7 @@ import numpy as np
 from latent_common.atomic import write_error
 from latent_common.errors import UserError, printable, reason
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DECODER = "decoder.onnx"
 ENCODER = "encoder.onnx"
 EMBEDDING = "embedding.npz"
@@ -46,6 +48,8 @@ MAX_LATENT_DIM = 1024  # training's --latent-dim has the same ceiling
 MAX_CLASSES = 256  # labels are uint8; an idx: dataset may use every value
 MAX_POINTS = 200_000  # points in embedding.npz
 MAX_IMAGE_SIDE = 256  # pixels per side of image_shape
+MIN_IMAGE_SIDE = 8  # format 2; format 1 took any side from 1
+CHANNELS = (1, 3)  # grey or RGB (format 2)
 MAX_EMBEDDING_BYTES = 512 << 20  # all three arrays together, once decompressed
 MAX_TEXT = 200  # characters in a name, a dataset or a class name
 LATENT_LIMIT = 1e6  # |z| and |latent_bounds|: beyond it, distances and zoom steps lose float32 precision
@@ -73,6 +77,10 @@ OPTIONAL_KEYS = {
     "training_history": list,  # one {"epoch", "train_loss", "test_mse", "seconds", ...} per epoch
     "parity_max_abs_diff": dict,  # onnxruntime vs torch on the export's parity samples: {"decoder", "encoder"}
     "versions": dict,  # torch, onnx, onnxruntime, opset at export
+    # How a picture becomes model input, as the training data was made (latent_common.images.to_model_input):
+    # {"size": [H, W], "channels": C, "background": [r, g, b] (transparency is composited onto it), "resize": ...}
+    "preprocess": dict,
+    "notice": str,  # licence or attribution for the images in embedding.npz, shown by --info
 }
 
 JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object", float: "a number"}
@@ -88,7 +96,7 @@ class Bundle:
     meta: dict[str, Any]
     z: np.ndarray  # (M, D) float32 latents of the test digits
     labels: np.ndarray  # (M,) uint8 class index
-    images: np.ndarray  # (M, H, W) uint8 test digits
+    images: np.ndarray  # uint8 test images as stored: (M, C, H, W), or (M, H, W) in format 1
     warnings: list[str]
 
     @property
@@ -96,7 +104,8 @@ class Bundle:
         return self.meta["latent_dim"]
 
     @property
-    def image_shape(self) -> tuple[int, int]:
+    def image_shape(self) -> tuple[int, ...]:
+        """As the graphs declare it: (C, H, W), or (H, W) in format 1."""
         return tuple(self.meta["image_shape"])
 
     @property
@@ -154,6 +163,13 @@ class Bundle:
     @property
     def versions(self) -> dict[str, Any]:
         return self.meta.get("versions", {})
+
+    @property
+    def background(self) -> tuple[int, int, int]:
+        """The colour transparency was composited onto for training; black (MNIST's paper) if not recorded."""
+        value = self.meta.get("preprocess", {}).get("background")
+        valid = isinstance(value, list) and len(value) == 3 and all(_is_kind(v, int) and 0 <= v <= 255 for v in value)
+        return tuple(value) if valid else (0, 0, 0)
 
 
 def sha256_file(path: Path) -> str:
@@ -240,6 +256,21 @@ def _check_types(file: Path, meta: dict[str, Any]) -> None:
         raise BundleError(f"{file}: 'knn_k' must be 1 to {MAX_POINTS}, got {_quote(meta['knn_k'])}")
 
 
+def _check_image_shape(file: Path, version: int, shape: list) -> None:
+    if version == 1:
+        if len(shape) != 2 or not all(_is_kind(n, int) and 1 <= n <= MAX_IMAGE_SIDE for n in shape):
+            raise BundleError(
+                f"{file}: image_shape must be two integers from 1 to {MAX_IMAGE_SIDE}, got {_quote(shape)}"
+            )
+        return
+    sides_ok = all(_is_kind(n, int) and MIN_IMAGE_SIDE <= n <= MAX_IMAGE_SIDE for n in shape[1:])
+    if len(shape) != 3 or shape[0] not in CHANNELS or not sides_ok:
+        raise BundleError(
+            f"{file}: image_shape must be [C, H, W] with C 1 or 3 and H, W from {MIN_IMAGE_SIDE} to {MAX_IMAGE_SIDE}, "
+            f"got {_quote(shape)}"
+        )
+
+
 def _check_sizes(file: Path, meta: dict[str, Any]) -> None:
     version, dim, shape, names = meta["format_version"], meta["latent_dim"], meta["image_shape"], meta["class_names"]
     if version > FORMAT_VERSION:
@@ -250,8 +281,7 @@ def _check_sizes(file: Path, meta: dict[str, Any]) -> None:
         raise BundleError(f"{file}: format version must be 1 to {FORMAT_VERSION}, got {_quote(version)}")
     if not 1 <= dim <= MAX_LATENT_DIM:
         raise BundleError(f"{file}: latent_dim must be 1 to {MAX_LATENT_DIM}, got {_quote(dim)}")
-    if len(shape) != 2 or not all(_is_kind(n, int) and 1 <= n <= MAX_IMAGE_SIDE for n in shape):
-        raise BundleError(f"{file}: image_shape must be two integers from 1 to {MAX_IMAGE_SIDE}, got {_quote(shape)}")
+    _check_image_shape(file, version, shape)
     if not 1 <= len(names) <= MAX_CLASSES or not all(isinstance(name, str) for name in names):
         raise BundleError(f"{file}: class_names must be a list of 1 to {MAX_CLASSES} strings")
 
@@ -615,13 +645,15 @@ def check_replaceable(out: Path, force: bool) -> None:
 def write_bundle(out: Path, files: dict[str, bytes | Path], meta: dict[str, Any], force: bool = False) -> None:
     """Write a bundle atomically: build it in a temp folder beside `out`, then rename it into place.
 
-    `files` maps each of DATA_FILES to its bytes or to a file to copy. The hashes go into bundle.json.
+    `files` maps each of DATA_FILES to its bytes or to a file to copy. The hashes go into bundle.json, and
+    `format_version` is FORMAT_VERSION unless meta names an older one its files follow.
     An existing bundle is replaced only with force (and only a bundle: see check_replaceable), and
     stays whole if anything fails before the swap.
     """
     out = Path(out)
     check_replaceable(out, force)
-    meta = dict(meta, format_version=FORMAT_VERSION, files={})
+    # New bundles are the current format; rewriting a format-1 bundle's own files keeps its format.
+    meta = dict(meta, format_version=meta.get("format_version", FORMAT_VERSION), files={})
     validate_meta(meta, out / METADATA)  # never write what the viewer would refuse
     staging = None
     try:
