@@ -19,8 +19,18 @@ import numpy as np
 import onnxruntime as ort
 
 from benchmarks.envsize import closure_mb
+from benchmarks.synthetic import jittered_latents, tiled_digits
 from benchmarks.timing import best_seconds, latencies_us, random_latents, summary_us
-from viewer.bundle import DECODER, load_bundle
+from viewer.bundle import (
+    DECODER,
+    EMBEDDING,
+    ENCODER,
+    FORMAT_VERSION,
+    Bundle,
+    load_bundle,
+    view_bounds,
+    write_bundle,
+)
 from viewer.cli import default_bundle
 from viewer.inference import CPU, OnnxModel
 
@@ -28,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 GRIDS = {"16×16": 16, "32×32": 32, "64×64": 64, "180×180": 180}  # manifold-map sizes, and the seed's precompute grid
 SEED_GRID = 180
 KERAS_PREDICT_MS = 38.6  # the seed's decoder.predict per mouse move, median, measured on this machine
+SCALE_POINTS = 1_000_000  # issue 14: embeddings users bring outgrow the demo's 10,000 points
+QUICK_SCALE_POINTS = 50_000
 
 
 def machine() -> dict:
@@ -85,12 +97,25 @@ def batched(bundle, quick: bool) -> dict:
     return result
 
 
-def run_viewer(bundle: Path, *flags: str) -> dict:
+class ViewerFailed(Exception):
+    """The viewer exited with an error; the message is its last line (for a refused bundle, the reason)."""
+
+
+def run_viewer(bundle: Path, *flags: str, gesture: str | None = None) -> dict:
+    """The viewer headless in a fresh process: its --stats, plus seconds from process start to its first
+    frame and to its exit. With a gesture, benchmarks.gestures runs it, zooming or panning every frame."""
+    program = ["-m", "benchmarks.gestures", gesture] if gesture else ["-m", "viewer"]
     with tempfile.TemporaryDirectory() as tmp:
         stats = Path(tmp) / "stats.json"
-        subprocess.run([sys.executable, "-m", "viewer", str(bundle), "--headless", "--stats", str(stats), *flags],
-                       cwd=ROOT, check=True, capture_output=True)  # fmt: skip
-        return json.loads(stats.read_text())
+        started = time.time()
+        done = subprocess.run([sys.executable, *program, str(bundle), "--headless", "--stats", str(stats), *flags],
+                              cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+        exited = time.time()
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+            raise ViewerFailed(lines[-1])
+        result = json.loads(stats.read_text())
+    return result | {"first_frame_s": result["first_frame_at"] - started, "exit_s": exited - started}
 
 
 def frames(bundle: Path, bounds: np.ndarray, quick: bool) -> dict:
@@ -114,20 +139,70 @@ def frames(bundle: Path, bounds: np.ndarray, quick: bool) -> dict:
 
 def cold_start(bundle: Path, runs: int) -> dict:
     """Process start to the first frame shown, and to exit after one frame, without torch."""
-    first, total = [], []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            stats = Path(tmp) / "stats.json"
-            started = time.time()
-            subprocess.run([sys.executable, "-m", "viewer", str(bundle), "--headless", "--frames", "1", "--stats", str(stats)],
-                           cwd=ROOT, check=True, capture_output=True)  # fmt: skip
-            total.append(time.time() - started)
-            first.append(json.loads(stats.read_text())["first_frame_at"] - started)
+    starts = [run_viewer(bundle, "--frames", "1") for _ in range(runs)]
     return {
         "runs": runs,
-        "first_frame_s_median": round(float(np.median(first)), 3),
-        "exit_s_median": round(float(np.median(total)), 3),
+        "first_frame_s_median": round(float(np.median([run["first_frame_s"] for run in starts])), 3),
+        "exit_s_median": round(float(np.median([run["exit_s"] for run in starts])), 3),
     }
+
+
+def scale_bundle(source: Bundle, count: int, out: Path) -> Path:
+    """A bundle of `count` points at `out`, made from `source`: its decoder and encoder, digits tiled
+    from its test digits, latents jittered around theirs. The images are built once (count × 784 bytes) and
+    streamed to disk, then dropped before the viewer runs."""
+    layout = (
+        source.images if FORMAT_VERSION == 1 else source.images.reshape(len(source.z), -1, *source.images.shape[-2:])
+    )
+    images, picked = tiled_digits(layout, count)
+    z = jittered_latents(source.z, picked)
+    embedding = out.parent / f"source-{EMBEDDING}"
+    np.savez(embedding, z=z, labels=source.labels[picked], images=images)
+    del images
+    meta = {key: value for key, value in source.meta.items() if key not in ("files", "format_version")}
+    # write_bundle stamps its own format version: format 1 stores (N, H, W), later ones (N, C, H, W).
+    meta |= {
+        "name": f"{source.name}-{count}-points",
+        "latent_bounds": view_bounds(z),
+        "image_shape": list(layout.shape[1:]),
+    }
+    files = {DECODER: source.path / DECODER, ENCODER: source.path / ENCODER, EMBEDDING: embedding}
+    write_bundle(out, files, meta)
+    embedding.unlink()
+    return out
+
+
+def at_scale(bundle: Path, quick: bool) -> dict:
+    """What a user of this bundle waits for: start-up, a hover frame with neighbours on (the default), a
+    zoom and a pan re-render, and the resident memory after hovering."""
+    starts = [run_viewer(bundle, "--frames", "1") for _ in range(1 if quick else 3)]
+    hover = run_viewer(bundle, "--frames", "100" if quick else "600", "--fps", "0")
+    changes = "20" if quick else "60"
+    zoom = run_viewer(bundle, "--frames", changes, "--fps", "0", gesture="zoom")
+    pan = run_viewer(bundle, "--frames", changes, "--fps", "0", gesture="pan")
+    keys = ("frames", "frame_ms_p50", "frame_ms_p99", "frame_ms_max")
+    return {
+        "first_frame_s_median": round(float(np.median([run["first_frame_s"] for run in starts])), 3),
+        "hover": {key: hover[key] for key in (*keys, "decode_us_p50")},
+        "zoom": {key: zoom[key] for key in keys},
+        "pan": {key: pan[key] for key in keys},
+        "rss_mb": hover["rss_mb"]["at_end"],
+    }
+
+
+def scale(source: Bundle, points: int, quick: bool) -> dict:
+    """The 10,000 shipped points and `points` generated ones, measured the same way in the same run."""
+    result = {"points": points, "baseline": at_scale(source.path, quick) | {"points": len(source.z)}}
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        bundle = scale_bundle(source, points, Path(tmp) / "bundle")
+        result["generate_s"] = round(time.perf_counter() - started, 1)
+        result["embedding_mb"] = round((bundle / EMBEDDING).stat().st_size / 2**20)
+        try:
+            result |= at_scale(bundle, quick)
+        except ViewerFailed as exc:  # e.g. a viewer that refuses this many points: a row that says so
+            result["error"] = str(exc)
+    return result
 
 
 def torch_side(python: str, bundle: Path, data_root: str | None, calls: int, quick: bool) -> dict | None:
@@ -158,6 +233,55 @@ def us(entry: dict | None) -> str:
 
 def ratio(entry: dict | None, reference: dict) -> str:
     return f"{entry['p50_us'] / reference['p50_us']:.2f}×" if entry else "n/a"
+
+
+def ms(entry: dict, *keys: str) -> str:
+    return " / ".join(f"{entry[key]:.1f}" for key in keys)
+
+
+def scale_rows(s: dict | None) -> list[str]:
+    """The generated embedding against the shipped one, each figure measured the same way in the same run."""
+    if not s:
+        return []
+    n, b = f"{s['points']:,} points", s["baseline"]
+    base = f"{b['points']:,} shipped"
+    if "error" in s:
+        return [
+            f"| {n} (generated, {s['embedding_mb']:,} MB embedding) | the viewer refused it: {s['error'].removeprefix('error: ')} | |"
+        ]
+    return [
+        f"| {n} (generated in {s['generate_s']} s, {s['embedding_mb']:,} MB embedding): process start to first frame, median | "
+        f"**{s['first_frame_s_median']:.2f} s** ({base}: {b['first_frame_s_median']:.2f} s) | < 1.5 s |",
+        f"| {n}: hover frame with neighbours, p50 / p99 / max ms | **{ms(s['hover'], 'frame_ms_p50', 'frame_ms_p99', 'frame_ms_max')}** "
+        f"({base}: {ms(b['hover'], 'frame_ms_p50', 'frame_ms_p99', 'frame_ms_max')}) | p99 < 8 |",
+        f"| {n}: zoom re-render, a wheel notch every frame, p50 / p99 ms | **{ms(s['zoom'], 'frame_ms_p50', 'frame_ms_p99')}** "
+        f"({base}: {ms(b['zoom'], 'frame_ms_p50', 'frame_ms_p99')}) | < 100 |",
+        f"| {n}: pan re-render, a drag every frame, p50 / p99 ms | **{ms(s['pan'], 'frame_ms_p50', 'frame_ms_p99')}** "
+        f"({base}: {ms(b['pan'], 'frame_ms_p50', 'frame_ms_p99')}) | < 100 |",
+        f"| {n}: resident memory after hovering | **{s['rss_mb']:,.0f} MB** ({base}: {b['rss_mb']:,.0f} MB) | < 1,024 MB |",
+    ]
+
+
+def seed_rows(t: dict) -> list[str]:
+    """(a) the Keras seed's setup in torch, (b) the default recipe to (a)'s test MSE, and their ratio."""
+    seed, default, versus = t.get("seed_setup"), t.get("training"), t.get("seed_versus_default")
+    if not seed or not default or not versus:
+        return []
+    recipe = default["recipe"]
+    name = f"{recipe['epochs']} epochs {recipe['schedule']}, lr {recipe['lr']:g}, batch {recipe['batch_size']}"
+    reached = (
+        f"**{versus['default_seconds']} s** (epoch {versus['default_epoch']}; the full run ends at "
+        f"{default['test_mse']:.4f} after {default['train_seconds']:.0f} s)"
+        if versus["default_seconds"] is not None
+        else f"not reached (the full run ends at {default['test_mse']:.4f})"
+    )
+    speedup = f"**{versus['speedup']:.2f}×**" if versus["speedup"] else "n/a"
+    return [
+        f"| training (a): the Keras seed's setup in torch (Adam 1e-3 constant, batch 256, fp32, 10 epochs, CPU): "
+        f"training time / final test MSE | {seed['train_seconds']} s / {seed['test_mse']:.4f} | (Keras: {t['keras_seed_mse']}) |",
+        f"| training (b): the default recipe ({name}) to (a)'s test MSE | {reached} | |",
+        f"| training: (a)'s time over (b)'s | {speedup} | ≥ 3× with AMX bf16, ≥ 2× without |",
+    ]
 
 
 def markdown(r: dict) -> str:
@@ -192,8 +316,9 @@ def markdown(r: dict) -> str:
         f"| frame time, `--precompute 64` (interpolated hover), p50 / p99 ms; its hover lookup p50 | {f['precompute_64']['frame_ms_p50']} / {f['precompute_64']['frame_ms_p99']}; {f['precompute_64']['decode_us_p50']:.0f} µs | |",
         f"| CPU time per frame, 60 fps cap, mouse still | {f['still_60fps']['cpu_ms_per_frame']} ms ({f['still_60fps']['frames_drawn']} of {f['still_60fps']['frames']} frames redrawn, {f['still_60fps']['decodes']} decode) | ≈ 0 |",
         f"| cold start: process start to first frame, median of {c['runs']} | **{c['first_frame_s_median']} s** (to exit: {c['exit_s_median']} s) | < 0.6 s |",
-        f"| installed size, viewer dependencies | **{r['install']['total_mb']:.0f} MB** | < 230 MB |",
     ]
+    lines += scale_rows(r.get("scale"))
+    lines.append(f"| installed size, viewer dependencies | **{r['install']['total_mb']:.0f} MB** | < 230 MB |")
     if t.get("install"):
         lines.append(
             f"| installed size, with the training extra (torch, torchvision, onnx, …) | {t['install']['total_mb']:,.0f} MB | |"
@@ -203,6 +328,7 @@ def markdown(r: dict) -> str:
         lines.append(
             f"| training, seconds per epoch ({train['digits']:,} digits, CPU) | {train['seconds_per_epoch']} s | |"
         )
+    lines += seed_rows(t)
     if shipped.get("seconds_to_seed_mse") is not None:
         lines.append(
             f"| shipped model: training time to the seed's test MSE 0.0377 / to its final {shipped['test_mse']:.4f} | "
@@ -227,16 +353,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="a tiny setting: checks that everything runs, measures little"
     )
+    parser.add_argument(
+        "--scale-points",
+        type=int,
+        default=0,
+        help=f"points in the generated embedding (default {SCALE_POINTS:,}; --quick: {QUICK_SCALE_POINTS:,})",
+    )
     args = parser.parse_args(argv)
     bundle_path = (args.bundle or default_bundle()).resolve()
     bundle = load_bundle(bundle_path)
     calls = 300 if args.quick else 3000
+    points = args.scale_points or (QUICK_SCALE_POINTS if args.quick else SCALE_POINTS)
     steps = [
         ("decode latency", "decode", lambda: decode_latency(bundle, calls)),
         ("batched decode", "batched", lambda: batched(bundle, args.quick)),
         ("frame times", "frames", lambda: frames(bundle_path, bundle.bounds, args.quick)),
         ("cold start", "cold_start", lambda: cold_start(bundle_path, 3 if args.quick else 7)),
         ("install size", "install", lambda: closure_mb(["numpy", "onnxruntime", "pygame-ce"])),
+        (f"{points:,} points", "scale", lambda: scale(bundle, points, args.quick)),
     ]
     if args.torch_python:
         steps.append(("torch comparisons and training", "torch_side",
