@@ -21,8 +21,18 @@ from latent_common.errors import UserError
 from viewer.bundle import DECODER, ENCODER, load_bundle
 from viewer.explore import make_plane, plane_bounds
 from viewer.inference import CPU, PROVIDERS, GridDecoder, OnnxModel, choose_providers
+from viewer.picture import PictureError, load_picture
 from viewer.scene import Models, Scene, hud_lines
-from viewer.state import Request, ViewState, accept_sample, adopt_layout, frame_done, initial_state
+from viewer.state import (
+    Request,
+    ViewState,
+    accept_picture,
+    accept_sample,
+    adopt_layout,
+    frame_done,
+    initial_state,
+    notify,
+)
 from viewer.stats import FrameStats
 
 HUD_REFRESH_S = 0.5  # the FPS figure changes this often; a still mouse redraws nothing in between
@@ -87,6 +97,8 @@ def start_state(models: Models, home: np.ndarray, args: argparse.Namespace) -> V
     state.show_map = args.map
     if args.pins:
         state.pins = [plane.lift(args.pins[:2], state.offsets)[0], plane.lift(args.pins[2:], state.offsets)[0]]
+    if args.encode:
+        accept_picture(state, load_picture(args.encode, bundle.chw, bundle.background), args.encode.name)
     state.scatter_changed = state.strip_changed = True
     return state
 
@@ -116,19 +128,45 @@ def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng
 
     from viewer import render
 
-    if Request.SAMPLE in state.requests and models.bundle.variational:
-        z = rng.standard_normal((1, models.bundle.latent_dim)).astype(np.float32)  # z ~ N(0, I), the VAE's prior
-        accept_sample(state, z, models.plane)
+    if Request.SAMPLE in state.requests:
+        if models.bundle.variational:
+            z = rng.standard_normal((1, models.bundle.latent_dim)).astype(np.float32)  # z ~ N(0, I), the VAE's prior
+            accept_sample(state, z, models.plane)
+        else:
+            notify(state, f"P samples a VAE's prior; {models.bundle.name} is a plain {models.bundle.kind}")
+    if Request.ENCODE_FILE in state.requests and state.dropped:
+        try:
+            bundle = models.bundle
+            accept_picture(
+                state, load_picture(Path(state.dropped), bundle.chw, bundle.background), Path(state.dropped).name
+            )
+        except PictureError as exc:
+            notify(state, str(exc)[-90:])
     if Request.SCREENSHOT in state.requests:
-        path = stamp(args.shots_dir, "latent-explorer")
-        save_png(pygame.display.get_surface(), path)
-        print(f"saved {path}", file=sys.stderr)
-    if Request.EXPORT_STRIP in state.requests and scene.strip_images is not None:
-        path = stamp(args.shots_dir, "strip")
-        strip = render.tile_images(scene.strip_images, 1, len(scene.strip_images))  # (C, H, K * W): A left, B right
-        save_png(render.image_surface(strip, (strip.shape[2] * 4, strip.shape[1] * 4)), path)
-        print(f"saved {path}", file=sys.stderr)
+        saved(state, stamp(args.shots_dir, "latent-explorer"), pygame.display.get_surface())
+    if Request.EXPORT_STRIP in state.requests:
+        if scene.strip_images is None:
+            notify(state, "E exports the A->B strip: click the scatter twice to pin A and B first")
+        else:
+            strip = render.tile_images(scene.strip_images, 1, len(scene.strip_images))  # (C, H, K * W): A left, B right
+            saved(
+                state,
+                stamp(args.shots_dir, "strip"),
+                render.image_surface(strip, (strip.shape[2] * 4, strip.shape[1] * 4)),
+            )
     frame_done(state)
+
+
+def saved(state: ViewState, path: Path, surface) -> None:
+    """Save a PNG and say where, on the terminal and on screen (a failed write is a notice, not a crash)."""
+    try:
+        save_png(surface, path)
+    except UserError as exc:
+        notify(state, str(exc)[-90:])
+        print(f"warning: {exc}", file=sys.stderr)
+        return
+    notify(state, f"saved {path}")
+    print(f"saved {path}", file=sys.stderr)
 
 
 def open_window(headless: bool) -> dict:

@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--frames", type=int, default=0, help="stop after this many frames (0: run until closed; headless default 600)"
     )
     parser.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
+    parser.add_argument(
+        "--encode",
+        type=Path,
+        metavar="FILE",
+        help="start with this picture encoded (converted as the training images were), marked in the scatter",
+    )
     parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
     parser.add_argument("--raw-timings", action="store_true", help="include every frame time in --stats (for plots)")
     return parser

@@ -72,6 +72,7 @@ CONTROLS = [
         "D, then draw on the tile", "draw to encode;  D again to leave", (pygame.K_d,), lambda s, k: toggle_draw(s)
     ),
     Control("C", "clear the drawing", (pygame.K_c,), lambda s, k: clear_canvas(s)),
+    Control("drop a picture file on the window", "encode it as the training images were; see it land"),
     Control("0-9 or click the legend", "show or hide a class", tuple(range(pygame.K_0, pygame.K_9 + 1)), _digit),
     Control(
         "[ ]",

@@ -16,6 +16,7 @@ from viewer.state import (
     Focus,
     ViewState,
     add_pin,
+    drop_file,
     hover,
     leave_plot,
     pan_view,
@@ -105,6 +106,8 @@ def handle(event, state: ViewState, layout: Layout, plane: Plane) -> ViewState:
         leave_plot(state)
     elif kind in RESIZE_EVENTS:
         resize(state, (event.w, event.h) if kind == pygame.VIDEORESIZE else (event.x, event.y))
+    elif kind == pygame.DROPFILE:
+        drop_file(state, event.file)
     elif kind in REDRAW_EVENTS:
         state.needs_redraw = state.full_redraw = True
     if state.strip_changed or state.canvas_changed or state.scatter_changed or state.overlay_changed:

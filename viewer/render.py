@@ -126,17 +126,17 @@ def legend_surface(
 
 
 def compose_background(
-    scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, draw_mode: bool
+    scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, captions: tuple[str, str]
 ) -> pygame.Surface:
     """The scatter plus everything else that changes rarely: panel captions, pins, the drawing's marker."""
     background = scatter.copy()
     text = fonts["text"]
     background.blit(
-        text.render("your drawing" if draw_mode else "decoded at the cursor", True, DIM_TEXT),
+        text.render(captions[0], True, DIM_TEXT),
         (layout.digit.left, layout.digit.top - 20),
     )
     background.blit(
-        text.render("reconstruction" if draw_mode else "nearest digits", True, DIM_TEXT),
+        text.render(captions[1], True, DIM_TEXT),
         (layout.side.left, layout.side.top - 20),
     )
     caption = (

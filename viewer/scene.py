@@ -17,7 +17,7 @@ from viewer.bundle import Bundle
 from viewer.explore import Plane, grid_centres, nearest, segment
 from viewer.inference import GridDecoder, OnnxModel
 from viewer.layout import Layout
-from viewer.state import Focus, ViewState, accept_encoding, drop_marker
+from viewer.state import Focus, ViewState, accept_encoding, drop_marker, encodes_canvas
 from viewer.stats import FrameStats
 
 NEIGHBOURS = 4
@@ -66,7 +66,7 @@ class Scene:
             self._refresh_scatter(state, models)
             state.scatter_changed, state.overlay_changed = False, True
         if state.canvas_changed:
-            self._refresh_canvas(state, models)
+            self._refresh_canvas(state, models, stats)
             state.canvas_changed = False
         if state.overlay_changed:
             self._refresh_background(state, models)
@@ -95,17 +95,19 @@ class Scene:
         self.legend = render.legend_surface(layout, bundle.class_names, state.hidden, text)
         self.visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
 
-    def _refresh_canvas(self, state: ViewState, models: Models) -> None:
-        if state.focus == Focus.DRAW:
+    def _refresh_canvas(self, state: ViewState, models: Models, stats: FrameStats) -> None:
+        if encodes_canvas(state):
             accept_encoding(state, models.encoder(state.canvas[None]), models.plane)  # (1, D)
+            if state.focus == Focus.PICTURE:
+                stats.encoded = {"file": state.picture_name, "z": state.z[0].tolist(), "plane": state.marker.tolist()}
         else:
             drop_marker(state)
 
     def _refresh_background(self, state: ViewState, models: Models) -> None:
         pins = [models.plane.project(pin[None])[0] for pin in state.pins]
-        draw_mode = state.focus == Focus.DRAW
+        captions = panel_captions(state, models.bundle)
         self.background = render.compose_background(
-            self.scatter, self.layout, state.view, self.legend, self.fonts, pins, state.marker, draw_mode
+            self.scatter, self.layout, state.view, self.legend, self.fonts, pins, state.marker, captions
         )
 
     def _refresh_strip(self, state: ViewState, models: Models) -> None:
@@ -123,7 +125,7 @@ class Scene:
         hover_from_grid = models.grid is not None and state.focus == Focus.HOVER
         image = models.grid(state.uv) if hover_from_grid else models.decoder(state.z)[0]  # (C, H, W)
         stats.decoded((time.perf_counter_ns() - started) / 1000)
-        if state.focus == Focus.DRAW:
+        if encodes_canvas(state):
             self.digit = self.canvas_tile.update(state.canvas)
             self.side = render.image_surface(image, (self.layout.side.width, self.layout.side.width))
             self.side_for = None
@@ -151,6 +153,15 @@ class Scene:
         return dirty
 
 
+def panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str]:
+    """What the big tile and the side panel show, by what drives the decode."""
+    if state.focus == Focus.DRAW:
+        return "your drawing", "reconstruction"
+    if state.focus == Focus.PICTURE:
+        return f"your picture: {state.picture_name}"[:40], "reconstruction"
+    return "decoded at the cursor", "nearest digits" if bundle.dataset.endswith("mnist") else "nearest examples"
+
+
 def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple[str, tuple]]:
     """The HUD's text: where z is, decode time and frame rate, what drives the decode, the bundle."""
     bundle, plane, z = models.bundle, models.plane, state.z[0]
@@ -163,6 +174,7 @@ def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple
         Focus.HOVER: "hover",
         Focus.SLIDER: f"slider t = {state.t:.2f} on A->B",
         Focus.DRAW: "drawing",
+        Focus.PICTURE: "picture",
         Focus.SAMPLE: "prior sample (P)",
     }[state.focus]
     mse = bundle.test_mse if bundle.test_mse is not None else float("nan")
@@ -172,4 +184,5 @@ def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple
         (f"{models.decoder.provider.removesuffix('ExecutionProvider')} · {models.mode}", render.TEXT),
         (f"{bundle.name} · test MSE {mse:.4f} · H: help", render.DIM_TEXT),
     ]
-    return lines + [(notice, render.WARN) for notice in models.notices]
+    notices = models.notices + ([state.notice] if state.notice and time.monotonic() < state.notice_until else [])
+    return lines + [(notice, render.WARN) for notice in notices]

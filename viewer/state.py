@@ -23,6 +23,7 @@ class Focus(str, Enum):
     HOVER = "hover"  # the cursor over the scatter
     SLIDER = "slider"  # the slider on the A-B strip
     DRAW = "draw"  # the drawing on the canvas, through the encoder
+    PICTURE = "picture"  # a picture file (--encode, or dropped on the window), through the encoder
     SAMPLE = "sample"  # a sample from a VAE's prior
 
 
@@ -32,6 +33,10 @@ class Request(str, Enum):
     SCREENSHOT = "screenshot"
     EXPORT_STRIP = "export_strip"
     SAMPLE = "sample"
+    ENCODE_FILE = "encode_file"  # the file in ViewState.dropped
+
+
+NOTICE_S = 4.0  # seconds an on-screen notice stays
 
 
 @dataclass
@@ -57,6 +62,10 @@ class ViewState:
     hidden: frozenset[int] = frozenset()
     show_map: bool = False
     show_help: bool = False
+    notice: str | None = None  # a short message for the HUD: where a file went, why a key did nothing
+    notice_until: float = 0.0  # time.monotonic() when it goes
+    dropped: str | None = None  # a file dropped on the window, to encode
+    picture_name: str | None = None  # the file the picture came from
     requests: set[Request] = field(default_factory=set)
     z_changed: bool = True  # decode the first frame
     scatter_changed: bool = False  # view, hidden classes or map changed: re-render the scatter
@@ -168,7 +177,30 @@ def step_slider(state: ViewState, direction: int) -> None:
 
 
 def toggle_draw(state: ViewState) -> None:
+    if state.focus != Focus.DRAW and state.canvas.shape[0] != 1:
+        notify(state, "drawing is for grey models; drop a picture file on the window to encode it")
+        return
+    if state.focus == Focus.PICTURE:  # the canvas holds the picture: start a drawing afresh
+        state.canvas = np.zeros_like(state.canvas)
     state.focus = Focus.HOVER if state.focus == Focus.DRAW else Focus.DRAW
+    state.canvas_changed = state.overlay_changed = True
+
+
+def notify(state: ViewState, text: str) -> None:
+    import time
+
+    state.notice, state.notice_until = text, time.monotonic() + NOTICE_S
+    state.needs_redraw = True
+
+
+def drop_file(state: ViewState, path: str) -> None:
+    state.dropped = path
+    request(state, Request.ENCODE_FILE)
+
+
+def accept_picture(state: ViewState, image: np.ndarray, name: str) -> None:
+    """A picture, (C, H, W) float32 in [0, 1] as the model takes it, becomes what is encoded and shown."""
+    state.canvas, state.picture_name, state.focus = image, name, Focus.PICTURE
     state.canvas_changed = state.overlay_changed = True
 
 
@@ -196,6 +228,8 @@ def hover(state: ViewState, pos: tuple[int, int], uv: np.ndarray) -> None:
         state.cursor, state.needs_redraw = pos, True
         state.uv = uv
         if state.focus != Focus.DRAW:
+            if state.focus == Focus.PICTURE:
+                state.overlay_changed = True  # the picture's captions go
             state.focus = Focus.HOVER
 
 
@@ -217,6 +251,11 @@ def adopt_layout(state: ViewState, size: tuple[int, int]) -> None:
     state.scatter_changed = state.strip_changed = state.z_changed = state.full_redraw = True
 
 
+def encodes_canvas(state: ViewState) -> bool:
+    """The decoded point comes from the canvas through the encoder: a drawing or a picture."""
+    return state.focus in (Focus.DRAW, Focus.PICTURE)
+
+
 def accept_sample(state: ViewState, z: np.ndarray, plane: Plane) -> None:
     """A sample from a VAE's prior, z (1, D), becomes the decoded point (drawing keeps its own focus)."""
     if state.focus == Focus.DRAW:
@@ -227,7 +266,7 @@ def accept_sample(state: ViewState, z: np.ndarray, plane: Plane) -> None:
 
 
 def accept_encoding(state: ViewState, z: np.ndarray, plane: Plane) -> None:
-    """The encoder's latent for the canvas, z (1, D): decoded next, and marked in the scatter if anything is drawn."""
+    """The encoder's latent for the canvas, z (1, D): decoded next, and marked in the scatter if it holds anything."""
     state.z, state.z_changed = z.astype(np.float32), True
     state.marker = plane.project(z)[0] if state.canvas.any() else None
     state.overlay_changed = True

@@ -64,6 +64,7 @@ class FrameStats:
         self.recent: deque[float] = deque(maxlen=FPS_WINDOW)
         self.cpu_started = time.process_time()
         self.cpu_s = 0.0
+        self.encoded: dict | None = None  # the last picture encoded: file, z and plane point
 
     def decoded(self, microseconds: float) -> None:
         self.last_decode_us = microseconds
@@ -105,7 +106,7 @@ class FrameStats:
             "provider": provider,
             "rss_mb": {key: round(value, 2) for key, value in self.rss_mb.items()},
             "mode": mode,
-        }
+        } | ({"encoded": self.encoded} if self.encoded else {})
 
     def write(self, path: Path, summary: dict, raw: bool) -> None:
         """The --stats JSON; with raw, every kept frame time too (for plots)."""
