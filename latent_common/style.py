@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 import math
 
 BACKGROUND = (24, 26, 33)
@@ -22,7 +23,13 @@ CLASS_COLORS = [
 
 
 def class_color(index: int) -> tuple[int, int, int]:
-    return CLASS_COLORS[index % len(CLASS_COLORS)]
+    """Tableau's ten first; past them, hues a golden angle apart at three lightnesses, so any class count up to
+    the bundle's limit gets colours that differ from their neighbours in the list."""
+    if index < len(CLASS_COLORS):
+        return CLASS_COLORS[index]
+    hue = (index * 0.381966) % 1.0
+    value = (0.95, 0.75, 0.55)[index % 3]
+    return tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb(hue, 0.65, value))
 
 
 def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:

@@ -80,7 +80,7 @@ def open_models(args: argparse.Namespace) -> tuple[Models, np.ndarray]:
     decoder, encoder, notices = open_sessions(bundle, args)
     plane = make_plane(bundle.z)
     home = plane_bounds(plane, bundle.z, bundle.bounds)
-    decoder.warm_up(plane.lift(home.mean(axis=1), np.zeros(plane.dim - 2)))
+    decoder.warm_up(plane.lift(home.mean(axis=1), np.zeros(plane.extra_dims)))
     grid = GridDecoder(decoder, args.precompute) if args.precompute else None
     n = args.precompute
     mode = f"precomputed {n}×{n} grid, interpolated" if grid else "live decode"
@@ -111,7 +111,9 @@ def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Model
 
     if scene is not None and state.window_size == scene.layout.size:
         return scene
-    layout = make_layout(state.window_size)  # never smaller than the panel needs
+    from viewer.render import legend_cell
+
+    layout = make_layout(state.window_size, legend_cell(models.bundle.class_names, fonts["text"]))  # never too small
     if pygame.display.get_surface() is None or pygame.display.get_surface().get_size() != layout.size:
         pygame.display.set_mode(layout.size, pygame.RESIZABLE)
     adopt_layout(state, layout.size)

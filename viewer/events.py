@@ -50,7 +50,7 @@ def _on_press(pos, state: ViewState, layout: Layout) -> None:
     elif len(state.pins) == 2 and layout.strip.collidepoint(pos):
         slide(state, layout.strip_t(pos[0]))
     else:
-        for index in range(state.class_count):
+        for index in range(min(state.class_count, layout.legend_capacity)):
             if layout.legend_item(index).collidepoint(pos):
                 toggle_class(state, index)
 

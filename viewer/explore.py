@@ -17,7 +17,8 @@ class Plane:
     """The 2-D plane the scatter shows, inside a D-dimensional latent space.
 
     For D = 2 it is the latent space itself. For D > 2 it is the plane of the embedding's first two
-    principal components through its mean; the other components are `extra`, moved by keys.
+    principal components through its mean; the other components are `extra`, moved by keys. For D = 1
+    the latent is the x axis and y is not a latent direction (every point sits at y = 0).
     """
 
     origin: np.ndarray  # (D,) float64
@@ -28,6 +29,11 @@ class Plane:
     @property
     def dim(self) -> int:
         return len(self.origin)
+
+    @property
+    def extra_dims(self) -> int:
+        """How many further principal components the offsets move along: D - 2, or none."""
+        return self.extra.shape[1]
 
     def project(self, z: np.ndarray) -> np.ndarray:
         """(N, D) latents -> (N, 2) plane coordinates."""
@@ -55,6 +61,10 @@ def plane_bounds(plane: Plane, z: np.ndarray, bundle_bounds: np.ndarray) -> np.n
     """The home view: the bundle's own bounds for a 2-D latent, else the projected embedding's."""
     if plane.dim == 2:
         return np.asarray(bundle_bounds, dtype=np.float64)
+    if plane.dim == 1:  # x is the latent; y, which no latent moves, shows a band around the line of dots
+        x_low, x_high = np.asarray(bundle_bounds, dtype=np.float64)[0]
+        half = (x_high - x_low) / 4
+        return np.array([[x_low, x_high], [-half, half]])
     return np.asarray(view_bounds(plane.project(z)), dtype=np.float64)
 
 

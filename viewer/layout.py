@@ -27,6 +27,7 @@ class Layout:
     strip: pygame.Rect  # decodes along the pinned segment, with the slider under them
     hud: pygame.Rect  # text lines
     legend: pygame.Rect
+    legend_columns: int = LEGEND_COLUMNS
 
     def to_plane(self, pos: tuple[int, int], view: np.ndarray) -> np.ndarray:
         """Screen pixel -> plane (x, y); y grows upward as in a plot."""
@@ -49,11 +50,16 @@ class Layout:
         """Slider position (0 at A, 1 at B) for a pixel column over the strip."""
         return float(np.clip((x - self.strip.left) / max(self.strip.width - 1, 1), 0.0, 1.0))
 
+    @property
+    def legend_capacity(self) -> int:
+        """Legend cells that fit: with more classes than this, the last cell says how many are left out."""
+        return self.legend_columns * max(self.legend.height // LEGEND_ROW, 1)
+
     def legend_item(self, index: int) -> pygame.Rect:
-        cell = self.legend.width // LEGEND_COLUMNS
+        cell = self.legend.width // self.legend_columns
         return pygame.Rect(
-            self.legend.left + (index % LEGEND_COLUMNS) * cell,
-            self.legend.top + (index // LEGEND_COLUMNS) * LEGEND_ROW,
+            self.legend.left + (index % self.legend_columns) * cell,
+            self.legend.top + (index // self.legend_columns) * LEGEND_ROW,
             cell,
             LEGEND_ROW,
         )
@@ -67,7 +73,9 @@ class Layout:
         )
 
 
-def make_layout(size: tuple[int, int]) -> Layout:
+def make_layout(size: tuple[int, int], legend_cell: int = 0) -> Layout:
+    """The window's rects; legend_cell is the width a legend entry needs (its widest class name), 0 for the
+    default five columns."""
     width, height = max(size[0], MIN_WINDOW[0]), max(size[1], MIN_WINDOW[1])
     plot_size = max(min(width - PANEL_WIDTH - AXIS_LEFT - MARGIN, height - AXIS_BOTTOM - MARGIN), 100)
     plot = pygame.Rect(AXIS_LEFT, MARGIN, plot_size, plot_size)
@@ -78,8 +86,9 @@ def make_layout(size: tuple[int, int]) -> Layout:
     strip_size = panel_width // STRIP_COUNT
     strip = pygame.Rect(left, digit.bottom + 30, strip_size * STRIP_COUNT, strip_size + 12)
     hud = pygame.Rect(left, strip.bottom + 10, panel_width, 112)
-    legend = pygame.Rect(left, hud.bottom + 6, panel_width, LEGEND_ROW * 2)
-    return Layout(size=(width, height), plot=plot, digit=digit, side=side, strip=strip, hud=hud, legend=legend)
+    legend = pygame.Rect(left, hud.bottom + 6, panel_width, max(height - MARGIN - hud.bottom - 6, LEGEND_ROW * 2))
+    columns = max(1, min(LEGEND_COLUMNS, panel_width // legend_cell)) if legend_cell else LEGEND_COLUMNS
+    return Layout((width, height), plot, digit, side, strip, hud, legend, legend_columns=columns)
 
 
 def window_size(view_height: int = 640) -> tuple[int, int]:

@@ -11,7 +11,6 @@ import pygame
 from latent_common.style import (
     AXIS,
     BACKGROUND,
-    CLASS_COLORS,
     CURSOR,
     DIM_TEXT,
     DRAWN,
@@ -30,9 +29,9 @@ INK = [(int(18 + 237 * t), int(20 + 230 * t), int(28 + 212 * t**1.2)) for t in n
 MAP_ALPHA = 150  # the manifold map sits under the dots, dimmed so the colours still read
 
 
-def _dot_sprites(radius: int = 2, alpha: int = 170) -> list[pygame.Surface]:
+def _dot_sprites(class_count: int, radius: int = 2, alpha: int = 170) -> list[pygame.Surface]:
     sprites = []
-    for color in CLASS_COLORS:
+    for color in map(class_color, range(class_count)):
         sprite = pygame.Surface((2 * radius + 1, 2 * radius + 1), pygame.SRCALPHA)
         pygame.draw.circle(sprite, (*color, alpha), (radius, radius), radius)
         sprites.append(sprite)
@@ -91,7 +90,7 @@ def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels
         pygame.draw.line(surface, AXIS, (plot.left - 5, y), (plot.left - 1, y))
         label = font.render(f"{value:g}", True, DIM_TEXT)
         surface.blit(label, label.get_rect(midright=(plot.left - 8, y)))
-    sprites = _dot_sprites()
+    sprites = _dot_sprites(int(labels.max()) + 1 if len(labels) else 1)
     offset = sprites[0].get_width() // 2
     screen = layout.to_screen(points, view) - offset
     keep = (
@@ -115,14 +114,28 @@ def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels
 def legend_surface(
     layout: Layout, class_names: list[str], hidden: frozenset[int], font: pygame.font.Font
 ) -> pygame.Surface:
+    """A dot and a name per class, as many as fit; past that, one cell says how many more there are."""
     surface = pygame.Surface(layout.legend.size).convert()
     surface.fill(BACKGROUND)
-    for index, name in enumerate(class_names[:10]):
+    capacity = layout.legend_capacity
+    shown = class_names if len(class_names) <= capacity else class_names[: capacity - 1]
+    for index, name in enumerate(shown):
         item = layout.legend_item(index).move(-layout.legend.left, -layout.legend.top)
         off = index in hidden
         pygame.draw.circle(surface, class_color(index), (item.left + 8, item.top + 10), 6, width=2 if off else 0)
-        surface.blit(font.render(name, True, DIM_TEXT if off else TEXT), (item.left + 20, item.top + 2))
+        label = font.render(name, True, DIM_TEXT if off else TEXT)
+        surface.blit(label, (item.left + 20, item.top + 2), area=pygame.Rect(0, 0, item.width - 24, item.height))
+    if len(shown) < len(class_names):
+        item = layout.legend_item(len(shown)).move(-layout.legend.left, -layout.legend.top)
+        surface.blit(
+            font.render(f"+{len(class_names) - len(shown)} more", True, DIM_TEXT), (item.left + 4, item.top + 2)
+        )
     return surface
+
+
+def legend_cell(class_names: list[str], font: pygame.font.Font) -> int:
+    """The width one legend entry needs: dot, gap and the widest name (capped, so long names share a row)."""
+    return 28 + min(max(font.size(name)[0] for name in class_names), 200)
 
 
 def compose_background(
@@ -218,7 +231,7 @@ def neighbours_surface(layout: Layout, indices: np.ndarray, thumbnails: Thumbnai
         x, y = (i % 2) * cell, (i // 2) * (thumbnails.size + 20)
         thumb, caption = thumbnails.get(int(index))
         surface.blit(thumb, (x, y))
-        surface.blit(caption, (x, y + thumbnails.size + 3))
+        surface.blit(caption, (x, y + thumbnails.size + 3), area=pygame.Rect(0, 0, cell - 6, caption.get_height()))
     return surface
 
 

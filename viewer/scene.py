@@ -165,8 +165,8 @@ def panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str]:
 def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple[str, tuple]]:
     """The HUD's text: where z is, decode time and frame rate, what drives the decode, the bundle."""
     bundle, plane, z = models.bundle, models.plane, state.z[0]
-    if plane.dim == 2:
-        where = f"z = ({z[0]:+.3f}, {z[1]:+.3f})"
+    if plane.dim <= 2:
+        where = "z = (" + ", ".join(f"{v:+.3f}" for v in z) + ")"
     else:
         shown = ", ".join(f"{v:+.2f}" for v in z[:4])
         where = f"z = [{shown}, … {plane.dim} dims]  pc{state.component + 3} {state.offsets[state.component]:+.2f}σ"

@@ -87,7 +87,7 @@ def initial_state(
     """
     image_shape = tuple(image_shape) if len(image_shape) == 3 else (1, *image_shape)
     uv = home_view.mean(axis=1)
-    offsets = np.zeros(plane.dim - 2)
+    offsets = np.zeros(plane.extra_dims)
     return ViewState(
         z=plane.lift(uv, offsets),
         window_size=window_size,

@@ -9,6 +9,7 @@ import numpy as np
 import pygame
 import pytest
 
+from latent_common.style import CLASS_COLORS
 from tests.helpers import ROOT, SHIPPED
 from tests.viewer.harness import click, ev, key, move, press, release, run_viewer
 from viewer.bundle import DECODER, load_bundle
@@ -16,7 +17,7 @@ from viewer.events import handle
 from viewer.explore import bilinear, grid_centres, grid_nodes, make_plane, nearest, plane_bounds, segment, zoom
 from viewer.inference import CPU, GridDecoder, OnnxModel
 from viewer.layout import STRIP_COUNT, make_layout, window_size
-from viewer.render import CLASS_COLORS, DRAWN
+from viewer.render import DRAWN
 from viewer.state import initial_state
 
 EIGHT_D = ROOT / "models" / "mnist-ae-8d"

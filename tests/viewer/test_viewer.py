@@ -13,13 +13,14 @@ import pytest
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import pygame  # noqa: E402
 
+from latent_common.style import CLASS_COLORS  # noqa: E402
 from tests.helpers import SHIPPED, assert_one_line_error, run_module  # noqa: E402
 from viewer.bundle import DECODER, load_bundle  # noqa: E402
 from viewer.events import handle
 from viewer.explore import make_plane, plane_bounds  # noqa: E402
 from viewer.inference import CPU, OnnxModel, choose_providers  # noqa: E402
 from viewer.layout import make_layout, window_size  # noqa: E402
-from viewer.render import CLASS_COLORS, DigitTile  # noqa: E402
+from viewer.render import DigitTile  # noqa: E402
 from viewer.state import initial_state  # noqa: E402
 
 STATS_KEYS = {"frames", "frame_ms_p50", "frame_ms_p99", "decode_us_p50", "decode_us_p99", "provider"}
