@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import json
 import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -63,7 +65,7 @@ def test_failed_bundle_write_keeps_the_previous_bundle(tmp_path: Path, monkeypat
     monkeypatch.setattr(Path, "write_bytes", full_disk)
     files = {name: (SHIPPED / name).read_bytes() for name in bundle_module.DATA_FILES}
     with pytest.raises(WriteError, match="No space left"):
-        bundle_module.write_bundle(out, files, {"name": "x"}, force=True)
+        bundle_module.write_bundle(out, files, json.loads((SHIPPED / "bundle.json").read_text()), force=True)
     assert snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["bundle"]
 
@@ -80,3 +82,33 @@ def test_export_cli_reports_a_failed_write_in_one_line(tiny_root: Path, tmp_path
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
     assert status == 2 and len(err) == 1 and "Read-only file system" in err[0]
     assert not (tmp_path / "b").exists()
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path):
+    """A real 1 MiB tmpfs, so a write fails with the ENOSPC the kernel gives, wrapped however torch wraps it."""
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    except OSError as exc:
+        pytest.skip(f"cannot run mount ({exc.strerror})")
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_real_disk_full_during_torch_save_is_one_line(tiny_root: Path, small_tmpfs: Path, capsys):
+    run = small_tmpfs / "run"
+    train_module.run(tiny(tiny_root, run, epochs=1))  # hidden 32: a ~0.3 MB checkpoint fits
+    before = snapshot(run)
+    # hidden 512: the new checkpoint (~6 MB with Adam's state) cannot fit in what is left
+    status = train_module.main(["--data-root", str(tiny_root), "--run-dir", str(run), "--epochs", "1", "--batch-size", "64",
+                                "--hidden", "512", "--device", "cpu", "--overwrite"])  # fmt: skip
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert status == 2 and len(err) == 1, err
+    assert CHECKPOINT in err[0] and "No space left on device" in err[0] and "unchanged" in err[0]
+    assert snapshot(run) == before  # checkpoint, config and metrics of the earlier run, byte for byte

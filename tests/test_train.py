@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,10 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import make_tiny_mnist
 from tests.helpers import ROOT, assert_one_line_error, run_module
 from training import train as train_module
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint
-from training.config import TrainConfig, parse_config
+from training.config import MAX_LATENT_DIM, TrainConfig, parse_config
+from viewer import bundle as bundle_module
 
 
 def tiny_config(root: Path, run_dir: Path, **changes) -> TrainConfig:
@@ -121,3 +124,139 @@ def test_existing_run_is_refused_in_one_line(tiny_root: Path, tmp_path: Path):
 def test_resume_without_a_run_is_one_line(tmp_path: Path):
     result = run_module("training", "--run-dir", str(tmp_path / "none"), "--resume")
     assert_one_line_error(result, "resume")
+
+
+def train_argv(root: Path, run: Path, *extra: str) -> list[str]:
+    return ["--data-root", str(root), "--run-dir", str(run), "--batch-size", "64", "--device", "cpu", "--hidden", "32", *extra]  # fmt: skip
+
+
+def interrupt_at(monkeypatch, epoch_index: int) -> None:
+    """Make train_epoch raise KeyboardInterrupt (what SIGINT/SIGTERM become) at that epoch index."""
+    real_epoch = train_module.train_epoch
+
+    def interrupted(*args, **kwargs):
+        if kwargs["epoch"] == epoch_index:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train_epoch", interrupted)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.exists() else {}
+
+
+def test_a_copied_run_resumes_into_its_own_directory(tiny_root: Path, tmp_path: Path, monkeypatch):
+    interrupt_at(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.run(tiny_config(tiny_root, tmp_path / "a", epochs=2))
+    monkeypatch.undo()
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    before = files(tmp_path / "a")
+    train_module.run(tiny_config(tiny_root, tmp_path / "b", resume=True))
+    assert files(tmp_path / "a") == before  # the original is untouched
+    assert load_checkpoint(tmp_path / "b")["epoch"] == 2
+    assert json.loads((tmp_path / "b" / CONFIG).read_text())["run_dir"] == str(tmp_path / "b")
+
+
+def test_an_interrupt_in_the_first_epoch_says_nothing_was_saved(tiny_root: Path, tmp_path: Path, monkeypatch, capsys):
+    interrupt_at(monkeypatch, 0)
+    assert train_module.main(train_argv(tiny_root, tmp_path / "run", "--epochs", "3")) == 130
+    err = capsys.readouterr().err
+    assert "nothing was saved; start again with the same command" in err
+    assert "--resume" not in err and "0 of 3" not in err
+    assert not (tmp_path / "run" / CHECKPOINT).exists() and not (tmp_path / "run" / CONFIG).exists()
+
+
+def test_overwrite_then_interrupt_keeps_the_earlier_run_resumable(tiny_root: Path, tmp_path: Path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    train_module.run(tiny_config(tiny_root, run, epochs=1, hidden="32"))
+    before = files(run)
+    interrupt_at(monkeypatch, 0)
+    assert train_module.main(train_argv(tiny_root, run, "--epochs", "3", "--hidden", "64,16", "--overwrite")) == 130
+    assert "still holds the earlier run, unchanged" in capsys.readouterr().err
+    assert files(run) == before  # no new config beside the old checkpoint
+    monkeypatch.undo()
+    # Interrupted after the new run's first epoch: its config and checkpoint agree, and --resume works.
+    interrupt_at(monkeypatch, 1)
+    assert train_module.main(train_argv(tiny_root, run, "--epochs", "3", "--hidden", "64,16", "--overwrite")) == 130
+    err = capsys.readouterr().err
+    assert "1 of 3 epochs are saved" in err and "--resume" in err
+    monkeypatch.undo()
+    assert train_module.main(["--run-dir", str(run), "--data-root", str(tiny_root), "--resume"]) == 0
+    state = load_checkpoint(run)
+    assert state["epoch"] == 3 and tuple(state["model_config"]["hidden"]) == (64, 16)
+
+
+def test_a_diverging_loss_stops_with_the_last_good_epoch_kept(tiny_root: Path, tmp_path: Path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    real_forward = train_module.Objective.forward
+    calls = {"n": 0}
+
+    def diverging(self, batch, eps):
+        calls["n"] += 1
+        loss = real_forward(self, batch, eps)
+        return loss * float("nan") if calls["n"] > 8 + 3 else loss  # 8 batches an epoch: NaN in epoch 2
+
+    monkeypatch.setattr(train_module.Objective, "forward", diverging)
+    assert train_module.main(train_argv(tiny_root, run, "--epochs", "3")) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert len(err) == 1 and "diverged in epoch 2" in err[0] and "1 of 3 epochs are saved" in err[0], err
+    state = load_checkpoint(run)
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(tensor).all() for tensor in state["model"].values())
+    assert len(json.loads((run / METRICS).read_text())["epochs"]) == 1
+
+
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["--epochs", "0"], "--epochs 0: must be 1 to 100000"),
+        (["--epochs", "abc"], "argument --epochs: invalid int value"),
+        (["--lr", "-1"], "--lr -1.0: must be 1e-09 to 1"),
+        (["--lr", "nan"], "--lr nan: must be"),
+        (["--lr", "inf"], "--lr inf: must be"),
+        (["--beta", "nan"], "--beta nan: must be 0 to 1e+06"),
+        (["--beta", "-0.5"], "--beta -0.5: must be"),
+        (["--latent-dim", "0"], "--latent-dim 0: must be 1 to 1024"),
+        (["--latent-dim", "5000"], "--latent-dim 5000: must be 1 to 1024"),
+        (["--hidden", ""], "--hidden '': expected 1 to 16 comma-separated widths"),
+        (["--hidden", "64,,32"], "--hidden '64,,32'"),
+        (["--hidden", "64,-3"], "--hidden '64,-3'"),
+        (["--batch-size", "0"], "--batch-size 0: must be 1 to"),
+        (["--batch-size", "-5"], "--batch-size -5: must be"),
+        (["--train-limit", "-1"], "--train-limit -1: must be 0 to"),
+        (["--seed", "-1"], "--seed -1: must be 0 to 4294967295"),
+        (["--dataset", "cifar"], "--dataset cifar: expected one of"),
+        (["--run-dir", ""], "--run-dir '': expected a non-empty path"),
+        (["--model", "gan"], "argument --model: invalid choice"),
+    ],
+)
+def test_a_bad_flag_is_one_line_before_any_work(tiny_root: Path, tmp_path: Path, capsys, flags, fragment):
+    argv = ["--data-root", str(tiny_root), "--run-dir", str(tmp_path / "run"), *flags]
+    assert train_module.main(argv) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("error: ") and fragment in err[0], err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_flag_on_the_real_command_line_is_one_line(tmp_path: Path):
+    assert_one_line_error(
+        run_module("training", "--batch-size", "0", "--run-dir", str(tmp_path / "r")), "--batch-size 0"
+    )
+    assert_one_line_error(run_module("training", "--epochs", "1.5"), "invalid int value")
+
+
+@pytest.mark.parametrize(
+    "n_train, n_test, fragment", [(64, 1, "needs at least 6"), (64, 0, "has 0 image"), (0, 64, "nothing to train on")]
+)
+def test_a_dataset_too_small_is_one_line_before_training(tmp_path: Path, capsys, n_train, n_test, fragment):
+    root = make_tiny_mnist(tmp_path / "data", n_train=n_train, n_test=n_test)
+    assert train_module.main(train_argv(root, tmp_path / "run", "--epochs", "1")) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and fragment in err[0], err
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_latent_dim_ceiling_is_the_bundle_formats():
+    assert MAX_LATENT_DIM == bundle_module.MAX_LATENT_DIM

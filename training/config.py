@@ -1,4 +1,8 @@
-"""Training configuration: one dataclass, and the command-line flags generated from it."""
+"""Training configuration: one dataclass, the command-line flags generated from it, and their checks.
+
+Every flag is checked here, before any data is read or any file written: a value outside the range its
+`--help` states is one `error:` line and exit status 2, never a crash an epoch later or a silent change.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,16 @@ import argparse
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from latent_common.errors import UserError, printable
+from training.data import check_dataset
+
+MAX_LATENT_DIM = 1024  # the bundle format's ceiling (viewer/bundle.py MAX_LATENT_DIM); a test keeps them equal
+MAX_LAYERS, MAX_WIDTH = 16, 65_536
+
+
+class ConfigError(UserError):
+    """A flag the user gave that is malformed or out of its stated range."""
 
 
 @dataclass
@@ -27,23 +41,39 @@ class TrainConfig:
     )
     # With the loss as per-pixel MSE, beta = 1 would be a Gaussian likelihood with variance 0.5: far too
     # loose for pixels in [0, 1]; 0.01 keeps the reconstructions sharp and still fills the latent space.
-    beta: float = field(default=0.01, metadata={"help": "a VAE's KL weight (per pixel, against the per-pixel MSE)"})
-    latent_dim: int = field(default=2, metadata={"help": "size of the latent space"})
+    beta: float = field(
+        default=0.01,
+        metadata={"help": "a VAE's KL weight (per pixel, against the per-pixel MSE)", "range": (0.0, 1e6)},
+    )
+    latent_dim: int = field(default=2, metadata={"help": "size of the latent space", "range": (1, MAX_LATENT_DIM)})
     hidden: str = field(
-        default="512,128,64", metadata={"help": "dense encoder layer widths, mirrored by the decoder (ae, vae)"}
+        default="512,128,64",
+        metadata={
+            "help": f"dense encoder layer widths, mirrored by the decoder (ae, vae); 1 to {MAX_LAYERS} "
+            f"comma-separated widths from 1 to {MAX_WIDTH}"
+        },
     )
     # The seed trains 10 epochs at a flat lr; a one-cycle schedule over 30 epochs reaches a clearly lower
     # test MSE at the same 2-D latent (see README, "Measured").
-    epochs: int = field(default=30, metadata={"help": "passes over the training set"})
-    batch_size: int = field(default=256, metadata={"help": "digits per optimiser step"})
-    lr: float = field(default=2e-3, metadata={"help": "peak learning rate of the one-cycle schedule"})
+    epochs: int = field(default=30, metadata={"help": "passes over the training set", "range": (1, 100_000)})
+    batch_size: int = field(
+        default=256, metadata={"help": "digits per optimiser step (all processes together)", "range": (1, 1 << 20)}
+    )
+    # Adam's step is about lr whatever the gradient's size, so lr > 1 moves a weight by more than its scale.
+    lr: float = field(
+        default=2e-3, metadata={"help": "peak learning rate of the one-cycle schedule", "range": (1e-9, 1.0)}
+    )
     schedule: str = field(
         default="onecycle", metadata={"help": "learning-rate schedule", "choices": ["onecycle", "constant"]}
     )
-    seed: int = field(default=0, metadata={"help": "seeds weights and shuffling; same seed, same weights on CPU"})
+    seed: int = field(
+        default=0,
+        metadata={"help": "seeds weights and shuffling; same seed, same weights on CPU", "range": (0, 2**32 - 1)},
+    )
     device: str = field(default="auto", metadata={"help": "where to train", "choices": ["auto", "cpu", "cuda"]})
     train_limit: int = field(
-        default=0, metadata={"help": "use only the first N training digits (0: all); for quick runs"}
+        default=0,
+        metadata={"help": "use only the first N training digits (0: all); for quick runs", "range": (0, 10**9)},
     )
     resume: bool = field(default=False, metadata={"help": "continue the run in --run-dir from its last checkpoint"})
     overwrite: bool = field(
@@ -52,31 +82,79 @@ class TrainConfig:
 
     @property
     def hidden_sizes(self) -> tuple[int, ...]:
-        return tuple(int(width) for width in self.hidden.split(","))
+        return parse_hidden(self.hidden)
 
     @property
     def run_path(self) -> Path:
         return Path(self.run_dir)
 
 
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'512,128,64' -> (512, 128, 64); anything else is a ConfigError naming the flag."""
+    try:
+        widths = tuple(int(width) for width in text.split(","))
+    except ValueError:
+        widths = ()
+    if not 1 <= len(widths) <= MAX_LAYERS or not all(1 <= width <= MAX_WIDTH for width in widths):
+        raise ConfigError(
+            f"--hidden {printable(text, 60)!r}: expected 1 to {MAX_LAYERS} comma-separated widths from 1 to {MAX_WIDTH}, "
+            f"e.g. 512,128,64"
+        )
+    return widths
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def range_text(low, high) -> str:
+    return f"{low:g} to {high:g}" if isinstance(low, float) else f"{low} to {high}"
+
+
+def validate(config: TrainConfig) -> TrainConfig:
+    """Check every field against its stated range (NaN is in no range); returns config, or raises ConfigError."""
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(config, f.name)
+        if "range" in f.metadata:
+            low, high = f.metadata["range"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise ConfigError(f"{flag(f.name)} {value}: must be {range_text(low, high)}")
+        if "choices" in f.metadata and value not in f.metadata["choices"]:
+            raise ConfigError(f"{flag(f.name)} {value}: expected one of {', '.join(map(str, f.metadata['choices']))}")
+        if isinstance(value, str) and ("\0" in value or (f.name in ("data_root", "run_dir") and not value)):
+            raise ConfigError(f"{flag(f.name)} {printable(value, 60)!r}: expected a non-empty path without NUL bytes")
+    parse_hidden(config.hidden)
+    check_dataset(config.dataset)
+    return config
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing its usage and exiting: a bad flag is one line, like any error."""
+
+    def error(self, message: str):
+        raise ConfigError(f"{message} (see python -m training --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m training",
         description="Train an autoencoder on MNIST and write a run directory that `python -m export` turns into a bundle.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     for f in dataclasses.fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
-            parser.add_argument(flag, action="store_true", help=f.metadata["help"])
+            parser.add_argument(flag(f.name), action="store_true", help=f.metadata["help"])
             continue
         kind = {"int": int, "float": float, "str": str}[f.type if isinstance(f.type, str) else f.type.__name__]
+        help_text = f.metadata["help"]
+        if "range" in f.metadata:
+            help_text += f"; {range_text(*f.metadata['range'])}"
         parser.add_argument(
-            flag, type=kind, default=f.default, help=f.metadata["help"], choices=f.metadata.get("choices")
+            flag(f.name), type=kind, default=f.default, help=help_text, choices=f.metadata.get("choices")
         )
     return parser
 
 
 def parse_config(argv: list[str] | None = None) -> TrainConfig:
     args = build_parser().parse_args(argv)
-    return TrainConfig(**vars(args))
+    return validate(TrainConfig(**vars(args)))

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from latent_common.errors import UserError
+
 KNN_K = 5
+
+
+class TooFewPoints(UserError):
+    """A test split too small to measure the latent space on."""
+
+
+def check_knn_points(count: int, where: str, k: int = KNN_K) -> None:
+    """Leave-one-out k-NN needs k other points beside each one: refuse fewer than k + 1 up front."""
+    if count < k + 1:
+        raise TooFewPoints(
+            f"{where}: the test split has {count} image(s); the latent {k}-NN accuracy needs at least {k + 1}"
+        )
 
 
 def knn_accuracy(z: np.ndarray, labels: np.ndarray, k: int = KNN_K, chunk: int = 1000) -> float:
     """Share of points whose k nearest other points (Euclidean, in latent space) vote for their own label."""
+    check_knn_points(len(z), "k-NN accuracy", k)
     z = np.asarray(z, dtype=np.float32)
     squared = np.einsum("ij,ij->i", z, z)
     classes = int(labels.max()) + 1

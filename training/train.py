@@ -1,10 +1,18 @@
-"""Train the autoencoder: `train_epoch` and `main`, which runs epochs, checkpoints them and stops cleanly on a signal."""
+"""Train the autoencoder: `train_epoch` and `main`, which runs epochs, checkpoints them and stops cleanly on a signal.
+
+What is on disk is always one consistent run: the checkpoint carries its own training config and
+history (nanoGPT's self-describing checkpoint), and config.json and metrics.json are written only after
+it, so a run stopped at any moment (a signal, a full disk, a diverging loss) resumes from what is there,
+and every message says what really is there.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -18,7 +26,7 @@ from tqdm import tqdm
 
 from latent_common.atomic import write_json
 from latent_common.charts import curve_png
-from latent_common.errors import UserError
+from latent_common.errors import UserError, reason
 from training.checkpoint import (
     CHECKPOINT,
     CONFIG,
@@ -28,15 +36,31 @@ from training.checkpoint import (
     read_json,
     save_checkpoint,
 )
-from training.config import TrainConfig, parse_config
+from training.config import TrainConfig, parse_config, validate
 from training.data import load_split
 from training.evaluate import embed, evaluate, to_tensor
-from training.metrics import knn_accuracy
+from training.metrics import check_knn_points, knn_accuracy
 from training.model import Autoencoder, ModelConfig, kl_divergence
 
 
 class TrainError(UserError):
     """A problem with the run directory or flags that the user can fix."""
+
+
+class NonFinite(Exception):
+    """The loss or the gradients became NaN or Inf: the run diverged (raised before the step that would
+    write NaN into the weights)."""
+
+    def __init__(self, batch: int, loss: float):
+        super().__init__(f"batch {batch}, loss {loss}")
+        self.batch, self.loss = batch, loss
+
+
+def finite_step(loss: torch.Tensor, parameters) -> bool:
+    """Whether the loss and every gradient are finite. Under DistributedDataParallel the gradients are
+    already averaged over all processes, so every rank reaches the same answer at the same batch."""
+    flags = [torch.isfinite(loss).all()] + [torch.isfinite(p.grad).all() for p in parameters if p.grad is not None]
+    return bool(torch.stack(flags).all())
 
 
 def resolve_device(name: str) -> torch.device:
@@ -90,7 +114,7 @@ def train_epoch(
     noise = torch.Generator(device=images.device).manual_seed(config.seed * 100_003 + epoch + 1 + 7919 * rank)
     order = torch.randperm(len(images), generator=generator).to(images.device)
     shard = order[rank : len(order) - len(order) % world : world]
-    batch_size = max(config.batch_size // world, 1)
+    batch_size = config.batch_size // world  # at least 1: run() refuses a batch smaller than the world
     latent_dim = config.latent_dim
     loss_sum, seen = 0.0, 0
     for start in range(0, len(shard), batch_size):
@@ -101,6 +125,8 @@ def train_epoch(
             loss = objective(batch, eps)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if not finite_step(loss, objective.parameters()):
+            raise NonFinite(start // batch_size + 1, loss.item())
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
@@ -124,13 +150,46 @@ def make_scheduler(optimizer, config: TrainConfig, steps_per_epoch: int):
     )
 
 
-def resume_config(config: TrainConfig) -> TrainConfig:
-    """A resumed run keeps its saved config (the schedule depends on it); only the device may change."""
-    path = config.run_path / CONFIG
-    if not (config.run_path / CHECKPOINT).is_file() or not path.is_file():
-        raise TrainError(f"{config.run_path}: no {CHECKPOINT} and {CONFIG} to resume from")
-    saved = TrainConfig(**read_json(path))
-    return dataclasses.replace(saved, device=config.device, data_root=config.data_root, resume=True)
+def resume_config(config: TrainConfig, state: dict) -> TrainConfig:
+    """A resumed run keeps the config saved with its checkpoint (the schedule depends on it); the run
+    directory, data root and device are the ones on this command line (a copied run writes where it is now)."""
+    saved = state.get("train_config")
+    if not isinstance(saved, dict):  # a checkpoint from before the config travelled inside it
+        path = config.run_path / CONFIG
+        if not path.is_file():
+            raise TrainError(f"{config.run_path}: no {CONFIG} beside {CHECKPOINT} to resume from")
+        saved = read_json(path)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    try:
+        restored = TrainConfig(**{key: value for key, value in saved.items() if key in known})
+    except TypeError as exc:
+        raise TrainError(f"{config.run_path}: its saved training config is incomplete ({exc})") from None
+    resumed = dataclasses.replace(
+        restored,
+        run_dir=config.run_dir,
+        data_root=config.data_root,
+        device=config.device,
+        resume=True,
+        overwrite=False,
+    )
+    return validate(resumed)
+
+
+def resume_command(config: TrainConfig) -> str:
+    return (
+        f"python -m training --run-dir {shlex.quote(config.run_dir)} "
+        f"--data-root {shlex.quote(config.data_root)} --resume"
+    )
+
+
+def on_disk(config: TrainConfig, saved: int, earlier_run: bool) -> str:
+    """What the run directory holds now, in words, and what to do next."""
+    checkpoint = config.run_path / CHECKPOINT
+    if saved:
+        return f"{saved} of {config.epochs} epochs are saved in {checkpoint}"
+    if earlier_run:
+        return f"no epoch of this run finished, so nothing of it was saved; {config.run_path} still holds the earlier run, unchanged"
+    return "no epoch finished, so nothing was saved; start again with the same command"
 
 
 def summarise(history: list[dict], device: torch.device) -> dict:
@@ -190,20 +249,35 @@ def run(config: TrainConfig) -> dict:
 
 
 def _run(config: TrainConfig) -> dict:
+    validate(config)
     rank, world, device = start_distributed(resolve_device(config.device))
     main_rank = rank == 0  # the one process that evaluates, writes and prints
     torch.set_flush_denormal(True)  # denormals appear as weights shrink; flushing saved 13-17% an epoch here
+    state = None
+    if config.run_path.exists() and not config.run_path.is_dir():
+        raise TrainError(f"{config.run_path}: is a file, not a run directory; pick another --run-dir")
+    earlier_run = (config.run_path / CHECKPOINT).exists()
     if config.resume:
-        config = resume_config(config)
-    elif (config.run_path / CHECKPOINT).exists() and not config.overwrite:
+        if not earlier_run:
+            raise TrainError(f"{config.run_path}: no {CHECKPOINT} to resume from (no epoch of a run there finished)")
+        state = load_checkpoint(config.run_path, map_location=str(device))
+        config = resume_config(config, state)
+    elif earlier_run and not config.overwrite:
         raise TrainError(
             f"{config.run_path}: already holds a run; pass --resume to continue it, --overwrite to replace it, or pick another --run-dir"
         )
+    if config.batch_size < world:
+        raise TrainError(f"--batch-size {config.batch_size}: must be at least the number of processes ({world})")
 
     train = load_split(config.dataset, config.data_root, "train")
     test = load_split(config.dataset, config.data_root, "test")
     train_images = to_tensor(train.images[: config.train_limit or None], device)
     test_images = to_tensor(test.images, device)
+    if len(train_images) < world:
+        raise TrainError(
+            f"--dataset {config.dataset}: the training split has {len(train_images)} images; nothing to train on"
+        )
+    check_knn_points(len(test_images), f"--dataset {config.dataset}")  # before training, not after it
 
     torch.manual_seed(config.seed)
     model_config = ModelConfig(latent_dim=config.latent_dim, hidden=config.hidden_sizes, kind=config.model)
@@ -212,21 +286,24 @@ def _run(config: TrainConfig) -> dict:
     if world > 1:  # broadcasts rank 0's initial weights, then averages gradients every step
         objective = DistributedDataParallel(objective, device_ids=[device] if device.type == "cuda" else None)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    steps_per_epoch = -(-(len(train_images) // world) // max(config.batch_size // world, 1))
+    steps_per_epoch = -(-(len(train_images) // world) // (config.batch_size // world))
     scheduler = make_scheduler(optimizer, config, steps_per_epoch)
     history: list[dict] = []
     start_epoch = 0
-    if config.resume:
-        state = load_checkpoint(config.run_path, map_location=str(device))
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler"])
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(state["scheduler"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise TrainError(
+                f"{config.run_path / CHECKPOINT}: doesn't match its saved config ({reason(exc)})"
+            ) from None
         start_epoch = state["epoch"]
-        history = read_json(config.run_path / METRICS)["epochs"][:start_epoch]
+        history = state.get("history") or read_json(config.run_path / METRICS)["epochs"][:start_epoch]
         print(f"resuming {config.run_path} after epoch {start_epoch}/{config.epochs}", file=sys.stderr)
-    if main_rank:
-        write_json(config.run_path / CONFIG, dataclasses.asdict(config) | {"resume": False, "overwrite": False})
+    saved = start_epoch  # epochs of this run in the checkpoint on disk
 
     STOP.clear()
     previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -238,21 +315,28 @@ def _run(config: TrainConfig) -> dict:
             progress.reset()
             progress.set_description(f"epoch {epoch + 1}/{config.epochs}")
             started = time.perf_counter()
-            train_loss = train_epoch(
-                objective,
-                train_images,
-                optimizer=optimizer,
-                scheduler=scheduler,
-                config=config,
-                epoch=epoch,
-                progress=progress,
-                rank=rank,
-                world=world,
-            )
+            try:
+                train_loss = train_epoch(
+                    objective,
+                    train_images,
+                    optimizer=optimizer,
+                    scheduler=scheduler,
+                    config=config,
+                    epoch=epoch,
+                    progress=progress,
+                    rank=rank,
+                    world=world,
+                )
+            except NonFinite as exc:
+                raise diverged(
+                    config, epoch, f"batch {exc.batch}: the loss became {exc.loss}", saved, earlier_run
+                ) from None
             seconds = time.perf_counter() - started
             if not main_rank:
                 continue
             test_mse = evaluate(model, test_images)
+            if not (math.isfinite(train_loss) and math.isfinite(test_mse) and finite_weights(model)):
+                raise diverged(config, epoch, f"the test MSE became {test_mse}", saved, earlier_run)
             history.append(
                 {"epoch": epoch + 1, "train_loss": train_loss, "test_mse": test_mse, "seconds": round(seconds, 3)}
             )
@@ -264,8 +348,13 @@ def _run(config: TrainConfig) -> dict:
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else {},
                     "epoch": epoch + 1,
+                    "train_config": saved_config(config),
+                    "history": history,
                 },
             )
+            saved = epoch + 1
+            # After the checkpoint, never before: a config.json beside an older checkpoint would not resume.
+            write_json(config.run_path / CONFIG, saved_config(config))
             write_json(config.run_path / METRICS, summarise(history, device))
             curve_png(
                 history, config.run_path / CURVE, f"{config.model} on {config.dataset}, latent dim {config.latent_dim}"
@@ -276,13 +365,9 @@ def _run(config: TrainConfig) -> dict:
             )
     except (KeyboardInterrupt, Interrupted):
         progress.close()
-        done = len(history)
         if main_rank:
-            print(
-                f"\ninterrupted: {done} of {config.epochs} epochs are saved in {config.run_path / CHECKPOINT}; "
-                f"continue with: python -m training --run-dir {config.run_path} --data-root {config.data_root} --resume",
-                file=sys.stderr,
-            )
+            advice = f"; continue with: {resume_command(config)}" if saved else ""
+            print(f"\ninterrupted: {on_disk(config, saved, earlier_run)}{advice}", file=sys.stderr)
         raise
     finally:
         progress.close()
@@ -307,9 +392,25 @@ def _run(config: TrainConfig) -> dict:
     return metrics
 
 
+def saved_config(config: TrainConfig) -> dict:
+    return dataclasses.asdict(config) | {"resume": False, "overwrite": False}
+
+
+def finite_weights(model: nn.Module) -> bool:
+    return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())
+
+
+def diverged(config: TrainConfig, epoch: int, what: str, saved: int, earlier_run: bool) -> TrainError:
+    """The error for a run whose loss became NaN or Inf: where, and what the run directory still holds."""
+    return TrainError(
+        f"training diverged in epoch {epoch + 1}, {what}; stopped without saving it: "
+        f"{on_disk(config, saved, earlier_run)}; try a lower --lr than {config.lr:g}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(argv)
     try:
+        config = parse_config(argv)
         metrics = run(config)
         if not metrics:  # a torchrun worker other than rank 0: rank 0 reports
             return 0
