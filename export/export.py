@@ -21,7 +21,7 @@ from torch import nn
 
 from latent_common.errors import UserError, reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
-from training.data import class_names, load_split
+from training.data import DataOptions, load_split
 from training.evaluate import embed, evaluate, to_tensor
 from training.metrics import KNN_K, knn_accuracy
 from training.model import Autoencoder, ModelConfig
@@ -37,7 +37,7 @@ class ExportError(UserError):
 
 
 class Decoder(nn.Module):
-    """The graph the viewer runs: z (N, D) -> image (N, H, W) in [0, 1]."""
+    """The graph the viewer runs: z (N, D) -> image (N, C, H, W) in [0, 1]."""
 
     def __init__(self, model: Autoencoder):
         super().__init__()
@@ -48,7 +48,7 @@ class Decoder(nn.Module):
 
 
 class Encoder(nn.Module):
-    """image (N, H, W) in [0, 1] -> z (N, D)."""
+    """image (N, C, H, W) in [0, 1] -> z (N, D)."""
 
     def __init__(self, model: Autoencoder):
         super().__init__()
@@ -123,8 +123,14 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     model, config = load_run(run_dir)
     latent_dim, image_shape = model.config.latent_dim, tuple(model.config.image_shape)
     dataset = config.get("dataset", "mnist")
-    test = load_split(dataset, data_root or config["data_root"], "test")
-    images = to_tensor(test.images, torch.device("cpu"))  # (M, 28, 28) in [0, 1]
+    # The run's own data options: a folder without a test/ subfolder gives back the same held-out images.
+    test = load_split(dataset, data_root or config["data_root"], "test", options=DataOptions.from_config(config))
+    if tuple(test.images.shape[1:]) != image_shape:
+        raise ExportError(
+            f"--dataset {dataset}: its test images are {list(test.images.shape[1:])} but the run's model takes "
+            f"{list(image_shape)} (channels, height, width); did the data change since training?"
+        )
+    images = to_tensor(test.images, torch.device("cpu"))  # (M, C, H, W) in [0, 1]
     z = embed(model, images)  # (M, D), a VAE's posterior means
     test_mse = evaluate(model, images)
     knn = knn_accuracy(z, test.labels)
@@ -155,7 +161,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     meta = {
         "name": name or out.name,
         "dataset": dataset,
-        "class_names": class_names(dataset, test.labels),
+        "class_names": test.class_names,
         "latent_dim": latent_dim,
         "image_shape": list(image_shape),
         "latent_bounds": bounds,
@@ -173,6 +179,10 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
             "opset": OPSET,
         },
     }
+    if test.preprocess is not None:  # how the viewer converts a picture a user gives it, as training did
+        meta["preprocess"] = test.preprocess
+    if test.notice is not None:
+        meta["notice"] = test.notice
     files = {DECODER: decoder_onnx, ENCODER: encoder_onnx, EMBEDDING: embedding.getvalue()}
     write_bundle(out, files, meta, force=force)
     return meta

@@ -1,4 +1,5 @@
-"""Fixtures for the torch-side tests: tiny generated MNIST-shaped data, and the real MNIST when present."""
+"""Fixtures for the torch-side tests: tiny generated MNIST-shaped data and pictures, and the real MNIST and
+emoji sets when present."""
 
 from __future__ import annotations
 
@@ -45,3 +46,44 @@ def mnist_root() -> Path:
         if candidate and (Path(candidate) / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
             return Path(candidate)
     pytest.skip("real MNIST not found (set DATA_ROOT to a folder holding MNIST/raw/)")
+
+
+@pytest.fixture(scope="session")
+def emoji_root() -> Path:
+    """The real emoji set (emoji-google/, `make data-emoji`): $DATA_ROOT, ./data, ../shared/data; else skips."""
+    candidates = [os.environ.get("DATA_ROOT"), ROOT / "data", ROOT.parent / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "emoji-google" / "emoji.json").exists():
+            return Path(candidate)
+    pytest.skip(
+        "the emoji set not found (make data-emoji DATA_ROOT=..., or set DATA_ROOT to a folder holding emoji-google/)"
+    )
+
+
+def make_picture_folder(folder: Path, per_class: int = 12, size: int = 16, seed: int = 0) -> Path:
+    """Class subfolders of small RGBA PNGs: a red square, a green disc, a blue bar, each jittered, on a
+    transparent background; returns folder."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    colours = {"red-square": (220, 30, 30), "green-disc": (30, 180, 60), "blue-bar": (40, 60, 220)}
+    for name, colour in colours.items():
+        (folder / name).mkdir(parents=True)
+        for i in range(per_class):
+            image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+            draw = ImageDraw.Draw(image)
+            x, y = (int(n) for n in rng.integers(1, size // 3, size=2))
+            box = (x, y, x + size // 2, y + size // 2)
+            if name == "green-disc":
+                draw.ellipse(box, fill=(*colour, 255))
+            elif name == "blue-bar":
+                draw.rectangle((x, 1, x + 2, size - 2), fill=(*colour, 255))
+            else:
+                draw.rectangle(box, fill=(*colour, 255))
+            image.save(folder / name / f"{i:03d}.png")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def picture_folder(tmp_path_factory) -> Path:
+    return make_picture_folder(tmp_path_factory.mktemp("pictures") / "shapes")

@@ -84,7 +84,7 @@ def test_gpu_check_records_a_training_run(tmp_path: Path):
     gpu_check("make-data", str(data), "--train", "600", "--test", "100")
     from training.data import load_split
 
-    assert load_split("mnist", data, "train", download=False).images.shape == (600, 28, 28)
+    assert load_split("mnist", data, "train", download=False).images.shape == (600, 1, 28, 28)
     run.mkdir()
     epochs = [{"epoch": n, "test_mse": 0.05, "seconds": s} for n, s in ((1, 9.0), (2, 2.0), (3, 4.0))]
     (run / "metrics.json").write_text(json.dumps({"epochs": epochs, "test_mse": 0.05, "device": "cuda:0"}))

@@ -48,7 +48,7 @@ def test_idx_errors_name_the_file(tmp_path: Path, content: bytes, message: str):
 
 def test_load_tiny_split(tiny_root: Path):
     split = load_split("mnist", tiny_root, "train", download=False)
-    assert split.images.shape == (512, 28, 28) and split.images.dtype == np.uint8
+    assert split.images.shape == (512, 1, 28, 28) and split.images.dtype == np.uint8
     assert split.labels.shape == (512,) and split.labels.max() <= 9
 
 
@@ -82,7 +82,7 @@ def test_gzipped_files_load(tmp_path: Path):
         with path.open("rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
             shutil.copyfileobj(src, dst)
         path.unlink()
-    assert load_split("mnist", root, "test", download=False).images.shape == (256, 28, 28)
+    assert load_split("mnist", root, "test", download=False).images.shape == (256, 1, 28, 28)
 
 
 def test_idx_folder_dataset_trains_and_exports_with_its_own_classes(tmp_path: Path):

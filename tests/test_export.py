@@ -37,8 +37,8 @@ def tiny_bundle(tiny_run: Path, tmp_path_factory) -> Path:
 
 def test_bundle_loads_strictly_and_records_its_run(tiny_bundle: Path):
     bundle = load_bundle(tiny_bundle, strict=True)
-    assert bundle.latent_dim == 2 and bundle.image_shape == (28, 28)
-    assert bundle.z.shape == (256, 2) and bundle.images.shape == (256, 28, 28)
+    assert bundle.latent_dim == 2 and bundle.image_shape == (1, 28, 28)
+    assert bundle.z.shape == (256, 2) and bundle.images.shape == (256, 1, 28, 28)
     assert bundle.meta["train_config"]["epochs"] == 2
     assert bundle.meta["versions"]["opset"] == export_module.OPSET
     assert 0 < bundle.meta["test_mse"] < 0.2
@@ -47,7 +47,7 @@ def test_bundle_loads_strictly_and_records_its_run(tiny_bundle: Path):
 def test_onnx_matches_torch_on_fresh_inputs(tiny_run: Path, tiny_bundle: Path):
     model, _ = export_module.load_run(tiny_run)
     z = torch.randn(64, 2) * 3
-    images = torch.rand(64, 28, 28)
+    images = torch.rand(64, 1, 28, 28)
     decoder = ort.InferenceSession(str(tiny_bundle / DECODER), providers=["CPUExecutionProvider"])
     encoder = ort.InferenceSession(str(tiny_bundle / ENCODER), providers=["CPUExecutionProvider"])
     with torch.inference_mode():
@@ -56,7 +56,7 @@ def test_onnx_matches_torch_on_fresh_inputs(tiny_run: Path, tiny_bundle: Path):
             encoder.run(None, {"image": images.numpy()})[0], model.encode(images)[0].numpy(), atol=1e-5
         )
     # N is dynamic: one graph serves a single hover decode and a batch.
-    assert decoder.run(None, {"z": z[:1].numpy()})[0].shape == (1, 28, 28)
+    assert decoder.run(None, {"z": z[:1].numpy()})[0].shape == (1, 1, 28, 28)
 
 
 def test_embedding_is_the_encoders_output(tiny_run: Path, tiny_bundle: Path):

@@ -9,11 +9,11 @@ from training.model import Autoencoder, ModelConfig
 
 def test_shapes_and_range():
     model = Autoencoder(ModelConfig(latent_dim=3))
-    images = torch.rand(5, 28, 28)
+    images = torch.rand(5, 1, 28, 28)
     z = model.encoder(images)
     assert z.shape == (5, 3)
     out = model.decoder(z)
-    assert out.shape == (5, 28, 28)
+    assert out.shape == (5, 1, 28, 28)
     assert out.min() >= 0 and out.max() <= 1
 
 

@@ -20,11 +20,11 @@ from viewer.bundle import load_bundle
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_shapes_for_each_kind(kind):
     model = Autoencoder(ModelConfig(latent_dim=3, kind=kind))
-    mean, logvar = model.encode(torch.rand(4, 28, 28))
+    mean, logvar = model.encode(torch.rand(4, 1, 28, 28))
     assert mean.shape == (4, 3)
     assert (logvar is not None) == kind.endswith("vae")
-    out = model(torch.rand(4, 28, 28))
-    assert out.shape == (4, 28, 28) and out.min() >= 0 and out.max() <= 1
+    out = model(torch.rand(4, 1, 28, 28))
+    assert out.shape == (4, 1, 28, 28) and out.min() >= 0 and out.max() <= 1
 
 
 def test_kl_is_zero_at_the_prior_and_positive_elsewhere():

@@ -25,18 +25,44 @@ class ConfigError(UserError):
 @dataclass
 class TrainConfig:
     data_root: str = field(
-        default="data", metadata={"help": "folder holding MNIST/raw/ or FashionMNIST/raw/ (torchvision layout)"}
+        default="data",
+        metadata={"help": "folder holding MNIST/raw/, FashionMNIST/raw/ (torchvision layout) or emoji-google/"},
     )
     dataset: str = field(
         default="mnist",
-        metadata={"help": "mnist, fashion-mnist, or idx:DIR (four IDX files with MNIST's names, gzipped or not)"},
+        metadata={
+            "help": "mnist, fashion-mnist, emoji (make data-emoji), idx:DIR (four IDX files with MNIST's names), "
+            "folder:DIR (one subfolder of pictures per class; DIR/train/ and DIR/test/ if split) or npz:FILE "
+            "(arrays images, labels, optional class_names and test_index or split)"
+        },
+    )
+    # Pictures (folder:, npz:, emoji) only; the IDX datasets are 1x28x28.
+    image_size: int = field(
+        default=0,
+        metadata={
+            "help": "resize pictures to NxN (area average down, bilinear up, padded to square with the background); "
+            "0: their own size, when they all share one",
+            "range": (0, 256),
+        },
+    )
+    channels: int = field(
+        default=0,
+        metadata={"help": "1: grey, 3: RGB; 0: RGB when any picture has colour", "choices": [0, 1, 3]},
+    )
+    test_fraction: float = field(
+        default=0.1,
+        metadata={
+            "help": "share of each class held out for testing, seeded, when the data names no test split",
+            "range": (0.01, 0.9),
+        },
     )
     run_dir: str = field(default="runs/mnist-ae", metadata={"help": "where the checkpoint, config and metrics go"})
     model: str = field(
         default="ae",
         metadata={
-            "help": "ae: the seed's dense autoencoder; vae: variational; conv-*: convolutional",
-            "choices": ["ae", "vae", "conv-ae", "conv-vae"],
+            "help": "ae: the seed's dense autoencoder; vae: variational; conv-*: convolutional; "
+            "pca: the linear baseline (closed form, seconds)",
+            "choices": ["ae", "vae", "conv-ae", "conv-vae", "pca"],
         },
     )
     # With the loss as per-pixel MSE, beta = 1 would be a Gaussian likelihood with variance 0.5: far too

@@ -1,15 +1,23 @@
-"""MNIST-style datasets as whole-dataset arrays: a strict IDX reader, and torchvision's download when files are missing.
+"""Datasets as whole-dataset arrays, through one entry point: `load_split(dataset, root, split)`.
 
-Holding the 70,000 digits as one array and slicing shuffled index batches out of it is several times
-faster on a CPU than a per-sample DataLoader, so this module returns arrays, not a Dataset.
+  mnist, fashion-mnist   torchvision's layout under root (downloaded there when missing and reachable)
+  idx:DIR                any four IDX files with MNIST's names in DIR; this module holds the strict IDX reader
+  folder:DIR, npz:FILE, emoji   pictures of any size and colour: training/datasets.py
+
+Every split holds uint8 images [N, C, H, W] (C = 1 or 3) and uint8 labels. Holding the 70,000 digits as one
+array and slicing shuffled index batches out of it is several times faster on a CPU than a per-sample
+DataLoader, so this module returns arrays, not a Dataset. No torch here: the ONNX export path loads data
+without it (torchvision is imported only to download MNIST).
 """
 
 from __future__ import annotations
 
 import gzip
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +43,8 @@ FASHION_CLASSES = [
 ]
 # name -> (torchvision's folder and class, class names); "idx:DIR" reads any four IDX files in DIR instead.
 DATASETS = {"mnist": ("MNIST", MNIST_CLASSES), "fashion-mnist": ("FashionMNIST", FASHION_CLASSES)}
+PICTURE_SOURCES = ("folder:", "npz:")  # + "emoji": read by training/datasets.py
+IDX_SHAPE = (1, 28, 28)  # what MNIST, Fashion-MNIST and idx:DIR images are: C, H, W
 
 
 class DataError(UserError):
@@ -43,8 +53,33 @@ class DataError(UserError):
 
 @dataclass
 class Split:
-    images: np.ndarray  # (N, 28, 28) uint8, 0 = background
+    images: np.ndarray  # (N, C, H, W) uint8; MNIST: (N, 1, 28, 28), 0 = background
     labels: np.ndarray  # (N,) uint8
+    class_names: list[str] = field(default_factory=list)
+    # How a new picture must be converted to look like these images (latent_common.images.to_model_input's
+    # arguments: size, channels, background, resize); None for the IDX datasets, which come as arrays.
+    preprocess: dict[str, Any] | None = None
+    notice: str | None = None  # licence or attribution text the images need wherever they are shown
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How pictures become training images; the IDX datasets are fixed at 1x28x28 and only accept that."""
+
+    size: tuple[int, int] | None = None  # (H, W) after conversion; None: the pictures' own, when they share one
+    channels: int = 0  # 1 (grey) or 3 (RGB); 0: RGB when any picture has colour
+    test_fraction: float = 0.1  # held out per class when the data names no test split
+
+    @classmethod
+    def from_config(cls, config: Any) -> DataOptions:
+        """From a TrainConfig or its config.json (an older run's has none of the keys: the defaults)."""
+        values = config if isinstance(config, Mapping) else vars(config)
+        size = int(values.get("image_size") or 0)
+        return cls(
+            size=(size, size) if size else None,
+            channels=int(values.get("channels") or 0),
+            test_fraction=float(values.get("test_fraction", cls.test_fraction)),
+        )
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -92,8 +127,12 @@ def _download(root: Path, folder: str) -> None:
 
 
 def check_dataset(dataset: str) -> None:
-    if dataset not in DATASETS and not dataset.startswith("idx:"):
-        raise DataError(f"--dataset {dataset}: expected one of {', '.join(DATASETS)} or idx:DIR")
+    if dataset not in (*DATASETS, "emoji") and not dataset.startswith(("idx:", *PICTURE_SOURCES)):
+        raise DataError(
+            f"--dataset {dataset}: expected one of {', '.join(DATASETS)}, emoji, idx:DIR, folder:DIR or npz:FILE"
+        )
+    if dataset.partition(":")[2] == "" and ":" in dataset:
+        raise DataError(f"--dataset {dataset}: give the path after the colon, e.g. {dataset}path/to/data")
 
 
 def class_names(dataset: str, labels: np.ndarray) -> list[str]:
@@ -101,9 +140,28 @@ def class_names(dataset: str, labels: np.ndarray) -> list[str]:
     return DATASETS[dataset][1] if dataset in DATASETS else [str(i) for i in range(int(labels.max()) + 1)]
 
 
-def load_split(dataset: str, root: str | Path, split: str, download: bool = True) -> Split:
-    """Load the 'train' or 'test' split: torchvision's layout under root (root/MNIST/raw/, ...), or idx:DIR."""
+def load_split(
+    dataset: str, root: str | Path, split: str, download: bool = True, options: DataOptions | None = None
+) -> Split:
+    """Load the 'train' or 'test' split of any dataset above: images (N, C, H, W) uint8, labels, class names."""
     check_dataset(dataset)
+    options = options or DataOptions()
+    if dataset == "emoji" or dataset.startswith(PICTURE_SOURCES):
+        from training import datasets  # imports this module: Split, DataOptions, DataError
+
+        return datasets.load_split(dataset, Path(root), split, options)
+    if (options.size or IDX_SHAPE[1:]) != IDX_SHAPE[1:] or options.channels not in (0, IDX_SHAPE[0]):
+        raise DataError(
+            f"--dataset {dataset}: its images are {'x'.join(map(str, IDX_SHAPE))} (channels x height x width); "
+            f"--image-size and --channels convert folder:, npz: and emoji pictures only"
+        )
+    split_data = _load_idx_split(dataset, root, split, download)
+    split_data.class_names = class_names(dataset, split_data.labels)
+    return split_data
+
+
+def _load_idx_split(dataset: str, root: str | Path, split: str, download: bool) -> Split:
+    """torchvision's layout under root (root/MNIST/raw/, ...), or idx:DIR; images come as (N, 1, 28, 28)."""
     if dataset.startswith("idx:"):
         raw_dir, folder, hint = Path(dataset[4:]), None, "point --dataset idx:DIR at a folder holding them"
     else:
@@ -127,7 +185,7 @@ def load_split(dataset: str, root: str | Path, split: str, download: bool = True
         raise DataError(f"{paths[1]}: expected {images.shape[0]} uint8 labels, got {labels.dtype} {labels.shape}")
     if dataset in DATASETS and labels.max(initial=0) >= len(DATASETS[dataset][1]):
         raise DataError(f"{paths[1]}: label {labels.max()} is out of range 0-{len(DATASETS[dataset][1]) - 1}")
-    return Split(images=images, labels=labels)
+    return Split(images=images[:, None], labels=labels)  # (N, 1, 28, 28): one channel
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -10,7 +10,7 @@ from training.model import Autoencoder
 
 
 def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(images).to(device=device, dtype=torch.float32).div_(255.0)  # (N, H, W) in [0, 1]
+    return torch.from_numpy(images).to(device=device, dtype=torch.float32).div_(255.0)  # (N, C, H, W) in [0, 1]
 
 
 @torch.inference_mode()

@@ -37,7 +37,7 @@ from training.checkpoint import (
     save_checkpoint,
 )
 from training.config import TrainConfig, parse_config, validate
-from training.data import load_split
+from training.data import DataOptions, load_split
 from training.evaluate import embed, evaluate, to_tensor
 from training.metrics import check_knn_points, knn_accuracy
 from training.model import Autoencoder, ModelConfig, kl_divergence
@@ -269,8 +269,9 @@ def _run(config: TrainConfig) -> dict:
     if config.batch_size < world:
         raise TrainError(f"--batch-size {config.batch_size}: must be at least the number of processes ({world})")
 
-    train = load_split(config.dataset, config.data_root, "train")
-    test = load_split(config.dataset, config.data_root, "test")
+    options = DataOptions.from_config(config)  # export reads them back from config.json: the same split
+    train = load_split(config.dataset, config.data_root, "train", options=options)
+    test = load_split(config.dataset, config.data_root, "test", options=options)
     train_images = to_tensor(train.images[: config.train_limit or None], device)
     test_images = to_tensor(test.images, device)
     if len(train_images) < world:
@@ -278,9 +279,16 @@ def _run(config: TrainConfig) -> dict:
             f"--dataset {config.dataset}: the training split has {len(train_images)} images; nothing to train on"
         )
     check_knn_points(len(test_images), f"--dataset {config.dataset}")  # before training, not after it
+    if config.model == "pca":  # closed form: no epochs, optimiser or schedule
+        from training import pca
+
+        return pca.run(config, train_images, test_images, test.labels, device) if main_rank else {}
 
     torch.manual_seed(config.seed)
-    model_config = ModelConfig(latent_dim=config.latent_dim, hidden=config.hidden_sizes, kind=config.model)
+    image_shape = tuple(train.images.shape[1:])  # (C, H, W)
+    model_config = ModelConfig(
+        latent_dim=config.latent_dim, hidden=config.hidden_sizes, image_shape=image_shape, kind=config.model
+    )
     model = Autoencoder(model_config).to(device)
     objective = Objective(model, config.beta)
     if world > 1:  # broadcasts rank 0's initial weights, then averages gradients every step

@@ -1,0 +1,91 @@
+"""`--model pca`: the linear baseline, fitted in closed form and written as an ordinary run directory.
+
+PCA with D components is the best any linear encoder/decoder pair of latent dimension D can reconstruct
+(in squared error), so it is the line every autoencoder in the README's table has to beat. The run
+directory holds the same files as a trained run (checkpoint.pt, config.json, metrics.json, the curve),
+with one "epoch", so `python -m export` turns it into a bundle like any other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+
+import numpy as np
+import torch
+
+from latent_common.atomic import write_json
+from latent_common.charts import curve_png
+from training.checkpoint import CONFIG, CURVE, METRICS, save_checkpoint
+from training.config import TrainConfig
+from training.evaluate import embed, evaluate
+from training.metrics import knn_accuracy
+from training.model import Autoencoder, ModelConfig
+from training.train import TrainError, summarise  # train.py imports this module only when --model pca
+
+
+def principal_axes(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean (P,) and the k leading principal axes (P, k) of the rows of x (N, P), as float32.
+
+    Through the smaller of the two Gram matrices, in float64: X^T X (P x P) when there are more images
+    than pixels (MNIST: 784 x 784), X X^T (N x N) otherwise (64x64 colour emoji: 3,371 x 3,371 instead of
+    12,288 x 12,288). Each axis's sign is fixed (its largest coordinate positive), so a refit gives the same
+    axes, not mirrored ones.
+    """
+    x = x.double()
+    mean = x.mean(dim=0)
+    centred = x - mean  # (N, P)
+    n, p = centred.shape
+    if k > min(n, p):
+        raise ValueError(f"{k} components from {n} images of {p} pixels")
+    if n >= p:
+        _, vectors = torch.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
+        axes = vectors[:, -k:].flip(1)  # (P, k)
+    else:
+        values, vectors = torch.linalg.eigh(centred @ centred.T)
+        u, s = vectors[:, -k:].flip(1), values[-k:].flip(0).clamp_min(1e-12).sqrt()
+        axes = centred.T @ u / s  # right singular vectors from the left ones: X^T u = s v
+        axes = axes / axes.norm(dim=0).clamp_min(1e-12)
+    signs = torch.sign(axes.gather(0, axes.abs().argmax(dim=0, keepdim=True)))
+    return mean.float(), (axes * signs).float()
+
+
+def fit(model: Autoencoder, images: torch.Tensor) -> None:
+    """Set a pca model's buffers from the training images (N, C, H, W) in [0, 1]."""
+    mean, axes = principal_axes(images.flatten(1), model.config.latent_dim)
+    with torch.no_grad():
+        for part in (model.encoder, model.decoder):
+            part.mean.copy_(mean)
+            part.components.copy_(axes)
+
+
+def run(
+    config: TrainConfig,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    test_labels: np.ndarray,
+    device: torch.device,
+) -> dict:
+    """Fit on train_images (N, C, H, W) in [0, 1], measure, write the run directory; returns the metrics."""
+    started = time.perf_counter()
+    pixels = train_images[0].numel()
+    if config.latent_dim > min(len(train_images), pixels):
+        raise TrainError(
+            f"--latent-dim {config.latent_dim}: PCA has at most {min(len(train_images), pixels)} components here"
+        )
+    model_config = ModelConfig(latent_dim=config.latent_dim, image_shape=tuple(train_images.shape[1:]), kind="pca")
+    model = Autoencoder(model_config).to(device)
+    fit(model, train_images)
+    train_mse, test_mse = evaluate(model, train_images), evaluate(model, test_images)
+    seconds = time.perf_counter() - started
+    history = [{"epoch": 1, "train_loss": train_mse, "test_mse": test_mse, "seconds": round(seconds, 3)}]
+    saved = dataclasses.asdict(config) | {"resume": False, "overwrite": False}
+    state = {"model": model.state_dict(), "model_config": dataclasses.asdict(model_config), "optimizer": {}}
+    save_checkpoint(config.run_path, state | {"scheduler": {}, "epoch": 1, "train_config": saved, "history": history})
+    write_json(config.run_path / CONFIG, saved)
+    metrics = summarise(history, device) | {"knn_accuracy": knn_accuracy(embed(model, test_images), test_labels)}
+    write_json(config.run_path / METRICS, metrics)
+    curve_png(history, config.run_path / CURVE, f"pca on {config.dataset}, latent dim {config.latent_dim}")
+    print(f"pca: {config.latent_dim} components, train MSE {train_mse:.5f}, test MSE {test_mse:.5f}", file=sys.stderr)
+    return metrics
