@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from latent_common.errors import reason
+from latent_common.errors import UserError, reason
 from viewer.bundle import BundleError, check_model_io
 from viewer.explore import bilinear, grid_nodes
 
@@ -49,6 +49,10 @@ def session_options() -> ort.SessionOptions:
     return options
 
 
+class ModelRunError(UserError):
+    """The model failed, or answered with the wrong shape or type, when it ran (not when it loaded)."""
+
+
 class OnnxModel:
     """One ONNX graph of the bundle, checked against the contract, called like a function on numpy arrays.
 
@@ -62,8 +66,10 @@ class OnnxModel:
         except Exception as exc:  # onnxruntime raises its own types for every parse and load failure
             raise BundleError(f"{file}: not a loadable ONNX model ({reason(exc)})") from None
         check_model_io(file, self.session, role, latent_dim, file_image_shape)
-        self.role = role
+        self.file, self.role = file, role
         self.grey_v1 = len(file_image_shape) == 2  # (H, W): no channel axis in the graph
+        image = tuple(file_image_shape) if len(file_image_shape) == 3 else (1, *file_image_shape)
+        self.out_shape = image if role == "decoder" else (latent_dim,)  # per item, as __call__ returns it
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [self.session.get_outputs()[0].name]
 
@@ -72,10 +78,23 @@ class OnnxModel:
         return self.session.get_providers()[0]
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Run on a batch; a failure, or an answer of the wrong shape or type, is a ModelRunError.
+
+        Only the declared shapes are checked at load; a graph can still fail or answer wrongly when it runs.
+        """
         if self.grey_v1 and self.role == "encoder":
             batch = batch[:, 0]  # (N, 1, H, W) -> (N, H, W)
-        out = self.session.run(self.output_names, {self.input_name: batch})[0]
-        return out[:, None] if self.grey_v1 and self.role == "decoder" else out
+        try:
+            out = self.session.run(self.output_names, {self.input_name: batch})[0]
+        except Exception as exc:  # onnxruntime's own error types, for anything the graph does at run time
+            raise ModelRunError(f"{self.file.name} failed when it ran ({reason(exc, 120)})") from None
+        if self.grey_v1 and self.role == "decoder" and isinstance(out, np.ndarray) and out.ndim == 3:
+            out = out[:, None]
+        expected = (len(batch), *self.out_shape)
+        if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != expected:
+            got = f"{out.dtype} {list(out.shape)}" if isinstance(out, np.ndarray) else type(out).__name__
+            raise ModelRunError(f"{self.file.name} answered {got}, expected float32 {list(expected)}")
+        return out
 
     def warm_up(self, example: np.ndarray, runs: int = 20) -> None:
         """Run a few times so the first frame doesn't pay for allocation and kernel selection."""

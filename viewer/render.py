@@ -62,21 +62,31 @@ def tile_images(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
 
 
 def map_surface(images: np.ndarray, n: int, size: tuple[int, int]) -> pygame.Surface:
-    """(n * n, C, H, W) decodes, rows from the top, tiled into one surface covering the plot."""
+    """(n * n, C, H, W) decodes, rows from the top, tiled into one surface covering the plot; a tile the
+    model answered with NaN or Inf for is crossed out rather than shown blank."""
     surface = image_surface(tile_images(images, n, n), size)
+    for index in np.flatnonzero(~np.isfinite(images).reshape(len(images), -1).all(axis=1)):
+        row, column = divmod(int(index), n)
+        cell = pygame.Rect(column * size[0] // n, row * size[1] // n, size[0] // n, size[1] // n)
+        pygame.draw.line(surface, WARN, cell.topleft, cell.bottomright, 2)
+        pygame.draw.line(surface, WARN, cell.bottomleft, cell.topright, 2)
     surface.set_alpha(MAP_ALPHA)
     return surface
 
 
 def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels: np.ndarray,
-                    hidden: frozenset[int], font: pygame.font.Font, tiles: pygame.Surface | None = None) -> pygame.Surface:  # fmt: skip
-    """Axes with ticks in latent units, the manifold map if any, and one dot per visible embedded digit."""
+                    hidden: frozenset[int], font: pygame.font.Font, tiles: pygame.Surface | None = None,
+                    shift: tuple[int, int] = (0, 0)) -> pygame.Surface:  # fmt: skip
+    """Axes with ticks in latent units, the manifold map if any (shifted by a pan it hasn't caught up with),
+    and one dot per visible embedded image."""
     surface = pygame.Surface(layout.size).convert()
     surface.fill(BACKGROUND)
     plot = layout.plot
     pygame.draw.rect(surface, PANEL, plot)
     if tiles is not None:
-        surface.blit(tiles, plot)
+        surface.set_clip(plot)
+        surface.blit(tiles, plot.move(shift))
+        surface.set_clip(None)
     (x_low, x_high), (y_low, y_high) = view
     for value in nice_ticks(x_low, x_high):
         x = int(layout.to_screen(np.array([[value, y_low]]), view)[0, 0])
@@ -245,7 +255,7 @@ def strip_surface(layout: Layout, images: np.ndarray | None, t: float, active: b
         return surface
     for i, image in enumerate(images):
         cell = layout.strip_cell(i).move(-layout.strip.left, -layout.strip.top)
-        surface.blit(image_surface(image, cell.size), cell)
+        surface.blit(image_surface(image, cell.size) if np.isfinite(image).all() else nan_tile(cell.size), cell)
     y = layout.strip.height - 6
     pygame.draw.line(surface, AXIS, (0, y), (layout.strip.width - 1, y), 2)
     x = int(t * (layout.strip.width - 1))

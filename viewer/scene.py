@@ -15,9 +15,10 @@ import pygame
 from viewer import render
 from viewer.bundle import Bundle
 from viewer.explore import Plane, grid_centres, nearest, segment
-from viewer.inference import GridDecoder, OnnxModel
+from viewer.inference import GridDecoder, ModelRunError, OnnxModel
 from viewer.layout import Layout
-from viewer.state import Focus, ViewState, accept_encoding, drop_marker, encodes_canvas
+from viewer.manifold import MapJob, pan_shift, view_key
+from viewer.state import Focus, ViewState, accept_encoding, drop_marker, encodes_canvas, notify
 from viewer.stats import FrameStats
 
 NEIGHBOURS = 4
@@ -54,6 +55,9 @@ class Scene:
         self.strip_pins: list | None = None  # the pins strip_images were decoded for
         self.visible: np.ndarray | None = None  # (M,) bool mask of the shown classes, None when all are shown
         self.help: pygame.Surface | None = None  # the help overlay, drawn once per layout
+        self.map_job: MapJob | None = None  # the manifold map being decoded, a slice a frame
+        self.map: MapJob | None = None  # the last finished one, whose tiles are map_tiles
+        self.map_tiles: pygame.Surface | None = None
         self.last_cursor: pygame.Rect | None = None  # the crosshair drawn last frame, to restore
 
     def refresh(self, state: ViewState, models: Models, stats: FrameStats) -> None:
@@ -70,34 +74,74 @@ class Scene:
             state.canvas_changed = False
         if state.overlay_changed:
             self._refresh_background(state, models)
-            state.overlay_changed, state.full_redraw = False, True
+            state.overlay_changed, state.full_redraw, state.needs_redraw = False, True, True
         if state.strip_changed:
             self._refresh_strip(state, models)
             state.strip_changed = False
         if state.z_changed:
             self._refresh_latent(state, models, stats)
             state.z_changed, state.needs_redraw = False, True
+        if self.map_job is not None:
+            self._continue_map(state, models)
 
     def _refresh_scatter(self, state: ViewState, models: Models) -> None:
         bundle, layout = models.bundle, self.layout
-        settled = not state.panning  # the map and the precomputed grid wait for the view to settle
-        tiles = None
-        if state.show_map and settled:
-            latents = models.plane.lift(grid_centres(state.view, models.map_grid), state.offsets)
-            tiles = render.map_surface(models.decoder(latents), models.map_grid, layout.plot.size)
+        settled = not state.panning  # a new map and the precomputed grid wait for the view to settle
+        tiles, shift = self._map_under(state, models, settled)
         if models.grid is not None and settled:
             models.grid.refresh(models.plane, state.view, state.offsets)
             state.z_changed = True
         small, text = self.fonts["small"], self.fonts["text"]
         self.scatter = render.scatter_surface(
-            layout, state.view, models.points, bundle.labels, state.hidden, small, tiles
+            layout, state.view, models.points, bundle.labels, state.hidden, small, tiles, shift
         )
         self.legend = render.legend_surface(layout, bundle.class_names, state.hidden, text)
         self.visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
 
+    def _map_under(self, state: ViewState, models: Models, settled: bool) -> tuple[pygame.Surface | None, tuple]:
+        """The map tiles to draw under the dots, and their shift; starts decoding a new map when one is due.
+
+        While a drag is under way, or a new map is being decoded, the last map stays, moved with the pan
+        (after a zoom or an offset change it would show the wrong place, so it goes).
+        """
+        if not state.show_map:
+            self.map_job = None
+            return None, (0, 0)
+        key = view_key(state.view, state.offsets)
+        if self.map is not None and self.map.key == key:
+            return self.map_tiles, (0, 0)
+        if settled and (self.map_job is None or self.map_job.key != key):
+            centres = grid_centres(state.view, models.map_grid)
+            self.map_job = MapJob(models.plane.lift(centres, state.offsets), state.view, state.offsets)
+        if self.map is not None and np.array_equal(self.map.offsets, state.offsets):
+            shift = pan_shift(self.map.view, state.view, self.layout.plot.size)
+            if shift is not None:
+                return self.map_tiles, shift
+        return None, (0, 0)
+
+    def _continue_map(self, state: ViewState, models: Models) -> None:
+        """Decode the next slice of the map; once the last is in, the scatter is redrawn with it."""
+        try:
+            self.map_job.advance(models.decoder)
+        except ModelRunError as exc:
+            self.map_job, state.show_map = None, False
+            notify(state, f"map off: {exc}")
+            return
+        if self.map_job.done:
+            images = self.map_job.images()
+            self.map_tiles = render.map_surface(images, models.map_grid, self.layout.plot.size)
+            self.map, self.map_job = self.map_job, None
+            state.scatter_changed = True
+
     def _refresh_canvas(self, state: ViewState, models: Models, stats: FrameStats) -> None:
         if encodes_canvas(state):
-            accept_encoding(state, models.encoder(state.canvas[None]), models.plane)  # (1, D)
+            try:
+                z = models.encoder(state.canvas[None])  # (1, D)
+            except ModelRunError as exc:
+                notify(state, str(exc))
+                drop_marker(state)
+                return
+            accept_encoding(state, z, models.plane)
             if state.focus == Focus.PICTURE:
                 stats.encoded = {"file": state.picture_name, "z": state.z[0].tolist(), "plane": state.marker.tolist()}
         else:
@@ -115,7 +159,7 @@ class Scene:
             self.strip_images, self.strip_pins = None, None
         elif self.strip_pins is not state.pins:
             a, b = state.pins
-            self.strip_images = models.decoder(segment(a, b, render.STRIP_COUNT))  # one batched call
+            self.strip_images = self._decode(state, models, segment(a, b, render.STRIP_COUNT))  # one batched call
             self.strip_pins = state.pins
         self.strip = render.strip_surface(self.layout, self.strip_images, state.t, state.focus == Focus.SLIDER)
 
@@ -123,7 +167,7 @@ class Scene:
         """The one decode a frame, and what depends on the point: the neighbours, or the drawing's panel."""
         started = time.perf_counter_ns()
         hover_from_grid = models.grid is not None and state.focus == Focus.HOVER
-        image = models.grid(state.uv) if hover_from_grid else models.decoder(state.z)[0]  # (C, H, W)
+        image = models.grid(state.uv) if hover_from_grid else self._decode(state, models, state.z)[0]  # (C, H, W)
         stats.decoded((time.perf_counter_ns() - started) / 1000)
         if encodes_canvas(state):
             self.digit = self.canvas_tile.update(state.canvas)
@@ -135,6 +179,14 @@ class Scene:
             if self.side_for != tuple(near):  # neighbours change far less often than the cursor moves
                 self.side = render.neighbours_surface(self.layout, near, self.thumbnails)
                 self.side_for = tuple(near)
+
+    def _decode(self, state: ViewState, models: Models, latents: np.ndarray) -> np.ndarray:
+        """Decode, or NaN images (drawn crossed out) and a notice when the model fails at run time."""
+        try:
+            return models.decoder(latents)
+        except ModelRunError as exc:
+            notify(state, str(exc))
+            return np.full((len(latents), *models.bundle.chw), np.nan, dtype=np.float32)
 
     def draw(self, screen: pygame.Surface, state: ViewState, hud: list) -> list[pygame.Rect]:
         """Draw this frame's changes (everything, after a change of view or the help); returns the dirty rects."""

@@ -102,8 +102,8 @@ def test_grid_centres_tile_the_view_from_the_top_left():
 
 
 def test_map_key_tiles_the_plot_with_decoded_digits(tmp_path: Path):
-    _, plain = run_script(tmp_path, {}, 3)
-    _, mapped = run_script(tmp_path, {0: [key(pygame.K_g, "g")]}, 3)
+    _, plain = run_script(tmp_path, {}, 12)
+    _, mapped = run_script(tmp_path, {0: [key(pygame.K_g, "g")]}, 12)  # decoded a slice a frame
     inner = LAYOUT.plot.inflate(-4, -4)
     brightness_plain, brightness_map = region(plain, inner).mean(), region(mapped, inner).mean()
     assert brightness_map > brightness_plain + 10  # light strokes of 256 decoded digits under the dots
