@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m export",
         description="Export a training run to a model bundle (ONNX decoder and encoder, test-set embedding, bundle.json).",
+        epilog="Your own ONNX pair from any framework, without torch: python -m export --encoder ENC.onnx "
+        "--decoder DEC.onnx --dataset SPEC --out BUNDLE (see python -m export --encoder x --help).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("run_dir", type=Path, help="run directory written by `python -m training`")
