@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from latent_common.cli import ArgumentParser
 from latent_common.errors import UserError, printable
 from training.data import check_dataset
 
@@ -154,15 +155,8 @@ def validate(config: TrainConfig) -> TrainConfig:
     return config
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing its usage and exiting: a bad flag is one line, like any error."""
-
-    def error(self, message: str):
-        raise ConfigError(f"{message} (see python -m training --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
+    parser = ArgumentParser(
         prog="python -m training",
         description="Train an autoencoder on MNIST and write a run directory that `python -m export` turns into a bundle.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

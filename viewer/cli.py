@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from latent_common.cli import ArgumentParser, UsageError, int_in
 from latent_common.errors import UserError
 from viewer import catalog
 from viewer.catalog import default_bundle  # benchmarks/run.py opens the same default
@@ -14,12 +15,20 @@ from viewer.inference import PROVIDERS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="latent-explorer",
-        description="Explore an autoencoder's latent space: hover the scatter of encoded digits to decode the point under "
-        "the mouse. Press H in the window for every control.",
+        description="Explore an autoencoder's latent space: hover the scatter of encoded images to decode the point "
+        "under the mouse. Press H in the window for every control.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    _add_bundle_arguments(parser)
+    _add_view_arguments(parser)
+    _add_output_arguments(parser)
+    _add_headless_arguments(parser)
+    return parser
+
+
+def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "bundle",
         nargs="?",
@@ -35,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the bundle and print its card: exit 0, or 2 if the viewer would refuse it",
     )
     parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a bundle whose file hashes differ from bundle.json (default: warn)",
+    )
+    parser.add_argument(
         "--provider",
         choices=["auto", *PROVIDERS],
         default="auto",
@@ -45,29 +59,53 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fail instead of falling back to CPU when --provider can't be used",
     )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="refuse a bundle whose file hashes differ from bundle.json (default: warn)",
-    )
-    parser.add_argument("--fps", type=int, default=60, help="frame-rate cap; 0 for uncapped")
+
+
+def _add_view_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fps", type=int_in(0, 1000), default=60, help="frame-rate cap, 0-1000; 0 for uncapped")
     parser.add_argument(
         "--precompute",
-        type=int,
+        type=int_in(0, 512),
         default=0,
         metavar="N",
-        help="decode an N×N grid of the view once and interpolate on hover (weak machines); 0: decode live",
+        help="decode an N×N grid of the view once and interpolate on hover (weak machines), N 2-512; 0: decode live",
     )
     parser.add_argument(
-        "--map-grid", type=int, default=16, metavar="N", help="the manifold map (G) tiles the view with N×N decodes"
+        "--map-grid",
+        type=int_in(1, 64),
+        default=16,
+        metavar="N",
+        help="the manifold map (G) tiles the view with N×N decodes, 1-64",
     )
     parser.add_argument("--map", action="store_true", help="start with the manifold map on")
+    parser.add_argument(
+        "--pins",
+        type=float,
+        nargs=4,
+        metavar=("AX", "AY", "BX", "BY"),
+        help="start with A and B pinned at these plane points",
+    )
+    parser.add_argument(
+        "--encode",
+        type=Path,
+        metavar="FILE",
+        help="start with this picture encoded (converted as the training images were), marked in the scatter",
+    )
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shots-dir", type=Path, default=Path("."), help="where S (screenshot) and E (strip export) write PNGs"
     )
     parser.add_argument(
         "--record", type=Path, metavar="DIR", help="save every drawn frame as DIR/frame-NNNNNN.png (for a GIF)"
     )
+    parser.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
+    parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
+    parser.add_argument("--raw-timings", action="store_true", help="include every frame time in --stats (for plots)")
+
+
+def _add_headless_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--headless", action="store_true", help="no window: move a scripted mouse over the scatter (SDL dummy driver)"
     )
@@ -78,25 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="headless mouse: a scripted path over the scatter, or no motion",
     )
     parser.add_argument(
-        "--pins",
-        type=float,
-        nargs=4,
-        metavar=("AX", "AY", "BX", "BY"),
-        help="start with A and B pinned at these plane points",
+        "--frames",
+        type=int_in(0, 10**9),
+        default=0,
+        help="stop after this many frames (0: run until closed; headless default 600)",
     )
-    parser.add_argument(
-        "--frames", type=int, default=0, help="stop after this many frames (0: run until closed; headless default 600)"
-    )
-    parser.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
-    parser.add_argument(
-        "--encode",
-        type=Path,
-        metavar="FILE",
-        help="start with this picture encoded (converted as the training images were), marked in the scatter",
-    )
-    parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
-    parser.add_argument("--raw-timings", action="store_true", help="include every frame time in --stats (for plots)")
-    return parser
 
 
 def about(args: argparse.Namespace) -> list[str] | None:
@@ -119,15 +143,11 @@ def say(lines: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.bundle = args.bundle or default_bundle()
-    if args.frames < 0 or args.fps < 0:
-        print("error: --frames and --fps must be 0 or more", file=sys.stderr)
-        return 2
-    if args.precompute and not 2 <= args.precompute <= 512 or not 1 <= args.map_grid <= 64:
-        print("error: --precompute must be 0 or 2-512, and --map-grid 1-64", file=sys.stderr)
-        return 2
     try:
+        args = build_parser().parse_args(argv)
+        args.bundle = args.bundle or default_bundle()
+        if args.precompute == 1:
+            raise UsageError("--precompute 1: a grid needs at least 2×2 nodes (0 decodes live)")
         if not args.bundle.is_dir() and not (args.version or args.list):
             raise UserError(catalog.missing(args.bundle))
         lines = about(args)

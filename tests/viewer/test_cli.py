@@ -126,3 +126,18 @@ def test_another_distribution_shipping_our_package_names_is_reported(tmp_path: P
     (ours / "top_level.txt").write_text("\n".join(catalog.TOP_LEVEL))
     [warning] = catalog.rivals(path=[str(tmp_path)])
     assert warning.startswith("someone-elses-viewer 2.0 also installs viewer")
+
+
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["--frames", "-1"], "--frames: -1 is outside 0 to"),
+        (["--frames", "1e12"], "--frames: '1e12' is not an integer"),
+        (["--fps", "x"], "--fps: 'x' is not an integer"),
+        (["--precompute", "1"], "--precompute 1"),
+        (["--map-grid", "65"], "--map-grid: 65 is outside 1 to 64"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_a_bad_flag_is_one_line_and_status_2(flags, fragment):
+    assert_one_line_error(run_module("viewer", "--headless", *flags), fragment)

@@ -1,0 +1,35 @@
+"""Command lines that fail the way every other user error does: one line on stderr, exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from latent_common.errors import UserError
+
+
+class UsageError(UserError):
+    """A flag or argument the command line does not accept."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing its usage and exiting (each main() prints the line)."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from low to high inclusive."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low} to {high:,}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its messages
+    return parse
