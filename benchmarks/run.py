@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -51,7 +52,7 @@ def machine() -> dict:
     import pygame
 
     return {
-        "cpu": cpu, "cores": __import__("os").cpu_count(), "python": platform.python_version(),
+        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
         "onnxruntime": ort.__version__, "numpy": np.__version__, "pygame": pygame.version.ver,
         "date": time.strftime("%Y-%m-%d"),
     }  # fmt: skip
@@ -235,6 +236,11 @@ def ratio(entry: dict | None, reference: dict) -> str:
     return f"{entry['p50_us'] / reference['p50_us']:.2f}×" if entry else "n/a"
 
 
+def load_range(load: dict | None) -> str:
+    values = [value for pair in (load or {}).values() for value in pair]
+    return f"{min(values):.1f} to {max(values):.1f}" if values else "not recorded"
+
+
 def ms(entry: dict, *keys: str) -> str:
     return " / ".join(f"{entry[key]:.1f}" for key in keys)
 
@@ -292,7 +298,7 @@ def markdown(r: dict) -> str:
         f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores; Python {m['python']}, onnxruntime {m['onnxruntime']}, "
         f"numpy {m['numpy']}, pygame-ce {m['pygame']}"
         + (f", torch {t['torch']}" if t else "")
-        + ". Command: `make bench`.",
+        + f"; 1-minute load average {load_range(r.get('load_average'))} during the run. Command: `make bench`.",
         "",
         "| measure | result | target |",
         "| --- | --- | --- |",
@@ -376,9 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         steps.append(("torch comparisons and training", "torch_side",
                       lambda: torch_side(args.torch_python, bundle_path, args.data_root, calls, args.quick)))  # fmt: skip
     results: dict = {"machine": machine(), "bundle": bundle.name, "quick": args.quick}
+    results["load_average"] = {}  # other work on the machine slows every figure: say how much there was
     for index, (title, key, step) in enumerate(steps, 1):
         print(f"[{index}/{len(steps)}] {title}...", file=sys.stderr, flush=True)
+        before = os.getloadavg()[0]
         results[key] = step()
+        results["load_average"][key] = [round(before, 2), round(os.getloadavg()[0], 2)]
 
     from latent_common.atomic import atomic_write, write_json
     from latent_common.charts import frame_time_histogram
