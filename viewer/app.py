@@ -19,7 +19,7 @@ import numpy as np
 from latent_common.atomic import save_png
 from latent_common.errors import UserError
 from viewer.bundle import DECODER, ENCODER, load_bundle
-from viewer.explore import make_plane, plane_bounds
+from viewer.explore import equal_scales, make_plane, plane_bounds
 from viewer.inference import CPU, PROVIDERS, GridDecoder, OnnxModel, choose_providers
 from viewer.picture import PictureError, load_picture
 from viewer.scene import Models, Scene, hud_lines
@@ -80,6 +80,8 @@ def open_models(args: argparse.Namespace) -> tuple[Models, np.ndarray]:
     decoder, encoder, notices = open_sessions(bundle, args)
     plane = make_plane(bundle.z)
     home = plane_bounds(plane, bundle.z, bundle.bounds)
+    if args.axes == "equal":
+        home = equal_scales(home)
     decoder.warm_up(plane.lift(home.mean(axis=1), np.zeros(plane.extra_dims)))
     grid = GridDecoder(decoder, args.precompute) if args.precompute else None
     n = args.precompute

@@ -79,6 +79,12 @@ def _add_view_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--map", action="store_true", help="start with the manifold map on")
     parser.add_argument(
+        "--axes",
+        choices=["equal", "fit"],
+        default="equal",
+        help="equal: a latent unit is as long on both axes (distances look as they are); fit: each axis fills the plot",
+    )
+    parser.add_argument(
         "--pins",
         type=float,
         nargs=4,

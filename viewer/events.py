@@ -83,8 +83,10 @@ def _on_motion(event, state: ViewState, layout: Layout) -> None:
 
 
 def _on_wheel(event, state: ViewState, layout: Layout) -> None:
-    anchor = layout.to_plane(state.cursor, state.view) if state.cursor else state.view.mean(axis=1)
-    zoom_view(state, anchor, ZOOM_STEP ** float(np.clip(event.y, -3, 3)))
+    """Zoom about the point under the cursor; a wheel turned over the panel (the cursor is off the plot) is
+    not meant for the plot."""
+    if state.cursor is not None:
+        zoom_view(state, layout.to_plane(state.cursor, state.view), ZOOM_STEP ** float(np.clip(event.y, -3, 3)))
 
 
 def handle(event, state: ViewState, layout: Layout, plane: Plane) -> ViewState:
@@ -112,5 +114,7 @@ def handle(event, state: ViewState, layout: Layout, plane: Plane) -> ViewState:
         state.needs_redraw = state.full_redraw = True
     if state.strip_changed or state.canvas_changed or state.scatter_changed or state.overlay_changed:
         state.needs_redraw = True
+    if state.cursor is not None and state.scatter_changed:  # the view moved under a still mouse: follow it
+        state.uv = layout.to_plane(state.cursor, state.view)
     refresh_latent(state, plane)
     return state

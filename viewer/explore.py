@@ -68,6 +68,13 @@ def plane_bounds(plane: Plane, z: np.ndarray, bundle_bounds: np.ndarray) -> np.n
     return np.asarray(view_bounds(plane.project(z)), dtype=np.float64)
 
 
+def equal_scales(view: np.ndarray) -> np.ndarray:
+    """Widen the narrower axis of a view about its centre so both have the same span: on the square plot a unit
+    is then as long across as up, and distances (a VAE's round prior, say) look as they are."""
+    centre, half = view.mean(axis=1), np.ptp(view, axis=1).max() / 2
+    return np.stack([centre - half, centre + half], axis=1)
+
+
 def zoom(view: np.ndarray, anchor: np.ndarray, factor: float) -> np.ndarray:
     """Scale the view about an anchor point (which stays under the cursor); factor < 1 zooms in."""
     anchor = np.asarray(anchor, dtype=np.float64)[:, None]

@@ -8,14 +8,20 @@ import numpy as np
 import pygame
 
 MARGIN = 16
-AXIS_LEFT = 52  # room for y tick labels
-AXIS_BOTTOM = 36  # room for x tick labels
-PANEL_WIDTH = 360  # the right panel: decoded digit, neighbours, strip, HUD, legend
-TILE = 220  # the decoded digit (or the drawing canvas)
+TITLE = 26  # the title line above the plot
+AXIS_LEFT = 66  # room for y tick labels and the rotated y axis label
+AXIS_BOTTOM = 44  # room for x tick labels and the x axis label
+FOOTER = 22  # the key strip along the bottom of the window
+PANEL_WIDTH = 360  # the right panel at the default size: decoded image, neighbours, strip, HUD, legend
+MIN_PANEL = 280  # the panel shrinks to this before the plot gives up more room
+TILE = 220  # the decoded image (or the drawing canvas), at most
+CAPTION = 20  # a caption line above a panel
 STRIP_COUNT = 8  # decodes along the pinned segment
+HUD_LINES = 6
+HUD_LINE = 20
 LEGEND_COLUMNS = 5
 LEGEND_ROW = 24
-MIN_WINDOW = (700, 560)  # below this the panel no longer fits
+MIN_WINDOW = (600, 460)  # below this the panel's text no longer fits
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,8 @@ class Layout:
     side: pygame.Rect  # nearest real digits, or the drawing's reconstruction
     strip: pygame.Rect  # decodes along the pinned segment, with the slider under them
     hud: pygame.Rect  # text lines
-    legend: pygame.Rect
+    legend: pygame.Rect  # under a heading line
+    footer: pygame.Rect  # the key strip
     legend_columns: int = LEGEND_COLUMNS
 
     def to_plane(self, pos: tuple[int, int], view: np.ndarray) -> np.ndarray:
@@ -75,23 +82,30 @@ class Layout:
 
 def make_layout(size: tuple[int, int], legend_cell: int = 0) -> Layout:
     """The window's rects; legend_cell is the width a legend entry needs (its widest class name), 0 for the
-    default five columns."""
+    default five columns. The plot is a square and wins space: the panel shrinks to MIN_PANEL, and its tile
+    to what the height leaves, before the plot does."""
     width, height = max(size[0], MIN_WINDOW[0]), max(size[1], MIN_WINDOW[1])
-    plot_size = max(min(width - PANEL_WIDTH - AXIS_LEFT - MARGIN, height - AXIS_BOTTOM - MARGIN), 100)
-    plot = pygame.Rect(AXIS_LEFT, MARGIN, plot_size, plot_size)
+    wanted_plot = height - MARGIN - TITLE - AXIS_BOTTOM - FOOTER
+    panel_width = max(width - AXIS_LEFT - wanted_plot - 3 * MARGIN, MIN_PANEL)
+    plot_size = max(min(width - AXIS_LEFT - panel_width - 3 * MARGIN, wanted_plot), 100)
+    plot = pygame.Rect(AXIS_LEFT, MARGIN + TITLE, plot_size, plot_size)
     left = plot.right + MARGIN * 2
-    panel_width = max(width - left - MARGIN, PANEL_WIDTH - MARGIN * 2)
-    digit = pygame.Rect(left, MARGIN + 22, TILE, TILE)
-    side = pygame.Rect(digit.right + 12, digit.top, panel_width - TILE - 12, TILE)
+    panel_width = width - left - MARGIN
     strip_size = panel_width // STRIP_COUNT
-    strip = pygame.Rect(left, digit.bottom + 30, strip_size * STRIP_COUNT, strip_size + 12)
-    hud = pygame.Rect(left, strip.bottom + 10, panel_width, 112)
-    legend = pygame.Rect(left, hud.bottom + 6, panel_width, max(height - MARGIN - hud.bottom - 6, LEGEND_ROW * 2))
+    below_tile = CAPTION + strip_size + 12 + 10 + HUD_LINES * HUD_LINE + 6 + CAPTION + 2 * LEGEND_ROW
+    tile = int(min(TILE, (panel_width - 12) * 0.62, height - 2 * MARGIN - FOOTER - CAPTION - below_tile))
+    digit = pygame.Rect(left, MARGIN + CAPTION, tile, tile)
+    side = pygame.Rect(digit.right + 12, digit.top, panel_width - tile - 12, tile)
+    strip = pygame.Rect(left, digit.bottom + CAPTION + 10, strip_size * STRIP_COUNT, strip_size + 12)
+    hud = pygame.Rect(left, strip.bottom + 10, panel_width, HUD_LINES * HUD_LINE)
+    legend_top = hud.bottom + 6 + CAPTION
+    legend = pygame.Rect(left, legend_top, panel_width, max(height - MARGIN - FOOTER - legend_top, LEGEND_ROW * 2))
+    footer = pygame.Rect(MARGIN, height - FOOTER, width - 2 * MARGIN, FOOTER)
     columns = max(1, min(LEGEND_COLUMNS, panel_width // legend_cell)) if legend_cell else LEGEND_COLUMNS
-    return Layout((width, height), plot, digit, side, strip, hud, legend, legend_columns=columns)
+    return Layout((width, height), plot, digit, side, strip, hud, legend, footer, legend_columns=columns)
 
 
 def window_size(view_height: int = 640) -> tuple[int, int]:
-    """The default window: a square plot `view_height` tall beside the panel."""
-    plot_size = view_height - AXIS_BOTTOM - MARGIN
-    return AXIS_LEFT + plot_size + MARGIN * 2 + PANEL_WIDTH, view_height
+    """The default window: a square plot filling the height beside a PANEL_WIDTH panel."""
+    plot_size = view_height - MARGIN - TITLE - AXIS_BOTTOM - FOOTER
+    return AXIS_LEFT + plot_size + 3 * MARGIN + PANEL_WIDTH, view_height

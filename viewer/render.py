@@ -5,6 +5,8 @@ This is the only module that turns numpy arrays into pygame surfaces.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pygame
 
@@ -26,6 +28,7 @@ from viewer.layout import STRIP_COUNT, Layout
 
 # Ink palette for 8-bit digit surfaces: dark blue-black paper to warm white ink.
 INK = [(int(18 + 237 * t), int(20 + 230 * t), int(28 + 212 * t**1.2)) for t in np.linspace(0, 1, 256)]
+MARGIN_TITLE = 12  # the title may run this far past the plot's right edge, no further
 MAP_ALPHA = 150  # the manifold map sits under the dots, dimmed so the colours still read
 
 
@@ -74,14 +77,41 @@ def map_surface(images: np.ndarray, n: int, size: tuple[int, int]) -> pygame.Sur
     return surface
 
 
+@dataclass(frozen=True)
+class PlotText:
+    """The words around the plot: what it shows, its axes, and the keys."""
+
+    title: str
+    x_label: str
+    y_label: str
+    keys: str
+
+
+def plot_text(surface: pygame.Surface, layout: Layout, words: PlotText, fonts) -> None:
+    plot = layout.plot
+    title = fonts["text"].render(words.title, True, TEXT)
+    surface.blit(title, (plot.left, plot.top - 22), area=pygame.Rect(0, 0, plot.width + MARGIN_TITLE, 22))
+    x_label = fonts["text"].render(words.x_label, True, TEXT)
+    surface.blit(x_label, x_label.get_rect(midtop=(plot.centerx, plot.bottom + 24)))
+    y_label = pygame.transform.rotate(fonts["text"].render(words.y_label, True, TEXT), 90)
+    surface.blit(y_label, y_label.get_rect(midleft=(6, plot.centery)))
+    keys = fonts["small"].render(words.keys, True, DIM_TEXT)
+    surface.blit(
+        keys,
+        keys.get_rect(midleft=(layout.footer.left, layout.footer.centery)),
+        area=layout.footer.move(-layout.footer.left, -layout.footer.top),
+    )
+
+
 def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels: np.ndarray,
-                    hidden: frozenset[int], font: pygame.font.Font, tiles: pygame.Surface | None = None,
+                    hidden: frozenset[int], fonts, words: PlotText, tiles: pygame.Surface | None = None,
                     shift: tuple[int, int] = (0, 0)) -> pygame.Surface:  # fmt: skip
-    """Axes with ticks in latent units, the manifold map if any (shifted by a pan it hasn't caught up with),
-    and one dot per visible embedded image."""
+    """Axes with ticks in latent units and their labels, the manifold map if any (shifted by a pan it hasn't
+    caught up with), and one dot per visible embedded image."""
     surface = pygame.Surface(layout.size).convert()
     surface.fill(BACKGROUND)
-    plot = layout.plot
+    plot, font = layout.plot, fonts["small"]
+    plot_text(surface, layout, words, fonts)
     pygame.draw.rect(surface, PANEL, plot)
     if tiles is not None:
         surface.set_clip(plot)
@@ -170,6 +200,12 @@ def compose_background(
     background.blit(fonts["small"].render(caption, True, DIM_TEXT), (layout.strip.left, layout.strip.top - 18))
     pygame.draw.rect(background, AXIS, layout.digit.inflate(2, 2), width=1)
     background.blit(legend, layout.legend)
+    heading = "dots: encoded test images, coloured by class (click: hide)"
+    background.blit(
+        fonts["small"].render(heading, True, DIM_TEXT),
+        (layout.legend.left, layout.legend.top - 18),
+        area=pygame.Rect(0, 0, layout.legend.width, 18),
+    )
     background.set_clip(layout.plot)
     points = layout.to_screen(np.asarray(pins_plane).reshape(-1, 2), view) if len(pins_plane) else []
     if len(points) == 2:

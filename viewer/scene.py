@@ -91,11 +91,10 @@ class Scene:
         if models.grid is not None and settled:
             models.grid.refresh(models.plane, state.view, state.offsets)
             state.z_changed = True
-        small, text = self.fonts["small"], self.fonts["text"]
         self.scatter = render.scatter_surface(
-            layout, state.view, models.points, bundle.labels, state.hidden, small, tiles, shift
+            layout, state.view, models.points, bundle.labels, state.hidden, self.fonts, plot_words(models), tiles, shift
         )
-        self.legend = render.legend_surface(layout, bundle.class_names, state.hidden, text)
+        self.legend = render.legend_surface(layout, bundle.class_names, state.hidden, self.fonts["text"])
         self.visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
 
     def _map_under(self, state: ViewState, models: Models, settled: bool) -> tuple[pygame.Surface | None, tuple]:
@@ -205,13 +204,55 @@ class Scene:
         return dirty
 
 
+KIND_NAMES = {
+    "ae": "autoencoder",
+    "vae": "variational autoencoder",
+    "conv-ae": "convolutional autoencoder",
+    "conv-vae": "convolutional VAE",
+    "pca": "PCA",
+}
+KEY_STRIP = (
+    "H: all controls · wheel: zoom · drag: pan · R: reset · click twice: pin A, B · G: map · D: draw · "
+    "drop a picture to encode it · P: prior sample · S: screenshot · Q: quit"
+)
+
+
+def plot_words(models: Models) -> render.PlotText:
+    """Title and axis labels that say what the plot shows: the latent itself, or a projection of it."""
+    bundle, dim = models.bundle, models.plane.dim
+    model = f"{dim}-D {KIND_NAMES.get(bundle.kind, bundle.kind)}"
+    if dim > 2:
+        title = f"latent space of {bundle.name} · {model} · {bundle.dataset} · projected on PC1, PC2"
+        return render.PlotText(title, "PC1 of z (a projection)", "PC2 of z", KEY_STRIP)
+    title = f"latent space of {bundle.name} · {model} · trained on {bundle.dataset}"
+    y_label = "z2" if dim == 2 else "(not a latent direction: z is 1-D)"
+    return render.PlotText(title, "z1", y_label, KEY_STRIP)
+
+
 def panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str]:
     """What the big tile and the side panel show, by what drives the decode."""
     if state.focus == Focus.DRAW:
         return "your drawing", "reconstruction"
     if state.focus == Focus.PICTURE:
         return f"your picture: {state.picture_name}"[:40], "reconstruction"
-    return "decoded at the cursor", "nearest digits" if bundle.dataset.endswith("mnist") else "nearest examples"
+    if state.focus == Focus.SLIDER:
+        return "decoded on the A->B slider", "nearest test images"
+    if state.focus == Focus.SAMPLE:
+        return "a sample from the prior N(0, I)", "nearest test images"
+    return "decoded at the cursor", "nearest digits" if bundle.dataset.endswith("mnist") else "nearest test images"
+
+
+def offset_lines(state: ViewState, plane) -> list[tuple[str, tuple]]:
+    """For a latent above 2-D: every offset off the PC1-PC2 plane, so a decode off it never surprises."""
+    if plane.dim <= 2:
+        return []
+    moved = [f"pc{i + 3} {v:+.2f}σ" for i, v in enumerate(state.offsets) if v]
+    if not moved:
+        return [(f"on the PC1-PC2 plane · + - move along pc{state.component + 3}, [ ] picks", render.TEXT)]
+    lines = [", ".join(moved[i : i + 4]) for i in range(0, len(moved), 4)]
+    lines[0] = f"off the plane: {lines[0]}"
+    lines[-1] += " · R resets"
+    return [(line, render.PIN) for line in lines]
 
 
 def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple[str, tuple]]:
@@ -221,7 +262,7 @@ def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple
         where = "z = (" + ", ".join(f"{v:+.3f}" for v in z) + ")"
     else:
         shown = ", ".join(f"{v:+.2f}" for v in z[:4])
-        where = f"z = [{shown}, … {plane.dim} dims]  pc{state.component + 3} {state.offsets[state.component]:+.2f}σ"
+        where = f"z = [{shown}{', …' if plane.dim > 4 else ''}]  ({plane.dim}-D)"
     focus = {
         Focus.HOVER: "hover",
         Focus.SLIDER: f"slider t = {state.t:.2f} on A->B",
@@ -230,11 +271,15 @@ def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple
         Focus.SAMPLE: "prior sample (P)",
     }[state.focus]
     mse = bundle.test_mse if bundle.test_mse is not None else float("nan")
-    lines = [
-        (where, render.TEXT),
-        (f"decode {stats.last_decode_us:6.0f} µs   {stats.fps():5.1f} fps   {focus}", render.TEXT),
-        (f"{models.decoder.provider.removesuffix('ExecutionProvider')} · {models.mode}", render.TEXT),
-        (f"{bundle.name} · test MSE {mse:.4f} · H: help", render.DIM_TEXT),
+    lines = [(where, render.TEXT), *offset_lines(state, plane)]
+    image_bytes, latent_bytes = int(np.prod(bundle.chw)), 4 * bundle.latent_dim  # uint8 pixels; float32 latents
+    lines += [
+        (f"{focus} · decode {stats.last_decode_us:.0f} µs · {stats.fps():.0f} fps", render.TEXT),
+        (f"{models.decoder.provider.removesuffix('ExecutionProvider')} · {models.mode}", render.DIM_TEXT),
+        (
+            f"test MSE {mse:.4f} · {image_bytes:,} B -> {latent_bytes} B ({image_bytes / latent_bytes:.0f}x smaller)",
+            render.DIM_TEXT,
+        ),
     ]
     notices = models.notices + ([state.notice] if state.notice and time.monotonic() < state.notice_until else [])
     return lines + [(notice, render.WARN) for notice in notices]

@@ -100,6 +100,13 @@ def initial_state(
     )
 
 
+def set_focus(state: ViewState, focus: Focus) -> None:
+    """What drives the decode; the captions that say so are recomposed when it changes."""
+    if state.focus != focus:
+        state.focus = focus
+        state.overlay_changed = True
+
+
 def set_z(state: ViewState, z: np.ndarray) -> None:
     if not np.array_equal(state.z, z):
         state.z = z
@@ -122,7 +129,10 @@ def set_view(state: ViewState, view: np.ndarray) -> None:
 
 
 def reset_view(state: ViewState) -> None:
+    """Home view, and back onto the plane through the embedding's mean (offsets along further components zeroed)."""
     set_view(state, state.home_view.copy())
+    if state.offsets.any():
+        state.offsets = np.zeros_like(state.offsets)
 
 
 def zoom_view(state: ViewState, anchor: np.ndarray, factor: float) -> None:
@@ -161,18 +171,23 @@ def add_pin(state: ViewState, latent: np.ndarray) -> None:
 def clear_pins(state: ViewState) -> None:
     state.pins = []
     if state.focus != Focus.DRAW:
-        state.focus = Focus.HOVER
+        set_focus(state, Focus.HOVER)
     state.overlay_changed = state.strip_changed = True
 
 
 def slide(state: ViewState, t: float) -> None:
     """Put the slider at t along A -> B and let it drive the decode."""
-    state.t, state.focus = float(np.clip(t, 0.0, 1.0)), Focus.SLIDER
+    state.t = float(np.clip(t, 0.0, 1.0))
+    set_focus(state, Focus.SLIDER)
     state.strip_changed = True
 
 
 def step_slider(state: ViewState, direction: int) -> None:
-    if len(state.pins) == 2:
+    if state.focus == Focus.DRAW:
+        notify(state, "the slider waits until you leave draw mode (D)")
+    elif len(state.pins) != 2:
+        notify(state, "Left/Right slide along A->B: click the scatter twice to pin A and B first")
+    else:
         slide(state, state.t + direction * SLIDER_STEP)
 
 
@@ -182,7 +197,7 @@ def toggle_draw(state: ViewState) -> None:
         return
     if state.focus == Focus.PICTURE:  # the canvas holds the picture: start a drawing afresh
         state.canvas = np.zeros_like(state.canvas)
-    state.focus = Focus.HOVER if state.focus == Focus.DRAW else Focus.DRAW
+    set_focus(state, Focus.HOVER if state.focus == Focus.DRAW else Focus.DRAW)
     state.canvas_changed = state.overlay_changed = True
 
 
@@ -200,7 +215,8 @@ def drop_file(state: ViewState, path: str) -> None:
 
 def accept_picture(state: ViewState, image: np.ndarray, name: str) -> None:
     """A picture, (C, H, W) float32 in [0, 1] as the model takes it, becomes what is encoded and shown."""
-    state.canvas, state.picture_name, state.focus = image, name, Focus.PICTURE
+    state.canvas, state.picture_name = image, name
+    set_focus(state, Focus.PICTURE)
     state.canvas_changed = state.overlay_changed = True
 
 
@@ -213,6 +229,8 @@ def clear_canvas(state: ViewState) -> None:
 def pick_component(state: ViewState, step: int) -> None:
     if len(state.offsets):
         state.component = (state.component + step) % len(state.offsets)
+    else:
+        notify(state, "[ ] and + - move along further components: this latent has no more than the two shown")
 
 
 def move_along_component(state: ViewState, direction: int) -> None:
@@ -220,6 +238,8 @@ def move_along_component(state: ViewState, direction: int) -> None:
         state.offsets = state.offsets.copy()
         state.offsets[state.component] += direction * OFFSET_STEP
         state.scatter_changed = True  # the map shows the plane at the new offset
+    else:
+        notify(state, "[ ] and + - move along further components: this latent has no more than the two shown")
 
 
 def hover(state: ViewState, pos: tuple[int, int], uv: np.ndarray) -> None:
@@ -228,9 +248,7 @@ def hover(state: ViewState, pos: tuple[int, int], uv: np.ndarray) -> None:
         state.cursor, state.needs_redraw = pos, True
         state.uv = uv
         if state.focus != Focus.DRAW:
-            if state.focus == Focus.PICTURE:
-                state.overlay_changed = True  # the picture's captions go
-            state.focus = Focus.HOVER
+            set_focus(state, Focus.HOVER)
 
 
 def leave_plot(state: ViewState) -> None:
@@ -260,7 +278,8 @@ def accept_sample(state: ViewState, z: np.ndarray, plane: Plane) -> None:
     """A sample from a VAE's prior, z (1, D), becomes the decoded point (drawing keeps its own focus)."""
     if state.focus == Focus.DRAW:
         return
-    state.z, state.focus = z, Focus.SAMPLE
+    state.z = z
+    set_focus(state, Focus.SAMPLE)
     state.z_changed = state.needs_redraw = True
     state.uv = plane.project(z)[0]
 
