@@ -66,6 +66,20 @@ def encode_gif(frames: np.ndarray, duration_ms: float | Sequence[float] = 80, lo
     return b"".join(parts)
 
 
+def frames_from_images(images: np.ndarray, scale: int = 1) -> np.ndarray:
+    """Viewer images, float (T, C, H, W) in [0, 1] with C = 1 or 3, -> GIF frames uint8 (T, H * scale, W * scale)
+    for grey or (T, H * scale, W * scale, 3) for colour, each pixel repeated scale times each way (nearest
+    neighbour: a 28x28 digit stays crisp at 224x224, and long runs of equal pixels are what LZW compresses)."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images must be (T, C, H, W) with C = 1 or 3, got {list(images.shape)}")
+    if scale < 1:
+        raise ValueError(f"scale must be at least 1, got {scale}")
+    pixels = np.rint(np.clip(np.nan_to_num(images, nan=0.0), 0.0, 1.0) * 255).astype(np.uint8)
+    pixels = pixels[:, 0] if pixels.shape[1] == 1 else pixels.transpose(0, 2, 3, 1)  # channels last for colour
+    return pixels.repeat(scale, axis=1).repeat(scale, axis=2)
+
+
 def check_frames(frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames)
     if frames.dtype != np.uint8:

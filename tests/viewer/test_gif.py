@@ -9,7 +9,7 @@ import numpy as np
 import pygame
 import pytest
 
-from viewer.gif import encode_gif, lzw_codes, pack_codes, write_gif
+from viewer.gif import encode_gif, frames_from_images, lzw_codes, pack_codes, write_gif
 
 
 def parse(data: bytes) -> dict:
@@ -215,3 +215,18 @@ def test_a_40_frame_224px_colour_walk_is_fast():
     print(f"40x224x224: colour {seconds:.3f} s ({len(data) / 1e3:.0f} kB), grey {grey_seconds:.3f} s")
     assert len(parse(data)["frames"]) == 40
     assert seconds < 2.0
+
+
+def test_frames_from_viewer_images():
+    grey = np.array([[[[0.0, 0.5], [1.0, 2.0]]]], dtype=np.float32)  # (1, 1, 2, 2); 2.0 is out of range
+    frames = frames_from_images(grey, scale=3)
+    assert frames.shape == (1, 6, 6) and frames.dtype == np.uint8
+    assert frames[0, ::3, ::3].tolist() == [[0, 128], [255, 255]]
+    assert (frames[0, :3, :3] == 0).all() and (frames[0, 3:, 3:] == 255).all()
+    colour = np.zeros((2, 3, 4, 5), dtype=np.float32)
+    colour[:, 0] = 1.0  # red
+    frames = frames_from_images(colour, scale=2)
+    assert frames.shape == (2, 8, 10, 3)
+    assert (frames[..., 0] == 255).all() and not frames[..., 1:].any()
+    with pytest.raises(ValueError):
+        frames_from_images(np.zeros((2, 4, 5, 5)))
