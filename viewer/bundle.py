@@ -8,6 +8,10 @@ A bundle is a folder (format 2; C = 1 or 3 channels, H and W from 8 to 256):
 Format 1 is the same with grey images and no channel axis: [N, H, W], image_shape [H, W]. The viewer
 reads both; export writes format 2.
 
+A large embedding should store images uncompressed (`np.savez`, not `np.savez_compressed`) so the viewer can
+memory-map them: a million 28x28 digits are 784 MB, which then cost only the pages the viewer shows. A
+compressed images member is read into memory, like z and labels, within MAX_EMBEDDING_BYTES.
+
 numpy and json only, like safetensors' core: the viewer validates a bundle without torch or onnx.
 A bundle may come from a stranger, so every size is checked against the limits below before anything
 is allocated, every text it holds is checked before it can reach a terminal or a window title, and a
@@ -19,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import mmap
 import os
 import shutil
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -46,11 +52,11 @@ BUNDLE_FILES = frozenset({*DATA_FILES, METADATA})  # all a bundle folder holds; 
 # small enough that a hostile bundle is refused before it costs memory.
 MAX_LATENT_DIM = 1024  # training's --latent-dim has the same ceiling
 MAX_CLASSES = 256  # labels are uint8; an idx: dataset may use every value
-MAX_POINTS = 200_000  # points in embedding.npz
+MAX_POINTS = 2_000_000  # points in embedding.npz: a million-point embedding opens, with room to spare
 MAX_IMAGE_SIDE = 256  # pixels per side of image_shape
 MIN_IMAGE_SIDE = 8  # format 2; format 1 took any side from 1
 CHANNELS = (1, 3)  # grey or RGB (format 2)
-MAX_EMBEDDING_BYTES = 512 << 20  # all three arrays together, once decompressed
+MAX_EMBEDDING_BYTES = 512 << 20  # the arrays read into memory, once decompressed (memory-mapped images don't count)
 MAX_TEXT = 200  # characters in a name, a dataset or a class name
 LATENT_LIMIT = 1e6  # |z| and |latent_bounds|: beyond it, distances and zoom steps lose float32 precision
 MIN_SPAN = 1e-6  # the narrowest latent_bounds pair: the view divides by it
@@ -452,6 +458,7 @@ def check_no_external_data(file: Path) -> None:
 # embedding.npz, read member by member: each .npy header is checked before its data is read, so a
 # declared size beyond the limits (or a deflate bomb, which must declare what it inflates to) costs nothing.
 EMBEDDING_ARRAYS = {"z": np.dtype(np.float32), "labels": np.dtype(np.uint8), "images": np.dtype(np.uint8)}
+MAP_HINT = "; store the images uncompressed (np.savez) so the viewer memory-maps them instead"
 
 
 def _npy_header(stream, file: Path, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -485,19 +492,26 @@ def _check_header(file: Path, key: str, dtype: np.dtype, shape: tuple, expected:
         raise BundleError(f"{file}: '{key}' must be {want} {list(expected)}, got {dtype} {list(shape)}")
 
 
-def _read_member(archive: zipfile.ZipFile, file: Path, key: str, expected: tuple, limit: int) -> np.ndarray:
-    """One array of the archive, its header checked against expected and its size against limit first."""
+def _member(archive: zipfile.ZipFile, file: Path, key: str) -> zipfile.ZipInfo:
     try:
-        info = archive.getinfo(f"{key}.npy")
+        return archive.getinfo(f"{key}.npy")
     except KeyError:
         raise BundleError(f"{file}: missing array '{key}'") from None
+
+
+def _read_member(archive: zipfile.ZipFile, file: Path, key: str, expected: tuple, limit: int) -> np.ndarray:
+    """One array of the archive, its header checked against expected and its size against limit first."""
+    info = _member(archive, file, key)
     try:
         with archive.open(info) as stream:
             shape, fortran, dtype = _npy_header(stream, file, key)
             _check_header(file, key, dtype, tuple(shape), expected)
             size = math.prod(shape) * dtype.itemsize
             if size > limit:
-                raise BundleError(f"{file}: its arrays exceed the viewer's limit of {MAX_EMBEDDING_BYTES >> 20} MiB")
+                hint = MAP_HINT if key == "images" else ""
+                raise BundleError(
+                    f"{file}: its arrays exceed the viewer's limit of {MAX_EMBEDDING_BYTES >> 20} MiB{hint}"
+                )
             data = stream.read(size)
             trailing = stream.read(1)  # reading to the end also makes zipfile check the CRC
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
@@ -510,6 +524,56 @@ def _read_member(archive: zipfile.ZipFile, file: Path, key: str, expected: tuple
         raise BundleError(f"{file}: '{key}' holds more data than its header declares")
     array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
     return np.ascontiguousarray(array, dtype=EMBEDDING_ARRAYS[key])
+
+
+# Memory-mapping an uncompressed member: its bytes sit in the file as they are, after the member's local
+# header (30 bytes, then its name and extra field, whose lengths only the local header gives) and the .npy header.
+LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, 22 bytes we don't need, name length, extra length
+LOCAL_SIGNATURE = b"PK\x03\x04"
+
+
+def _stored(info: zipfile.ZipInfo) -> bool:
+    """Whether a member's bytes can be used in place: neither compressed nor encrypted."""
+    return info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1 and info.compress_size == info.file_size
+
+
+def _map_member(file: Path, info: zipfile.ZipInfo, key: str, expected: tuple) -> np.ndarray | None:
+    """A stored member as a read-only array over the file's pages, its .npy header checked first; None for
+    a Fortran-ordered array (read it instead: mapped, its images would be scattered over the file).
+
+    The zip's CRC is not checked (that would read every page): bundle.json's SHA-256 covers the file, and
+    any bytes are valid pixels. The member's size must match its header exactly, as when it is read.
+    """
+    try:
+        with file.open("rb") as handle:
+            handle.seek(info.header_offset)
+            local = handle.read(LOCAL_HEADER.size)
+            if len(local) < LOCAL_HEADER.size or local[:4] != LOCAL_SIGNATURE:
+                raise BundleError(f"{file}: '{key}' is truncated or corrupt (its local zip header is missing)")
+            name_length, extra_length = LOCAL_HEADER.unpack(local)[1:]
+            start = info.header_offset + LOCAL_HEADER.size + name_length + extra_length
+            handle.seek(start)
+            shape, fortran, dtype = _npy_header(handle, file, key)
+            _check_header(file, key, dtype, tuple(shape), expected)
+            if fortran:
+                return None
+            data_start, end = handle.tell(), start + info.compress_size
+            size = math.prod(shape) * dtype.itemsize
+            if data_start + size > min(end, os.fstat(handle.fileno()).st_size):
+                raise BundleError(f"{file}: '{key}' is truncated (its header declares {size} data bytes)")
+            if data_start + size < end:
+                raise BundleError(f"{file}: '{key}' holds more data than its header declares")
+            pages = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid once the file is closed
+    except (OSError, ValueError) as exc:  # I/O, or a file mmap refuses
+        raise BundleError(f"{file}: '{key}' cannot be read ({reason(exc, 120)})") from None
+    return np.frombuffer(pages, dtype=EMBEDDING_ARRAYS[key], count=math.prod(shape), offset=data_start).reshape(shape)
+
+
+def _read_images(archive: zipfile.ZipFile, file: Path, expected: tuple, limit: int) -> np.ndarray:
+    """The images, memory-mapped where the archive stores them uncompressed, else read within limit."""
+    info = _member(archive, file, "images")
+    mapped = _map_member(file, info, "images", expected) if _stored(info) else None
+    return mapped if mapped is not None else _read_member(archive, file, "images", expected, limit)
 
 
 def _open_archive(file: Path) -> zipfile.ZipFile:
@@ -536,7 +600,7 @@ def _read_embedding(path: Path, meta: dict[str, Any]) -> tuple[np.ndarray, np.nd
         limit -= z.nbytes
         labels = _read_member(archive, file, "labels", (len(z),), limit)
         limit -= labels.nbytes
-        images = _read_member(archive, file, "images", (len(z), *meta["image_shape"]), limit)
+        images = _read_images(archive, file, (len(z), *meta["image_shape"]), limit)
     if not np.isfinite(z).all():
         raise BundleError(f"{file}: 'z' contains NaN or Inf")
     if not (np.abs(z) <= LATENT_LIMIT).all():

@@ -22,6 +22,7 @@ from viewer.bundle import (
     ENCODER,
     FORMAT_VERSION,
     MAX_CLASSES,
+    MAX_POINTS,
     METADATA,
     BundleError,
     check_no_external_data,
@@ -362,8 +363,8 @@ def test_a_deflate_bomb_is_refused_without_inflating_it(bundle: Path):
 @pytest.mark.parametrize(
     "member, dtype, shape, fragment",
     [
-        ("z.npy", "<f4", (10**9, 2), "'z' must hold 1 to 200000 points, got 1000000000"),
-        ("z.npy", "<f4", (0, 2), "'z' must hold 1 to 200000 points, got 0"),
+        ("z.npy", "<f4", (10**9, 2), f"'z' must hold 1 to {MAX_POINTS} points, got 1000000000"),
+        ("z.npy", "<f4", (0, 2), f"'z' must hold 1 to {MAX_POINTS} points, got 0"),
         ("z.npy", "<f4", (10, 2, 2), "'z' must be a float32 [M, 2] array, got shape [10, 2, 2]"),
         ("z.npy", "<f8", (10, 2), "'z' must be float32, got float64"),
         ("z.npy", "|O", (10, 2), "'z' holds pickled Python objects"),
