@@ -26,7 +26,6 @@ from viewer.bundle import (
     DECODER,
     EMBEDDING,
     ENCODER,
-    FORMAT_VERSION,
     Bundle,
     load_bundle,
     view_bounds,
@@ -152,21 +151,15 @@ def scale_bundle(source: Bundle, count: int, out: Path) -> Path:
     """A bundle of `count` points at `out`, made from `source`: its decoder and encoder, digits tiled
     from its test digits, latents jittered around theirs. The images are built once (count × 784 bytes) and
     streamed to disk, then dropped before the viewer runs."""
-    layout = (
-        source.images if FORMAT_VERSION == 1 else source.images.reshape(len(source.z), -1, *source.images.shape[-2:])
-    )
-    images, picked = tiled_digits(layout, count)
+    images, picked = tiled_digits(source.images, count)  # as stored: the copy keeps its source's format
     z = jittered_latents(source.z, picked)
     embedding = out.parent / f"source-{EMBEDDING}"
+    # np.savez, not savez_compressed: images stored uncompressed are memory-mapped by the viewer, not read in.
     np.savez(embedding, z=z, labels=source.labels[picked], images=images)
     del images
-    meta = {key: value for key, value in source.meta.items() if key not in ("files", "format_version")}
-    # write_bundle stamps its own format version: format 1 stores (N, H, W), later ones (N, C, H, W).
-    meta |= {
-        "name": f"{source.name}-{count}-points",
-        "latent_bounds": view_bounds(z),
-        "image_shape": list(layout.shape[1:]),
-    }
+    # format_version and image_shape stay the source's: its graphs are format 1's (N, H, W) or later (N, C, H, W).
+    meta = {key: value for key, value in source.meta.items() if key != "files"}
+    meta |= {"name": f"{source.name}-{count}-points", "latent_bounds": view_bounds(z)}
     files = {DECODER: source.path / DECODER, ENCODER: source.path / ENCODER, EMBEDDING: embedding}
     write_bundle(out, files, meta)
     embedding.unlink()
