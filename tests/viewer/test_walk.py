@@ -240,3 +240,15 @@ def test_reconstruction_errors_with_stand_in_models():
     np.testing.assert_allclose(errors, expected, rtol=1e-5)
     with pytest.raises(ValueError):
         reconstruction_errors(lambda z: z, lambda x: x, images.astype(np.float32))
+
+
+def test_the_new_modules_import_neither_torch_nor_pillow_nor_pygame():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import viewer.gif, viewer.normalise, viewer.walk, viewer.session_file; "
+        "heavy = [m for m in ('torch', 'PIL', 'pygame') if m in sys.modules]; assert not heavy, heavy"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
