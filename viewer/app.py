@@ -23,6 +23,7 @@ from viewer.explore import equal_scales, make_plane, plane_bounds
 from viewer.inference import CPU, PROVIDERS, GridDecoder, OnnxModel, choose_providers
 from viewer.picture import PictureError, load_picture
 from viewer.scene import Models, Scene, hud_lines
+from viewer.spatial import index_for
 from viewer.state import (
     Request,
     ViewState,
@@ -87,7 +88,8 @@ def open_models(args: argparse.Namespace) -> tuple[Models, np.ndarray]:
     n = args.precompute
     mode = f"precomputed {n}×{n} grid, interpolated" if grid else "live decode"
     points = plane.project(bundle.z)
-    models = Models(bundle, plane, points, decoder, encoder, grid, args.map_grid, mode, notices)
+    index = index_for(bundle.z, plane, points)  # built once: every hover asks it for the neighbours
+    models = Models(bundle, plane, points, decoder, encoder, grid, args.map_grid, mode, notices, index)
     return models, home
 
 

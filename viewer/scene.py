@@ -18,6 +18,7 @@ from viewer.explore import Plane, grid_centres, nearest, segment
 from viewer.inference import GridDecoder, ModelRunError, OnnxModel
 from viewer.layout import Layout
 from viewer.manifold import MapJob, pan_shift, view_key
+from viewer.spatial import GridIndex
 from viewer.state import Focus, ViewState, accept_encoding, drop_marker, encodes_canvas, notify
 from viewer.stats import FrameStats
 
@@ -37,6 +38,7 @@ class Models:
     map_grid: int  # the manifold map's tiles per side
     mode: str  # "live decode", or the precompute grid, for the HUD
     notices: list[str]  # warnings the HUD keeps showing
+    index: GridIndex | None = None  # neighbours of a large embedding (spatial.index_for); None: the full scan
 
 
 class Scene:
@@ -174,7 +176,10 @@ class Scene:
             self.side_for = None
         else:
             self.digit = self.tile.update(image)
-            near = nearest(models.bundle.z, state.z[0], NEIGHBOURS, self.visible)
+            if models.index is not None:  # many points: the grid gives the same answer, looking at a few hundred
+                near = models.index.nearest(state.z[0], NEIGHBOURS, self.visible)
+            else:
+                near = nearest(models.bundle.z, state.z[0], NEIGHBOURS, self.visible)
             if self.side_for != tuple(near):  # neighbours change far less often than the cursor moves
                 self.side = render.neighbours_surface(self.layout, near, self.thumbnails)
                 self.side_for = tuple(near)
