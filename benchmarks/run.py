@@ -275,6 +275,8 @@ def seed_rows(t: dict) -> list[str]:
         else f"not reached (the full run ends at {default['test_mse']:.4f})"
     )
     speedup = f"**{versus['speedup']:.2f}×**" if versus["speedup"] else "n/a"
+    if versus["default_epoch"] and versus.get("seed_epochs"):  # epochs don't vary with the machine's other work
+        speedup += f" ({versus['seed_epochs']} epochs against {versus['default_epoch']})"
     return [
         f"| training (a): the Keras seed's setup in torch (Adam 1e-3 constant, batch 256, fp32, 10 epochs, CPU): "
         f"training time / final test MSE | {seed['train_seconds']} s / {seed['test_mse']:.4f} | (Keras: {t['keras_seed_mse']}) |",
