@@ -24,6 +24,7 @@ from latent_common.style import (
     class_color,
     nice_ticks,
 )
+from viewer import dots
 from viewer.layout import STRIP_COUNT, Layout
 
 # Ink palette for 8-bit digit surfaces: dark blue-black paper to warm white ink.
@@ -130,6 +131,11 @@ def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels
         pygame.draw.line(surface, AXIS, (plot.left - 5, y), (plot.left - 1, y))
         label = font.render(f"{value:g}", True, DIM_TEXT)
         surface.blit(label, label.get_rect(midright=(plot.left - 8, y)))
+    if len(points) > dots.SPRITE_LIMIT:  # a large embedding: one numpy raster of the dots, not a blit each
+        pixels = surface.subsurface(plot)
+        pygame.surfarray.blit_array(pixels, dots.blend(pygame.surfarray.array3d(pixels), points, labels, view, hidden))
+        pygame.draw.rect(surface, AXIS, plot, width=1)
+        return surface
     sprites = _dot_sprites(int(labels.max()) + 1 if len(labels) else 1)
     offset = sprites[0].get_width() // 2
     screen = layout.to_screen(points, view) - offset

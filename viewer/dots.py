@@ -1,0 +1,84 @@
+"""The scatter's dots as one numpy raster, for embeddings too large to blit a sprite per point (numpy only).
+
+Up to SPRITE_LIMIT points, render.scatter_surface blits one alpha sprite per dot: about 1.5 µs a dot, so
+1.5 s to redraw a million after every zoom or pan. Past it, `blend` draws the same dots in a few passes
+over the plot's pixels, whatever the count: each point is binned to its pixel (np.bincount), the counts
+spread over the sprite's footprint, and each pixel takes
+
+  alpha = 1 - (1 - DOT_ALPHA / 255) ** n     (n dots cover it: what n stacked sprites give)
+  colour = the class colour of the last dot drawn over it (the sprite on top, as blitting in order leaves it)
+
+so a lone dot looks exactly like a sprite, and dense clusters saturate to their class colour as they do
+with sprites, while their density still reads in the sparse fringe.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from latent_common.style import class_color
+
+SPRITE_LIMIT = 50_000  # bundles up to this many points keep a sprite per dot (and their screenshots); ~75 ms to draw
+DOT_ALPHA = 170  # a sprite's opacity, as render._dot_sprites draws them
+# The pixels pygame.draw.circle(radius=2) covers in a 5x5 sprite blitted at the centre less 2: (dx, dy) from the
+# centre pixel, y down. The 4x4 disc is off-centre by one pixel, as pygame draws it.
+FOOTPRINT = (
+    [(-1, -2), (0, -2)]
+    + [(dx, dy) for dy in (-1, 0) for dx in (-2, -1, 0, 1)]
+    + [(-1, 1), (0, 1)]
+)  # fmt: skip
+PAD = 2  # the footprint reaches this far from a centre: dots this close outside the plot still show inside it
+SATURATED = 64  # dots on one pixel past which it is opaque to 8 bits: (1 - 170/255) ** 64 < 1e-30
+
+
+def centres(points: np.ndarray, view: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Plane points (N, 2) -> each one's pixel column and row in a plot of size (W, H), as floats rounded the way
+    Layout.to_screen rounds them, plus 0.5 (so truncating a non-negative one rounds it)."""
+    (x_low, x_high), (y_low, y_high) = view
+    width, height = size
+    x = (points[:, 0] - x_low) * ((width - 1) / (x_high - x_low)) + 0.5  # a column at a time: no (N, 2) temporaries
+    y = (points[:, 1] - y_low) * (-(height - 1) / (y_high - y_low)) + (height - 1 + 0.5)
+    return x, y
+
+
+def coverage(points: np.ndarray, labels: np.ndarray, view: np.ndarray, size: tuple[int, int],
+             hidden: frozenset[int] = frozenset()) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """How many dots cover each pixel of a plot of size (W, H), and the index of the last one drawn there
+    (-1 where none): both (W, H) in surfarray's (x, y) order, from the visible points of the embedding."""
+    width, height = size
+    x, y = centres(points, view, size)
+    wide, high = width + 2 * PAD, height + 2 * PAD  # the canvas: the plot with a margin for the footprints
+    keep = (x >= -PAD) & (x < width + PAD) & (y >= -PAD) & (y < height + PAD)
+    if hidden:
+        shown = np.ones(max(int(labels.max()) + 1, 1), dtype=bool)
+        shown[[label for label in hidden if label < len(shown)]] = False
+        keep &= shown[labels]
+    drawn = np.flatnonzero(keep)  # (K,) ascending: the order the sprites would be blitted in
+    pixel = (x[drawn] + PAD).astype(np.intp) * high + (y[drawn] + PAD).astype(np.intp)  # (K,) canvas pixel
+    counts = np.bincount(pixel, minlength=wide * high).reshape(wide, high)
+    last = np.full(wide * high, -1, dtype=np.intp)
+    last[pixel] = drawn  # repeated pixels keep the last assignment: the highest index, the dot drawn last
+    last = last.reshape(wide, high)
+    covered, top = np.zeros((width, height), dtype=np.int64), np.full((width, height), -1, dtype=np.intp)
+    for dx, dy in FOOTPRINT:  # a dot at canvas (i, j) covers plot pixel (i - PAD + dx, j - PAD + dy)
+        window = (slice(PAD - dx, PAD - dx + width), slice(PAD - dy, PAD - dy + height))
+        covered += counts[window]
+        np.maximum(top, last[window], out=top)
+    return covered, top
+
+
+def blend(background: np.ndarray, points: np.ndarray, labels: np.ndarray, view: np.ndarray,
+          hidden: frozenset[int] = frozenset()) -> np.ndarray:  # fmt: skip
+    """The plot's pixels (W, H, 3) uint8 (surfarray order) with the visible dots drawn over them -> (W, H, 3) uint8."""
+    covered, top = coverage(points, labels, view, background.shape[:2], hidden)
+    lit = covered > 0
+    if not lit.any():
+        return background
+    class_count = int(labels.max()) + 1 if len(labels) else 1
+    palette = np.array([class_color(index) for index in range(class_count)], dtype=np.float32)  # (classes, 3)
+    opacity = 1.0 - (1.0 - DOT_ALPHA / 255.0) ** np.arange(SATURATED + 1, dtype=np.float32)  # by dots on a pixel
+    alpha = opacity[np.minimum(covered[lit], SATURATED)][:, None]  # (L, 1)
+    under = background[lit].astype(np.float32)  # (L, 3)
+    out = background.copy()
+    out[lit] = (under + (palette[labels[top[lit]]] - under) * alpha + 0.5).astype(np.uint8)
+    return out
