@@ -17,7 +17,7 @@ BENCH_ARGS  ?=
 TRAIN_PY  := $(VENV)/bin/python
 VIEWER_PY := $(VIEWER_VENV)/bin/python
 
-.PHONY: help install install-viewer train export view test lint bench clean
+.PHONY: help install install-viewer train export view test lint bench clean data-emoji
 
 help:
 	@echo "make view       open the viewer on $(BUNDLE) (sets up $(VIEWER_VENV): numpy, onnxruntime, pygame-ce)"
@@ -62,6 +62,17 @@ lint: install
 test: install install-viewer lint
 	TORCH_FREE=1 $(VIEWER_PY) -m pytest -q tests/viewer
 	$(TRAIN_PY) -m pytest -q tests --ignore=tests/viewer
+
+# The colour demo's pictures into $(DATA_ROOT)/emoji-google/: npm fetches the package by name (Noto Emoji
+# images, Apache-2.0; the package's own files, MIT). Only the index files and the 64x64 PNGs are kept.
+data-emoji:
+	@command -v npm >/dev/null 2>&1 || { echo "make data-emoji needs npm: install Node.js (npm comes with it), then run it again" >&2; exit 1; }
+	@dest="$(abspath $(DATA_ROOT))/emoji-google"; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	(cd "$$tmp" && npm pack --silent emoji-datasource-google@16.0.0 >/dev/null && tar xzf emoji-datasource-google-16.0.0.tgz) && \
+	mkdir -p "$$dest/img/google" && rm -rf "$$dest/img/google/64" && \
+	cp "$$tmp/package/LICENSE" "$$tmp/package/README.md" "$$tmp/package/emoji.json" "$$tmp/package/categories.json" "$$dest/" && \
+	cp -R "$$tmp/package/img/google/64" "$$dest/img/google/" && \
+	echo "$$dest: $$(ls "$$dest/img/google/64" | wc -l | tr -d ' ') emoji; train with --dataset emoji --data-root $(DATA_ROOT)"
 
 clean:
 	rm -rf $(VENV) $(VIEWER_VENV) .pytest_cache .ruff_cache *.egg-info build

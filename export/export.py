@@ -136,7 +136,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     knn = knn_accuracy(z, test.labels)
     bounds = view_bounds(z)
     print(
-        f"encoded {len(z)} test digits; test MSE {test_mse:.5f}, latent {KNN_K}-NN accuracy {knn:.3f}", file=sys.stderr
+        f"encoded {len(z)} test images; test MSE {test_mse:.5f}, latent {KNN_K}-NN accuracy {knn:.3f}", file=sys.stderr
     )
 
     decoder, encoder = Decoder(model).eval(), Encoder(model).eval()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,7 @@ from PIL import Image
 
 from latent_common.images import to_model_input
 from tests.conftest import make_picture_folder
-from tests.helpers import assert_one_line_error, run_module
+from tests.helpers import ROOT, assert_one_line_error, run_module
 from training import datasets
 from training.data import DataError, DataOptions, load_split
 from training.datasets import held_out
@@ -239,3 +242,46 @@ def test_the_real_emoji_set(emoji_root: Path):
     assert len(train.images) + len(test.images) == 3786 - 5  # every PNG but the five Component swatches
     assert train.images.shape[1:] == (3, 64, 64) and len(train.class_names) == 9
     assert 0.08 < len(test.images) / 3781 < 0.13
+
+
+# make data-emoji
+
+
+def make(*args: str, path: str) -> subprocess.CompletedProcess:
+    make_program = shutil.which("make")
+    if make_program is None:
+        pytest.skip("make is not installed")
+    env = dict(os.environ, PATH=path)
+    return subprocess.run([make_program, "-s", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_make_data_emoji_unpacks_what_npm_packs(tmp_path: Path):
+    """A stand-in npm that `pack`s a small emoji-datasource-google tarball, as the real one fetches it by name."""
+    package = tmp_path / "build" / "package"
+    shutil.copytree(make_fake_emoji(tmp_path / "src") / "emoji-google", package)
+    (package / "LICENSE").write_text("MIT")
+    (package / "README.md").write_text("emoji-data")
+    (package / "img" / "google" / "32").mkdir()  # other sizes come in the package and are left behind
+    (package / "img" / "google" / "32" / "x.png").write_bytes(b"")
+    tarball = tmp_path / "emoji-datasource-google-16.0.0.tgz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        archive.add(package, arcname="package")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "npm").write_text(
+        f'#!/bin/sh\n[ "$1" = pack ] && [ "$3" = emoji-datasource-google@16.0.0 ] && cp "{tarball}" .\n'
+    )
+    (bin_dir / "npm").chmod(0o755)
+    done = make("data-emoji", f"DATA_ROOT={tmp_path / 'data'}", path=f"{bin_dir}:{os.environ['PATH']}")
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "data" / "emoji-google"
+    assert sorted(p.name for p in folder.iterdir()) == ["LICENSE", "README.md", "categories.json", "emoji.json", "img"]
+    assert sorted(p.name for p in (folder / "img" / "google").iterdir()) == ["64"]
+    assert load_split("emoji", tmp_path / "data", "test").images.shape[1:] == (3, 64, 64)
+
+
+def test_make_data_emoji_without_npm_says_what_to_install(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    done = make("data-emoji", f"DATA_ROOT={tmp_path / 'data'}", path=str(tmp_path / "empty"))
+    assert done.returncode != 0 and "install Node.js" in done.stderr
+    assert not (tmp_path / "data").exists()
