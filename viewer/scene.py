@@ -46,7 +46,7 @@ class Scene:
         self.layout, self.fonts = layout, fonts
         self.text = render.TextCache(fonts["text"])
         bundle = models.bundle
-        names = [bundle.class_names[i] for i in bundle.labels]
+        names = np.array(bundle.class_names, dtype=object)[bundle.labels]  # (M,) by image: no Python loop over M
         self.thumbnails = render.Thumbnails(bundle.images_chw, names, layout.side.width // 2 - 8, fonts["small"])
         self.tile = render.DigitTile(bundle.chw, layout.digit.size)  # the decode
         self.canvas_tile = render.DigitTile(bundle.chw, layout.digit.size)  # the drawing
