@@ -37,7 +37,9 @@ class Plane:
 
     def project(self, z: np.ndarray) -> np.ndarray:
         """(N, D) latents -> (N, 2) plane coordinates."""
-        return (np.asarray(z, dtype=np.float64) - self.origin) @ self.basis
+        # einsum, not @: numpy hands a tall, thin matmul to multithreaded OpenBLAS, whose threads stall for up to
+        # half a second at a million points when other work shares the cores; einsum's own loop takes ~20 ms
+        return np.einsum("nd,dk->nk", np.asarray(z, dtype=np.float64) - self.origin, self.basis)
 
     def lift(self, uv: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """(N, 2) plane coordinates, plus offsets (in std units) along the extra directions -> (N, D) float32."""
