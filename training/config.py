@@ -158,7 +158,7 @@ def validate(config: TrainConfig) -> TrainConfig:
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m training",
-        description="Train an autoencoder on MNIST and write a run directory that `python -m export` turns into a bundle.",
+        description="Train an autoencoder on MNIST or your own pictures and write a run directory that `python -m export` turns into a bundle.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     for f in dataclasses.fields(TrainConfig):
