@@ -36,8 +36,13 @@ def centres(points: np.ndarray, view: np.ndarray, size: tuple[int, int]) -> tupl
     Layout.to_screen rounds them, plus 0.5 (so truncating a non-negative one rounds it)."""
     (x_low, x_high), (y_low, y_high) = view
     width, height = size
-    x = (points[:, 0] - x_low) * ((width - 1) / (x_high - x_low)) + 0.5  # a column at a time: no (N, 2) temporaries
-    y = (points[:, 1] - y_low) * (-(height - 1) / (y_high - y_low)) + (height - 1 + 0.5)
+    # a column at a time and in place: (N, 2) broadcasting and temporaries cost 3x as much at a million points
+    x = np.subtract(points[:, 0], x_low)
+    x *= (width - 1) / (x_high - x_low)
+    x += 0.5
+    y = np.subtract(points[:, 1], y_low)
+    y *= -(height - 1) / (y_high - y_low)
+    y += height - 1 + 0.5
     return x, y
 
 
@@ -55,16 +60,25 @@ def coverage(points: np.ndarray, labels: np.ndarray, view: np.ndarray, size: tup
         keep &= shown[labels]
     drawn = np.flatnonzero(keep)  # (K,) ascending: the order the sprites would be blitted in
     pixel = (x[drawn] + PAD).astype(np.intp) * high + (y[drawn] + PAD).astype(np.intp)  # (K,) canvas pixel
-    counts = np.bincount(pixel, minlength=wide * high).reshape(wide, high)
-    last = np.full(wide * high, -1, dtype=np.intp)
+    counts = np.bincount(pixel, minlength=wide * high).astype(np.int32).reshape(wide, high)
+    last = np.full(wide * high, -1, dtype=np.int32)
     last[pixel] = drawn  # repeated pixels keep the last assignment: the highest index, the dot drawn last
-    last = last.reshape(wide, high)
-    covered, top = np.zeros((width, height), dtype=np.int64), np.full((width, height), -1, dtype=np.intp)
-    for dx, dy in FOOTPRINT:  # a dot at canvas (i, j) covers plot pixel (i - PAD + dx, j - PAD + dy)
-        window = (slice(PAD - dx, PAD - dx + width), slice(PAD - dy, PAD - dy + height))
-        covered += counts[window]
-        np.maximum(top, last[window], out=top)
-    return covered, top
+    return spread(counts, np.add, size), spread(last.reshape(wide, high), np.maximum, size)
+
+
+def spread(canvas: np.ndarray, combine: np.ufunc, size: tuple[int, int]) -> np.ndarray:
+    """Each plot pixel (W, H) combines the canvas values of the dots whose FOOTPRINT covers it.
+
+    A dot at canvas (i, j) covers plot pixel (i - PAD + dx, j - PAD + dy). The footprint is rows of 2, 4, 4
+    and 2 pixels, so it combines in 5 passes instead of 12: pairs across, then fours from two pairs.
+    """
+    width, height = size
+    pairs = combine(canvas[PAD : PAD + width], canvas[PAD + 1 : PAD + 1 + width])  # dx = 0 and -1
+    fours = combine(combine(canvas[PAD - 1 : PAD - 1 + width], canvas[PAD + 2 : PAD + 2 + width]), pairs)  # dx 1, -2
+    out = combine(pairs[:, PAD + 2 : PAD + 2 + height], fours[:, PAD + 1 : PAD + 1 + height])  # dy = -2, -1
+    combine(out, fours[:, PAD : PAD + height], out=out)  # dy = 0
+    combine(out, pairs[:, PAD - 1 : PAD - 1 + height], out=out)  # dy = 1
+    return out
 
 
 def blend(background: np.ndarray, points: np.ndarray, labels: np.ndarray, view: np.ndarray,
