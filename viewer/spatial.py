@@ -168,6 +168,9 @@ class GridIndex:
     @staticmethod
     def _best(indices: np.ndarray, distances: np.ndarray, k: int) -> np.ndarray:
         """The k nearest, nearest first, ties by index."""
+        if len(indices) > k:  # sort only those at most the k-th distance away (ties with it included)
+            near = distances <= np.partition(distances, k - 1)[k - 1]
+            indices, distances = indices[near], distances[near]
         order = np.lexsort((indices, distances))[:k]
         return indices[order].astype(np.int64)
 
