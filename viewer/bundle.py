@@ -33,6 +33,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import numpy as np
@@ -469,7 +470,7 @@ def _npy_header(stream, file: Path, key: str) -> tuple[tuple[int, ...], bool, np
             return np.lib.format.read_array_header_1_0(stream)
         if version == (2, 0):
             return np.lib.format.read_array_header_2_0(stream)
-    except ValueError as exc:
+    except (ValueError, SyntaxError, TokenError) as exc:  # numpy tokenizes old headers: garbage can raise TokenError
         raise BundleError(f"{file}: '{key}' is not a .npy array ({reason(exc, 120)})") from None
     raise BundleError(f"{file}: '{key}' is a .npy file of version {version}, which this viewer doesn't read")
 

@@ -85,7 +85,7 @@ class PlotText:
     title: str
     x_label: str
     y_label: str
-    keys: str
+    keys: tuple[str, ...]  # the key strip, longest first: the first that fits is drawn
 
 
 def plot_text(surface: pygame.Surface, layout: Layout, words: PlotText, fonts) -> None:
@@ -96,12 +96,10 @@ def plot_text(surface: pygame.Surface, layout: Layout, words: PlotText, fonts) -
     surface.blit(x_label, x_label.get_rect(midtop=(plot.centerx, plot.bottom + 24)))
     y_label = pygame.transform.rotate(fonts["text"].render(words.y_label, True, TEXT), 90)
     surface.blit(y_label, y_label.get_rect(midleft=(6, plot.centery)))
-    keys = fonts["small"].render(words.keys, True, DIM_TEXT)
-    surface.blit(
-        keys,
-        keys.get_rect(midleft=(layout.footer.left, layout.footer.centery)),
-        area=layout.footer.move(-layout.footer.left, -layout.footer.top),
-    )
+    strip = next((k for k in words.keys if fonts["small"].size(k)[0] <= layout.footer.width), words.keys[-1])
+    keys = fonts["small"].render(strip, True, DIM_TEXT)
+    area = pygame.Rect(0, 0, layout.footer.width, layout.footer.height)
+    surface.blit(keys, keys.get_rect(midleft=(layout.footer.left, layout.footer.centery)), area=area)
 
 
 def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels: np.ndarray,
@@ -190,14 +188,9 @@ def compose_background(
     """The scatter plus everything else that changes rarely: panel captions, pins, the drawing's marker."""
     background = scatter.copy()
     text = fonts["text"]
-    background.blit(
-        text.render(captions[0], True, DIM_TEXT),
-        (layout.digit.left, layout.digit.top - 20),
-    )
-    background.blit(
-        text.render(captions[1], True, DIM_TEXT),
-        (layout.side.left, layout.side.top - 20),
-    )
+    for caption, rect in zip(captions, (layout.digit, layout.side)):  # clipped: captions never run into each other
+        area = pygame.Rect(0, 0, rect.width + 8, 20)
+        background.blit(text.render(caption, True, DIM_TEXT), (rect.left, rect.top - 20), area=area)
     caption = (
         "A -> B:  Left/Right or hover to slide,  E export,  X clear"
         if len(pins_plane) == 2
@@ -206,7 +199,7 @@ def compose_background(
     background.blit(fonts["small"].render(caption, True, DIM_TEXT), (layout.strip.left, layout.strip.top - 18))
     pygame.draw.rect(background, AXIS, layout.digit.inflate(2, 2), width=1)
     background.blit(legend, layout.legend)
-    heading = "dots: encoded test images, coloured by class (click: hide)"
+    heading = "dots: test images, coloured by class (click: hide)"
     background.blit(
         fonts["small"].render(heading, True, DIM_TEXT),
         (layout.legend.left, layout.legend.top - 18),

@@ -47,7 +47,8 @@ class Scene:
         self.text = render.TextCache(fonts["text"])
         bundle = models.bundle
         names = np.array(bundle.class_names, dtype=object)[bundle.labels]  # (M,) by image: no Python loop over M
-        self.thumbnails = render.Thumbnails(bundle.images_chw, names, layout.side.width // 2 - 8, fonts["small"])
+        size = max(min(layout.side.width // 2 - 8, layout.side.height // 2 - 20), 8)  # a 2x2 grid with captions
+        self.thumbnails = render.Thumbnails(bundle.images_chw, names, size, fonts["small"])
         self.tile = render.DigitTile(bundle.chw, layout.digit.size)  # the decode
         self.canvas_tile = render.DigitTile(bundle.chw, layout.digit.size)  # the drawing
         self.scatter = self.legend = self.background = None  # pygame.Surface, once refreshed
@@ -216,9 +217,11 @@ KIND_NAMES = {
     "conv-vae": "convolutional VAE",
     "pca": "PCA",
 }
-KEY_STRIP = (
+KEY_STRIPS = (  # the longest that fits the window is shown
     "H: all controls · wheel: zoom · drag: pan · R: reset · click twice: pin A, B · G: map · D: draw · "
-    "drop a picture to encode it · P: prior sample · S: screenshot · Q: quit"
+    "drop a picture to encode it · P: prior sample · S: screenshot · Q: quit",
+    "H: all controls · wheel/drag: zoom/pan · R: reset · click: pin A, B · G: map · D: draw · drop a picture · Q: quit",
+    "H: all controls · wheel/drag: zoom/pan · click: pin · G: map · D: draw · Q: quit",
 )
 
 
@@ -228,10 +231,10 @@ def plot_words(models: Models) -> render.PlotText:
     model = f"{dim}-D {KIND_NAMES.get(bundle.kind, bundle.kind)}"
     if dim > 2:
         title = f"latent space of {bundle.name} · {model} · {bundle.dataset} · projected on PC1, PC2"
-        return render.PlotText(title, "PC1 of z (a projection)", "PC2 of z", KEY_STRIP)
+        return render.PlotText(title, "PC1 of z (a projection)", "PC2 of z", KEY_STRIPS)
     title = f"latent space of {bundle.name} · {model} · trained on {bundle.dataset}"
     y_label = "z2" if dim == 2 else "(not a latent direction: z is 1-D)"
-    return render.PlotText(title, "z1", y_label, KEY_STRIP)
+    return render.PlotText(title, "z1", y_label, KEY_STRIPS)
 
 
 def panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str]:
@@ -282,7 +285,7 @@ def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple
         (f"{focus} · decode {stats.last_decode_us:.0f} µs · {stats.fps():.0f} fps", render.TEXT),
         (f"{models.decoder.provider.removesuffix('ExecutionProvider')} · {models.mode}", render.DIM_TEXT),
         (
-            f"test MSE {mse:.4f} · {image_bytes:,} B -> {latent_bytes} B ({image_bytes / latent_bytes:.0f}x smaller)",
+            f"test MSE {mse:.4f} · {image_bytes:,} B -> {latent_bytes} B ({image_bytes / latent_bytes:.0f}x)",
             render.DIM_TEXT,
         ),
     ]
