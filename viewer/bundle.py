@@ -47,7 +47,8 @@ ENCODER = "encoder.onnx"
 EMBEDDING = "embedding.npz"
 METADATA = "bundle.json"
 DATA_FILES = (DECODER, ENCODER, EMBEDDING)
-BUNDLE_FILES = frozenset({*DATA_FILES, METADATA})  # all a bundle folder holds; --force deletes nothing else
+NOTICE = "NOTICE"  # the licence notice for the images in embedding.npz, when bundle.json has one (a copy of it)
+BUNDLE_FILES = frozenset({*DATA_FILES, METADATA, NOTICE})  # all a bundle folder holds; --force deletes nothing else
 
 # Limits: generous against what the project produces (MNIST: 10,000 points of 28x28, 10 classes, D = 2..8),
 # small enough that a hostile bundle is refused before it costs memory.
@@ -733,6 +734,8 @@ def write_bundle(out: Path, files: dict[str, bytes | Path], meta: dict[str, Any]
                 (staging / name).write_bytes(source)
         meta["files"] = {n: sha256_file(staging / n) for n in DATA_FILES}
         (staging / METADATA).write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        if meta.get("notice"):  # a licence travels with the images it covers, readable without opening JSON
+            (staging / NOTICE).write_text(meta["notice"] + "\n", encoding="utf-8")
         for file in staging.iterdir():
             with file.open("rb") as handle:
                 os.fsync(handle.fileno())

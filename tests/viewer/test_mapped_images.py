@@ -134,3 +134,24 @@ def test_a_mapped_member_gets_the_same_header_checks(bundle: Path):
     write_members(bundle, stored_members(arrays))
     with pytest.raises(BundleError, match=r"'images' must be uint8 \[10000, 28, 28\]"):
         load_bundle(bundle)
+
+
+@pytest.mark.filterwarnings("ignore:invalid escape sequence")  # numpy parsing a scribbled header
+def test_scribbled_stored_archives_raise_only_bundle_errors(bundle: Path):
+    """Random bytes over a stored archive's headers and data: a BundleError or a bundle, never anything else."""
+    arrays = shipped_arrays()
+    np.savez(bundle / EMBEDDING, **arrays)
+    clean = (bundle / EMBEDDING).read_bytes()
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(bundle / EMBEDDING) as archive:
+        starts = [info.header_offset for info in archive.infolist()]  # each member's local header
+    for _ in range(60):
+        data = bytearray(clean)
+        where = int(rng.choice(starts)) + int(rng.integers(0, 160))  # the local or .npy header
+        data[where : where + 4] = rng.bytes(4)
+        (bundle / EMBEDDING).write_bytes(bytes(data))
+        rehash(bundle)
+        try:
+            load_bundle(bundle)
+        except BundleError:
+            pass
