@@ -25,7 +25,12 @@ from tests.helpers import ROOT
 
 WHEEL_LIMIT_MB = 25  # every shipped bundle rides along while the wheel stays under this
 TOP_LEVEL = {"viewer", "training", "export", "latent_common"}
-SHIPPED_NAMES = sorted(folder.name for folder in (ROOT / "models").iterdir() if (folder / "bundle.json").is_file())
+IN_THE_REPOSITORY_ONLY = {"emoji-vae"}  # pyproject's exclude-package-data: it would take the wheel past the limit
+SHIPPED_NAMES = sorted(
+    folder.name
+    for folder in (ROOT / "models").iterdir()
+    if (folder / "bundle.json").is_file() and folder.name not in IN_THE_REPOSITORY_ONLY
+)
 # What a fresh clone lacks: the build sees what a user's checkout would hold, not this one's venvs and runs.
 NOT_IN_A_CLONE = (".git", ".venv*", "build", "dist", "*.egg-info", "runs", "data", "__pycache__", ".*_cache")
 

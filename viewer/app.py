@@ -115,9 +115,10 @@ def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Model
 
     if scene is not None and state.window_size == scene.layout.size:
         return scene
-    from viewer.render import legend_cell
+    from viewer.render import legend_cell, legend_font
 
-    layout = make_layout(state.window_size, legend_cell(models.bundle.class_names, fonts["text"]))  # never too small
+    names = models.bundle.class_names
+    layout = make_layout(state.window_size, legend_cell(names, legend_font(names, fonts)))  # never too small
     if pygame.display.get_surface() is None or pygame.display.get_surface().get_size() != layout.size:
         pygame.display.set_mode(layout.size, pygame.RESIZABLE)
     adopt_layout(state, layout.size)

@@ -140,12 +140,12 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         OnnxModel(bundle.path / name, role, bundle.latent_dim, bundle.image_shape, [CPU])
     files, verified = file_lines(bundle)
     k = bundle.meta.get("knn_k")
-    height, width = bundle.image_shape
+    channels, height, width = bundle.chw
     return [
         f"{bundle.name}  {bundle.path.resolve()}",
         f"  model          {model_line(bundle)}",
         f"  dataset        {bundle.dataset}, {len(bundle.class_names)} classes: {', '.join(bundle.class_names)}",
-        f"  image shape    {height} × {width}",
+        f"  image shape    {height} × {width}, {'grey' if channels == 1 else 'colour (RGB)'}",
         f"  embedding      {len(bundle.z):,} test images",
         f"  test MSE       {number(bundle.test_mse, '.4f')}",
         f"  k-NN accuracy  {number(bundle.knn_accuracy, '.3f')}" + (f" (k = {k}, leave-one-out)" if k else ""),
@@ -154,7 +154,7 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         "  files",
         *files,
         f"  check          {verified} of {len(DATA_FILES)} files verify; decoder and encoder load and match the contract",
-    ]
+    ] + ([f"  notice         {bundle.meta['notice']}"] if bundle.meta.get("notice") else [])
 
 
 # --version

@@ -177,6 +177,11 @@ def legend_surface(
     return surface
 
 
+def legend_font(class_names: list[str], fonts) -> pygame.font.Font:
+    """The text font for short names (digits), the small one when names are words, so more fit a row."""
+    return fonts["text"] if max(len(name) for name in class_names) <= 3 else fonts["small"]
+
+
 def legend_cell(class_names: list[str], font: pygame.font.Font) -> int:
     """The width one legend entry needs: dot, gap and the widest name (capped, so long names share a row)."""
     return 28 + min(max(font.size(name)[0] for name in class_names), 200)

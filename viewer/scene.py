@@ -97,7 +97,8 @@ class Scene:
         self.scatter = render.scatter_surface(
             layout, state.view, models.points, bundle.labels, state.hidden, self.fonts, plot_words(models), tiles, shift
         )
-        self.legend = render.legend_surface(layout, bundle.class_names, state.hidden, self.fonts["text"])
+        font = render.legend_font(bundle.class_names, self.fonts)
+        self.legend = render.legend_surface(layout, bundle.class_names, state.hidden, font)
         self.visible = ~np.isin(bundle.labels, list(state.hidden)) if state.hidden else None
 
     def _map_under(self, state: ViewState, models: Models, settled: bool) -> tuple[pygame.Surface | None, tuple]:
