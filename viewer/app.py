@@ -23,6 +23,7 @@ from viewer.explore import equal_scales, make_plane, plane_bounds
 from viewer.inference import CPU, PROVIDERS, GridDecoder, OnnxModel, choose_providers
 from viewer.picture import PictureError, load_picture
 from viewer.scene import Models, Scene, hud_lines
+from viewer.session_file import Session, load_session, save_session, write_embedding_csv
 from viewer.spatial import index_for
 from viewer.state import (
     Request,
@@ -33,6 +34,8 @@ from viewer.state import (
     frame_done,
     initial_state,
     notify,
+    restore_session,
+    session_of,
 )
 from viewer.stats import FrameStats
 
@@ -93,12 +96,24 @@ def open_models(args: argparse.Namespace) -> tuple[Models, np.ndarray]:
     return models, home
 
 
-def start_state(models: Models, home: np.ndarray, args: argparse.Namespace) -> ViewState:
+def read_session(models: Models, args: argparse.Namespace) -> Session | None:
+    """The saved session of `--session FILE`, None on its first run; a file it can't use is a SessionError."""
+    if args.session is None:
+        return None
+    bundle = models.bundle
+    return load_session(args.session, bundle.latent_dim, len(bundle.class_names), missing_ok=True)
+
+
+def start_state(
+    models: Models, home: np.ndarray, args: argparse.Namespace, session: Session | None = None
+) -> ViewState:
     from viewer.layout import window_size
 
     bundle, plane = models.bundle, models.plane
     state = initial_state(plane, home, window_size(), bundle.chw, class_count=len(bundle.class_names))
     state.show_map = args.map
+    if session is not None:
+        restore_session(state, session, plane, str(args.session))
     if args.pins:
         state.pins = [plane.lift(args.pins[:2], state.offsets)[0], plane.lift(args.pins[2:], state.offsets)[0]]
     if args.encode:
@@ -118,7 +133,8 @@ def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Model
     from viewer.render import legend_cell, legend_font
 
     names = models.bundle.class_names
-    layout = make_layout(state.window_size, legend_cell(names, legend_font(names, fonts)))  # never too small
+    font = legend_font(names, fonts)
+    layout = make_layout(state.window_size, legend_cell(names, font), font.get_linesize() + 6)  # never too small
     if pygame.display.get_surface() is None or pygame.display.get_surface().get_size() != layout.size:
         pygame.display.set_mode(layout.size, pygame.RESIZABLE)
     adopt_layout(state, layout.size)
@@ -176,6 +192,15 @@ def saved(state: ViewState, path: Path, surface) -> None:
     print(f"saved {path}", file=sys.stderr)
 
 
+def export_csv(args: argparse.Namespace) -> str:
+    """`--export-csv FILE`: the test embedding with its plot positions, written without opening a window."""
+    bundle = load_bundle(args.bundle, strict=args.strict)
+    write_embedding_csv(
+        args.export_csv, bundle.z, bundle.labels, bundle.class_names, make_plane(bundle.z).project(bundle.z)
+    )
+    return f"saved {args.export_csv}: {len(bundle.z):,} test images, {bundle.latent_dim}-D latents"
+
+
 def open_window(headless: bool) -> dict:
     """Start pygame's display and fonts; returns the fonts."""
     if headless:
@@ -191,6 +216,7 @@ def open_window(headless: bool) -> dict:
 def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     """Open the bundle, then the window, and run frames until closed or `args.frames` is reached."""
     models, home = open_models(args)
+    session = read_session(models, args)  # before the window: a file it can't use is one line, exit 2
     if args.headless and args.mouse == "path":
         script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))
     fonts = open_window(args.headless)
@@ -199,7 +225,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     from viewer.events import handle
 
     try:
-        state = start_state(models, home, args)
+        state = start_state(models, home, args, session)
         scene = fit_window(None, state, fonts, models)
         pygame.display.set_caption(f"latent-explorer · {models.bundle.name}")
         frames = args.frames or (HEADLESS_FRAMES if args.headless else 0)
@@ -229,6 +255,8 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
             stats.frame_done()
             clock.tick(args.fps)
         stats.finish()
+        if args.session is not None:
+            save_session(args.session, session_of(state), models.bundle.latent_dim, models.bundle.name)
         if args.screenshot:
             save_png(pygame.display.get_surface(), args.screenshot)
     finally:

@@ -35,6 +35,7 @@ class Layout:
     legend: pygame.Rect  # under a heading line
     footer: pygame.Rect  # the key strip
     legend_columns: int = LEGEND_COLUMNS
+    legend_row: int = LEGEND_ROW  # pixels a legend row takes: less with the small font
 
     def to_plane(self, pos: tuple[int, int], view: np.ndarray) -> np.ndarray:
         """Screen pixel -> plane (x, y); y grows upward as in a plot."""
@@ -60,15 +61,15 @@ class Layout:
     @property
     def legend_capacity(self) -> int:
         """Legend cells that fit: with more classes than this, the last cell says how many are left out."""
-        return self.legend_columns * max(self.legend.height // LEGEND_ROW, 1)
+        return self.legend_columns * max(self.legend.height // self.legend_row, 1)
 
     def legend_item(self, index: int) -> pygame.Rect:
         cell = self.legend.width // self.legend_columns
         return pygame.Rect(
             self.legend.left + (index % self.legend_columns) * cell,
-            self.legend.top + (index // self.legend_columns) * LEGEND_ROW,
+            self.legend.top + (index // self.legend_columns) * self.legend_row,
             cell,
-            LEGEND_ROW,
+            self.legend_row,
         )
 
     def canvas_pixel(self, pos: tuple[int, int], image_shape: tuple[int, ...]) -> tuple[float, float]:
@@ -80,7 +81,7 @@ class Layout:
         )
 
 
-def make_layout(size: tuple[int, int], legend_cell: int = 0) -> Layout:
+def make_layout(size: tuple[int, int], legend_cell: int = 0, legend_row: int = LEGEND_ROW) -> Layout:
     """The window's rects; legend_cell is the width a legend entry needs (its widest class name), 0 for the
     default five columns. The plot is a square and wins space: the panel shrinks to MIN_PANEL, and its tile
     to what the height leaves, before the plot does."""
@@ -102,7 +103,7 @@ def make_layout(size: tuple[int, int], legend_cell: int = 0) -> Layout:
     legend = pygame.Rect(left, legend_top, panel_width, max(height - MARGIN - FOOTER - legend_top, LEGEND_ROW * 2))
     footer = pygame.Rect(MARGIN, height - FOOTER, width - 2 * MARGIN, FOOTER)
     columns = max(1, min(LEGEND_COLUMNS, panel_width // legend_cell)) if legend_cell else LEGEND_COLUMNS
-    return Layout((width, height), plot, digit, side, strip, hud, legend, footer, legend_columns=columns)
+    return Layout((width, height), plot, digit, side, strip, hud, legend, footer, columns, legend_row)
 
 
 def window_size(view_height: int = 640) -> tuple[int, int]:

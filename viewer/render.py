@@ -166,9 +166,13 @@ def legend_surface(
     for index, name in enumerate(shown):
         item = layout.legend_item(index).move(-layout.legend.left, -layout.legend.top)
         off = index in hidden
-        pygame.draw.circle(surface, class_color(index), (item.left + 8, item.top + 10), 6, width=2 if off else 0)
+        pygame.draw.circle(surface, class_color(index), (item.left + 8, item.centery), 6, width=2 if off else 0)
         label = font.render(name, True, DIM_TEXT if off else TEXT)
-        surface.blit(label, (item.left + 20, item.top + 2), area=pygame.Rect(0, 0, item.width - 24, item.height))
+        surface.blit(
+            label,
+            (item.left + 20, item.centery - label.get_height() // 2),
+            area=pygame.Rect(0, 0, item.width - 24, item.height),
+        )
     if len(shown) < len(class_names):
         item = layout.legend_item(len(shown)).move(-layout.legend.left, -layout.legend.top)
         surface.blit(
