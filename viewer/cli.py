@@ -107,6 +107,19 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--record", type=Path, metavar="DIR", help="save every drawn frame as DIR/frame-NNNNNN.png (for a GIF)"
     )
     parser.add_argument("--screenshot", type=Path, help="save the last frame to this PNG")
+    parser.add_argument(
+        "--session",
+        type=Path,
+        metavar="FILE",
+        help="carry on where you stopped: restore the view, pins, waypoints, hidden classes and offsets from FILE "
+        "(if it exists) and save them there on quit",
+    )
+    parser.add_argument(
+        "--export-csv",
+        type=Path,
+        metavar="FILE",
+        help="write the test embedding (index, label, class, plane x/y, z_1..z_D) as CSV and exit",
+    )
     parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
     parser.add_argument("--raw-timings", action="store_true", help="include every frame time in --stats (for plots)")
 
@@ -159,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         lines = about(args)
         if lines is not None:
             return say(lines)
+        if args.export_csv:
+            from viewer.app import export_csv  # no window: the bundle and the plane are all it needs
+
+            return say([export_csv(args)])
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before any viewer module imports pygame
         from viewer.app import run  # after parsing: --help needs no onnxruntime session
 

@@ -12,6 +12,7 @@ from enum import Enum
 import numpy as np
 
 from viewer.explore import Plane, pan, zoom
+from viewer.session_file import Session, SessionError, read_pins
 
 SLIDER_STEP = 0.05
 OFFSET_STEP = 0.25  # along a further principal component, in units of the embedding's spread
@@ -51,6 +52,7 @@ class ViewState:
     cursor: tuple[int, int] | None = None  # mouse position inside the plot; None once it left
     focus: Focus = Focus.HOVER
     pins: list[np.ndarray] = field(default_factory=list)  # up to two (D,) latents: A, then B
+    waypoints: list[np.ndarray] = field(default_factory=list)  # (D,) latents a walk goes through, in order
     t: float = 0.5  # slider position along A -> B
     press: tuple[int, int] | None = None  # where the left button went down on the plot
     press_view: np.ndarray | None = None
@@ -298,3 +300,33 @@ def drop_marker(state: ViewState) -> None:
 
 def frame_done(state: ViewState) -> None:
     state.requests.clear()
+
+
+# Sessions -------------------------------------------------------------------------------------------------------
+
+
+def restore_session(state: ViewState, session: Session, plane: Plane, where: str) -> None:
+    """Carry on from a saved session: its view, pins, waypoints, hidden classes, offsets and map. The cursor's
+    point starts at the view's centre, on the saved offsets."""
+    state.view = session.view.copy()
+    state.pins = list(session.pins[:2])
+    state.waypoints = read_pins(where, session.extra.get("waypoints", []), plane.dim)
+    state.hidden, state.show_map = session.hidden, session.show_map
+    state.offsets = session.offsets.copy()
+    t = session.extra.get("t", 0.5)
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or not 0 <= t <= 1:
+        raise SessionError(f"{where}: 'extra.t' must be a number from 0 to 1")
+    state.t = float(t)
+    state.uv = state.view.mean(axis=1)
+    state.z = plane.lift(state.uv, state.offsets)
+    if session.focus == Focus.SLIDER and len(state.pins) == 2:
+        slide(state, state.t)
+    state.scatter_changed = state.overlay_changed = state.strip_changed = state.z_changed = True
+
+
+def session_of(state: ViewState) -> Session:
+    """What `--session FILE` keeps of the state."""
+    focus = state.focus if state.focus in (Focus.HOVER, Focus.SLIDER) else Focus.HOVER  # the rest need their input
+    extra = {"waypoints": [w.astype(float).tolist() for w in state.waypoints], "t": state.t}
+    return Session(state.view.copy(), list(state.pins), state.hidden, state.offsets.copy(), focus.value,
+                   state.show_map, extra)  # fmt: skip
