@@ -15,6 +15,7 @@ WARN = (255, 170, 60)
 CURSOR = (255, 255, 255)
 PIN = (255, 214, 10)
 DRAWN = (0, 255, 170)
+WALK = (110, 190, 255)  # the walk's path: apart from the pins' yellow and the drawing's green
 # Tableau's 10 categorical colours: distinct for the ten digits, and kind to colour-blind eyes.
 CLASS_COLORS = [
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),

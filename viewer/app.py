@@ -20,17 +20,20 @@ from latent_common.atomic import save_png
 from latent_common.errors import UserError
 from viewer.bundle import DECODER, ENCODER, load_bundle
 from viewer.explore import equal_scales, make_plane, plane_bounds
-from viewer.inference import CPU, PROVIDERS, GridDecoder, OnnxModel, choose_providers
+from viewer.gif import frames_from_images, write_gif
+from viewer.inference import CPU, PROVIDERS, GridDecoder, ModelRunError, OnnxModel, choose_providers
 from viewer.picture import PictureError, load_picture
 from viewer.scene import Models, Scene, hud_lines
 from viewer.session_file import Session, load_session, save_session, write_embedding_csv
 from viewer.spatial import index_for
 from viewer.state import (
+    WALK_FPS,
     Request,
     ViewState,
     accept_picture,
     accept_sample,
     adopt_layout,
+    advance_walk,
     frame_done,
     initial_state,
     notify,
@@ -38,10 +41,12 @@ from viewer.state import (
     session_of,
 )
 from viewer.stats import FrameStats
+from viewer.walk import path
 
 HUD_REFRESH_S = 0.5  # the FPS figure changes this often; a still mouse redraws nothing in between
 MOTION_EVENTS_PER_FRAME = 4  # the scripted mouse posts several moves a frame, as a fast real mouse does
 HEADLESS_FRAMES = 600  # a headless run with no --frames stops here
+GIF_SCALE = 4  # a walk GIF's pixels per image pixel: a 28x28 digit becomes 112x112, crisp
 
 Script = Callable[[int, object], list]  # (frame, layout) -> events to post before the frame's input
 
@@ -112,8 +117,11 @@ def start_state(
     bundle, plane = models.bundle, models.plane
     state = initial_state(plane, home, window_size(), bundle.chw, class_count=len(bundle.class_names))
     state.show_map = args.map
+    state.walk_frames, state.slerp, state.variational = args.walk_frames, args.slerp, bundle.variational
     if session is not None:
         restore_session(state, session, plane, str(args.session))
+    if args.waypoints:
+        state.waypoints = list(plane.lift(np.reshape(args.waypoints, (-1, 2)), state.offsets))
     if args.pins:
         state.pins = [plane.lift(args.pins[:2], state.offsets)[0], plane.lift(args.pins[2:], state.offsets)[0]]
     if args.encode:
@@ -141,8 +149,16 @@ def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Model
     return Scene(layout, fonts, models)
 
 
-def stamp(folder: Path, prefix: str) -> Path:
-    return folder / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}.png"
+def stamp(folder: Path, prefix: str, suffix: str = ".png") -> Path:
+    return folder / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}{suffix}"
+
+
+def walk_gif(decoder, waypoints: list[np.ndarray], frames_per_leg: int, spherical: bool, out: Path) -> int:
+    """Decode the walk through the waypoints (one batched call) and write it as an animated GIF, each image
+    GIF_SCALE times its size; returns the frame count."""
+    images = decoder(path(np.stack(waypoints), frames_per_leg, spherical))  # (T, C, H, W) in [0, 1]
+    write_gif(out, frames_from_images(images, GIF_SCALE))
+    return len(images)
 
 
 def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng: np.random.Generator) -> None:
@@ -165,6 +181,18 @@ def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng
             )
         except PictureError as exc:
             notify(state, str(exc)[-90:])
+    if Request.EXPORT_WALK in state.requests:
+        if len(state.waypoints) < 2:
+            notify(state, "Shift+W exports the walk: Shift+click the scatter to add two waypoints or more")
+        else:
+            out = stamp(args.shots_dir, "walk", ".gif")
+            try:
+                count = walk_gif(models.decoder, state.waypoints, state.walk_frames, state.slerp, out)
+            except (ModelRunError, UserError) as exc:
+                notify(state, str(exc)[-90:])
+            else:
+                notify(state, f"saved {out} ({count} frames)")
+                print(f"saved {out}", file=sys.stderr)
     if Request.SCREENSHOT in state.requests:
         saved(state, stamp(args.shots_dir, "latent-explorer"), pygame.display.get_surface())
     if Request.EXPORT_STRIP in state.requests:
@@ -201,6 +229,18 @@ def export_csv(args: argparse.Namespace) -> str:
     return f"saved {args.export_csv}: {len(bundle.z):,} test images, {bundle.latent_dim}-D latents"
 
 
+def export_walk(args: argparse.Namespace) -> str:
+    """`--waypoints ... --export-walk FILE.gif`: decode the walk and write it, without a window or pygame."""
+    bundle = load_bundle(args.bundle, strict=args.strict)
+    plane = make_plane(bundle.z)
+    providers, _ = choose_providers(args.provider)
+    decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, providers)
+    waypoints = list(plane.lift(np.reshape(args.waypoints, (-1, 2)), np.zeros(plane.extra_dims)))
+    count = walk_gif(decoder, waypoints, args.walk_frames, args.slerp, args.export_walk)
+    how = "great circles" if args.slerp else "straight lines"
+    return f"saved {args.export_walk}: {count} frames through {len(waypoints)} waypoints along {how}"
+
+
 def open_window(headless: bool) -> dict:
     """Start pygame's display and fonts; returns the fonts."""
     if headless:
@@ -229,6 +269,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
         scene = fit_window(None, state, fonts, models)
         pygame.display.set_caption(f"latent-explorer · {models.bundle.name}")
         frames = args.frames or (HEADLESS_FRAMES if args.headless else 0)
+        walk_every = max(1, round(args.fps / WALK_FPS)) if args.fps else 1  # loop iterations per walk frame
         stats, clock, rng, hud_due = FrameStats(frames), pygame.time.Clock(), np.random.default_rng(), 0.0
         while state.running and (frames == 0 or stats.frames < frames):
             started = time.perf_counter()
@@ -238,6 +279,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
                     pygame.event.post(event)
             for event in pygame.event.get():
                 state = handle(event, state, scene.layout, models.plane)
+            advance_walk(state, walk_every)
             # rebuild what is stale: the layout, the cached surfaces, the one decode
             scene = fit_window(scene, state, fonts, models)
             scene.refresh(state, models, stats)

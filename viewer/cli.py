@@ -24,8 +24,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bundle_arguments(parser)
     _add_view_arguments(parser)
     _add_output_arguments(parser)
+    _add_walk_arguments(parser)
     _add_headless_arguments(parser)
     return parser
+
+
+def _add_walk_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("walks", "a path through waypoints, played with W or written as a GIF")
+    group.add_argument(
+        "--waypoints",
+        type=float,
+        nargs="+",
+        metavar="X Y",
+        help="start with waypoints at these plane points (X1 Y1 X2 Y2 ...: two or more points)",
+    )
+    group.add_argument(
+        "--export-walk",
+        type=Path,
+        metavar="FILE.gif",
+        help="decode the walk through --waypoints, write it as an animated GIF and exit (no window)",
+    )
+    group.add_argument(
+        "--walk-frames",
+        type=int_in(1, 500),
+        default=16,
+        metavar="N",
+        help="frames from one waypoint to the next, 1-500",
+    )
+    group.add_argument(
+        "--slerp",
+        action="store_true",
+        help="walk along great circles about the origin (a VAE's round prior) instead of straight lines",
+    )
 
 
 def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
@@ -172,11 +202,19 @@ def main(argv: list[str] | None = None) -> int:
         lines = about(args)
         if lines is not None:
             return say(lines)
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before any viewer module imports pygame
+        if args.waypoints is not None and (len(args.waypoints) < 4 or len(args.waypoints) % 2):
+            raise UsageError(f"--waypoints takes X Y pairs, two or more; got {len(args.waypoints)} numbers")
+        if args.export_walk:
+            if not args.waypoints:
+                raise UsageError("--export-walk needs --waypoints X1 Y1 X2 Y2 [...]")
+            from viewer.app import export_walk  # no window: the decoder is all it needs
+
+            return say([export_walk(args)])
         if args.export_csv:
             from viewer.app import export_csv  # no window: the bundle and the plane are all it needs
 
             return say([export_csv(args)])
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before any viewer module imports pygame
         from viewer.app import run  # after parsing: --help needs no onnxruntime session
 
         stats = run(args)

@@ -25,6 +25,8 @@ from viewer.state import (
     toggle_draw,
     toggle_help,
     toggle_map,
+    toggle_slerp,
+    toggle_walk,
 )
 
 Action = Callable[[ViewState, int], None]  # (state, the key pressed)
@@ -67,7 +69,23 @@ CONTROLS = [
         lambda s, k: step_slider(s, 1 if k == pygame.K_RIGHT else -1),
     ),
     Control("E", "export the strip as a PNG", (pygame.K_e,), lambda s, k: request(s, Request.EXPORT_STRIP)),
-    Control("X", "clear the pins", (pygame.K_x,), lambda s, k: clear_pins(s)),
+    Control("shift+click", "add a waypoint: the walk's path is drawn on the scatter"),
+    Control(
+        "W",
+        "play the walk through the waypoints in the big tile;  W again stops",
+        (pygame.K_w,),
+        lambda s, k: toggle_walk(s),
+    ),  # fmt: skip
+    Control(
+        "Shift+W", "export the walk as an animated GIF", (), lambda s, k: request(s, Request.EXPORT_WALK), chars=("W",)
+    ),  # fmt: skip
+    Control(
+        "L",
+        "walk along great circles (slerp) or lines: a variational model",
+        (pygame.K_l,),
+        lambda s, k: toggle_slerp(s),
+    ),  # fmt: skip
+    Control("X", "clear the pins and the waypoints", (pygame.K_x,), lambda s, k: clear_pins(s)),
     Control(
         "D, then draw on the tile", "draw to encode;  D again to leave", (pygame.K_d,), lambda s, k: toggle_draw(s)
     ),
@@ -99,8 +117,11 @@ CONTROLS = [
 
 
 def control_for(key: int, char: str) -> Control | None:
-    """The control bound to a key press, if any."""
+    """The control bound to a key press, if any: a typed character first (Shift+W types "W"), then the key."""
     for control in CONTROLS:
-        if key in control.keys or (char and char in control.chars):
+        if char and char in control.chars:
+            return control
+    for control in CONTROLS:
+        if key in control.keys:
             return control
     return None

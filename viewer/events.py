@@ -16,6 +16,7 @@ from viewer.state import (
     Focus,
     ViewState,
     add_pin,
+    add_waypoint,
     drop_file,
     hover,
     leave_plot,
@@ -55,9 +56,13 @@ def _on_press(pos, state: ViewState, layout: Layout) -> None:
                 toggle_class(state, index)
 
 
-def _on_release(pos, state: ViewState, layout: Layout, plane: Plane) -> None:
+def _on_release(pos, state: ViewState, layout: Layout, plane: Plane, shift: bool) -> None:
     if state.press is not None and not state.panning and layout.plot.collidepoint(pos):
-        add_pin(state, plane.lift(layout.to_plane(pos, state.view), state.offsets)[0])
+        latent = plane.lift(layout.to_plane(pos, state.view), state.offsets)[0]
+        if shift:
+            add_waypoint(state, latent)
+        else:
+            add_pin(state, latent)
     if state.panning:
         state.scatter_changed = True  # the view has settled: redo what waits for it (the map)
     state.press, state.press_view, state.panning, state.drawing = None, None, False, None
@@ -101,7 +106,9 @@ def handle(event, state: ViewState, layout: Layout, plane: Plane) -> ViewState:
     elif kind == pygame.MOUSEBUTTONDOWN and event.button == 1:
         _on_press(tuple(event.pos), state, layout)
     elif kind == pygame.MOUSEBUTTONUP and event.button == 1:
-        _on_release(tuple(event.pos), state, layout, plane)
+        shift = getattr(event, "mod", None)  # a real button event has no mod: ask the keyboard
+        shift = bool((pygame.key.get_mods() if shift is None else shift) & pygame.KMOD_SHIFT)
+        _on_release(tuple(event.pos), state, layout, plane, shift)
     elif kind == pygame.MOUSEWHEEL and event.y:
         _on_wheel(event, state, layout)
     elif kind == pygame.WINDOWLEAVE:

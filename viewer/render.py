@@ -20,6 +20,7 @@ from latent_common.style import (
     PANEL,
     PIN,
     TEXT,
+    WALK,
     WARN,
     class_color,
     nice_ticks,
@@ -192,9 +193,10 @@ def legend_cell(class_names: list[str], font: pygame.font.Font) -> int:
 
 
 def compose_background(
-    scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, captions: tuple[str, str]
+    scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, captions: tuple[str, str], walk=None
 ) -> pygame.Surface:
-    """The scatter plus everything else that changes rarely: panel captions, pins, the drawing's marker."""
+    """The scatter plus everything else that changes rarely: panel captions, pins, the drawing's marker, and
+    walk = (waypoints (K, 2), route (R, 2)) in plane coordinates: the walk's path, its waypoints numbered."""
     background = scatter.copy()
     text = fonts["text"]
     for caption, rect in zip(captions, (layout.digit, layout.side)):  # clipped: captions never run into each other
@@ -221,6 +223,13 @@ def compose_background(
     for (x, y), name in zip(points, "AB"):
         pygame.draw.circle(background, PIN, (x, y), 5)
         background.blit(fonts["text"].render(name, True, PIN), (x + 7, y - 16))
+    if walk is not None and len(walk[0]):
+        waypoints, route = (layout.to_screen(np.asarray(p).reshape(-1, 2), view) for p in walk)
+        if len(route) > 1:
+            pygame.draw.lines(background, WALK, False, route.tolist(), 2)
+        for number, (x, y) in enumerate(waypoints.tolist(), start=1):
+            pygame.draw.circle(background, WALK, (x, y), 4)
+            background.blit(fonts["small"].render(str(number), True, WALK), (x + 6, y + 2))
     if marker_plane is not None:
         x, y = layout.to_screen(np.asarray(marker_plane).reshape(1, 2), view)[0]
         pygame.draw.circle(background, DRAWN, (x, y), 8, width=3)

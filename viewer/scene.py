@@ -21,8 +21,10 @@ from viewer.manifold import MapJob, pan_shift, view_key
 from viewer.spatial import GridIndex
 from viewer.state import Focus, ViewState, accept_encoding, drop_marker, encodes_canvas, notify
 from viewer.stats import FrameStats
+from viewer.walk import path
 
 NEIGHBOURS = 4
+ROUTE_STEPS = 16  # points per leg of the walk's path drawn on the scatter: a great circle's curve looks smooth
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Scene:
         self.side_for: tuple | None = None  # the neighbour indices `side` shows
         self.strip_images: np.ndarray | None = None  # (STRIP_COUNT, H, W) decodes along A -> B
         self.strip_pins: list | None = None  # the pins strip_images were decoded for
+        self.walk_images: np.ndarray | None = None  # (T, C, H, W) decodes along the walk playing
         self.visible: np.ndarray | None = None  # (M,) bool mask of the shown classes, None when all are shown
         self.help: pygame.Surface | None = None  # the help overlay, drawn once per layout
         self.map_job: MapJob | None = None  # the manifold map being decoded, a slice a frame
@@ -81,6 +84,9 @@ class Scene:
         if state.strip_changed:
             self._refresh_strip(state, models)
             state.strip_changed = False
+        if state.walk_changed:
+            self._refresh_walk(state, models)
+            state.walk_changed = False
         if state.z_changed:
             self._refresh_latent(state, models, stats)
             state.z_changed, state.needs_redraw = False, True
@@ -153,9 +159,16 @@ class Scene:
     def _refresh_background(self, state: ViewState, models: Models) -> None:
         pins = [models.plane.project(pin[None])[0] for pin in state.pins]
         captions = panel_captions(state, models.bundle)
-        self.background = render.compose_background(
-            self.scatter, self.layout, state.view, self.legend, self.fonts, pins, state.marker, captions
+        waypoints = models.plane.project(np.stack(state.waypoints)) if state.waypoints else np.zeros((0, 2))
+        route = (  # the path as walked, projected: a great circle's leg is a curve on the plot
+            models.plane.project(path(np.stack(state.waypoints), ROUTE_STEPS, state.slerp))
+            if len(state.waypoints) > 1
+            else waypoints
         )
+        self.background = render.compose_background(
+            self.scatter, self.layout, state.view, self.legend, self.fonts, pins, state.marker, captions,
+            (waypoints, route),
+        )  # fmt: skip
 
     def _refresh_strip(self, state: ViewState, models: Models) -> None:
         if len(state.pins) != 2:
@@ -166,11 +179,20 @@ class Scene:
             self.strip_pins = state.pins
         self.strip = render.strip_surface(self.layout, self.strip_images, state.t, state.focus == Focus.SLIDER)
 
+    def _refresh_walk(self, state: ViewState, models: Models) -> None:
+        """Every frame of the walk in one batched decode; playing it then costs no decode at all."""
+        self.walk_images = None if state.walk_path is None else self._decode(state, models, state.walk_path)
+
     def _refresh_latent(self, state: ViewState, models: Models, stats: FrameStats) -> None:
         """The one decode a frame, and what depends on the point: the neighbours, or the drawing's panel."""
         started = time.perf_counter_ns()
         hover_from_grid = models.grid is not None and state.focus == Focus.HOVER
-        image = models.grid(state.uv) if hover_from_grid else self._decode(state, models, state.z)[0]  # (C, H, W)
+        if state.focus == Focus.WALK and self.walk_images is not None:
+            image = self.walk_images[state.walk_frame]  # (C, H, W), decoded when the walk started
+        elif hover_from_grid:
+            image = models.grid(state.uv)
+        else:
+            image = self._decode(state, models, state.z)[0]
         stats.decoded((time.perf_counter_ns() - started) / 1000)
         if encodes_canvas(state):
             self.digit = self.canvas_tile.update(state.canvas)
@@ -248,6 +270,8 @@ def panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str]:
         return "decoded on the A->B slider", "nearest test images"
     if state.focus == Focus.SAMPLE:
         return "a sample from the prior N(0, I)", "nearest test images"
+    if state.focus == Focus.WALK:
+        return f"walk through {len(state.waypoints)} waypoints", "nearest test images"  # the HUD says how
     return "decoded at the cursor", "nearest digits" if bundle.dataset.endswith("mnist") else "nearest test images"
 
 
@@ -278,6 +302,8 @@ def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple
         Focus.DRAW: "drawing",
         Focus.PICTURE: "picture",
         Focus.SAMPLE: "prior sample (P)",
+        Focus.WALK: f"walk frame {state.walk_frame + 1}/{0 if state.walk_path is None else len(state.walk_path)}"
+        + (" on great circles" if state.slerp else ""),
     }[state.focus]
     mse = bundle.test_mse if bundle.test_mse is not None else float("nan")
     lines = [(where, render.TEXT), *offset_lines(state, plane)]

@@ -13,8 +13,11 @@ import numpy as np
 
 from viewer.explore import Plane, pan, zoom
 from viewer.session_file import Session, SessionError, read_pins
+from viewer.walk import path
 
 SLIDER_STEP = 0.05
+WALK_FRAMES = 16  # frames per leg between two waypoints: smooth at a GIF's 80 ms a frame, a leg in 1.3 s
+WALK_FPS = 12.5  # walk frames a second in the window, as in the GIF
 OFFSET_STEP = 0.25  # along a further principal component, in units of the embedding's spread
 
 
@@ -26,6 +29,7 @@ class Focus(str, Enum):
     DRAW = "draw"  # the drawing on the canvas, through the encoder
     PICTURE = "picture"  # a picture file (--encode, or dropped on the window), through the encoder
     SAMPLE = "sample"  # a sample from a VAE's prior
+    WALK = "walk"  # the walk through the waypoints, playing
 
 
 class Request(str, Enum):
@@ -35,6 +39,7 @@ class Request(str, Enum):
     EXPORT_STRIP = "export_strip"
     SAMPLE = "sample"
     ENCODE_FILE = "encode_file"  # the file in ViewState.dropped
+    EXPORT_WALK = "export_walk"
 
 
 NOTICE_S = 4.0  # seconds an on-screen notice stays
@@ -53,6 +58,12 @@ class ViewState:
     focus: Focus = Focus.HOVER
     pins: list[np.ndarray] = field(default_factory=list)  # up to two (D,) latents: A, then B
     waypoints: list[np.ndarray] = field(default_factory=list)  # (D,) latents a walk goes through, in order
+    walk_frames: int = WALK_FRAMES  # per leg
+    slerp: bool = False  # walk legs along great circles rather than straight lines
+    variational: bool = False  # the model has a prior N(0, I): great circles make sense
+    walk_path: np.ndarray | None = None  # (T, D) float32 latents of the walk playing
+    walk_frame: int = 0  # which of them is shown
+    walk_tick: int = 0  # loop iterations since the walk last advanced
     t: float = 0.5  # slider position along A -> B
     press: tuple[int, int] | None = None  # where the left button went down on the plot
     press_view: np.ndarray | None = None
@@ -73,6 +84,7 @@ class ViewState:
     scatter_changed: bool = False  # view, hidden classes or map changed: re-render the scatter
     overlay_changed: bool = False  # pins or the drawing's marker changed: recompose the background
     strip_changed: bool = False
+    walk_changed: bool = False  # a walk started or its path changed: decode its frames
     canvas_changed: bool = False
     layout_changed: bool = False  # the window was resized: every cached surface is rebuilt
     needs_redraw: bool = True
@@ -171,7 +183,8 @@ def add_pin(state: ViewState, latent: np.ndarray) -> None:
 
 
 def clear_pins(state: ViewState) -> None:
-    state.pins = []
+    """X: the pins and the waypoints go, and a walk stops."""
+    state.pins, state.waypoints, state.walk_path = [], [], None
     if state.focus != Focus.DRAW:
         set_focus(state, Focus.HOVER)
     state.overlay_changed = state.strip_changed = True
@@ -249,7 +262,7 @@ def hover(state: ViewState, pos: tuple[int, int], uv: np.ndarray) -> None:
     if state.cursor != pos:
         state.cursor, state.needs_redraw = pos, True
         state.uv = uv
-        if state.focus != Focus.DRAW:
+        if state.focus not in (Focus.DRAW, Focus.WALK):  # a walk plays on until W or X stops it
             set_focus(state, Focus.HOVER)
 
 
@@ -300,6 +313,61 @@ def drop_marker(state: ViewState) -> None:
 
 def frame_done(state: ViewState) -> None:
     state.requests.clear()
+
+
+# Walks ----------------------------------------------------------------------------------------------------------
+
+
+def add_waypoint(state: ViewState, latent: np.ndarray) -> None:
+    """Shift+click: one more point for the walk to pass through; a walk playing takes the new path."""
+    state.waypoints = [*state.waypoints, latent]
+    state.overlay_changed = True
+    if state.focus == Focus.WALK:
+        start_walk(state)
+
+
+def start_walk(state: ViewState) -> None:
+    state.walk_path = path(np.stack(state.waypoints), state.walk_frames, state.slerp)  # (T, D)
+    state.walk_frame = state.walk_tick = 0
+    set_focus(state, Focus.WALK)
+    set_z(state, state.walk_path[:1])
+    state.walk_changed = True
+
+
+def toggle_walk(state: ViewState) -> None:
+    """W: play the walk through the waypoints in the big tile, or stop it."""
+    if state.focus == Focus.WALK:
+        state.walk_path = None
+        set_focus(state, Focus.HOVER)
+    elif state.focus == Focus.DRAW:
+        notify(state, "the walk waits until you leave draw mode (D)")
+    elif len(state.waypoints) < 2:
+        notify(state, "W plays a walk: Shift+click the scatter to add two waypoints or more")
+    else:
+        start_walk(state)
+
+
+def advance_walk(state: ViewState, every: int) -> None:
+    """Once per loop iteration: a playing walk moves on a frame every `every` iterations, looping."""
+    if state.focus != Focus.WALK or state.walk_path is None:
+        return
+    state.walk_tick += 1
+    if state.walk_tick >= every:
+        state.walk_tick = 0
+        state.walk_frame = (state.walk_frame + 1) % len(state.walk_path)
+        set_z(state, state.walk_path[state.walk_frame][None])
+
+
+def toggle_slerp(state: ViewState) -> None:
+    """Walk legs along great circles (the shell where a VAE's latents live) or straight lines."""
+    if not state.variational and not state.slerp:
+        notify(state, "great circles (slerp) are for a variational model's round prior; this one walks straight")
+        return
+    state.slerp = not state.slerp
+    notify(state, "walks follow great circles (slerp)" if state.slerp else "walks follow straight lines")
+    state.overlay_changed = True
+    if state.focus == Focus.WALK:
+        start_walk(state)
 
 
 # Sessions -------------------------------------------------------------------------------------------------------
