@@ -26,6 +26,7 @@ from viewer.state import (
     toggle_help,
     toggle_map,
     toggle_slerp,
+    toggle_traversal,
     toggle_walk,
 )
 
@@ -103,6 +104,12 @@ CONTROLS = [
         "move along that component",
         UP_KEYS + DOWN_KEYS,
         lambda s, k: move_along_component(s, 1 if k in UP_KEYS else -1),
+    ),
+    Control(
+        "T",
+        "traversals: decodes from -2σ to +2σ along each direction through the point",
+        (pygame.K_t,),
+        lambda s, k: toggle_traversal(s),
     ),
     Control("S", "screenshot to a PNG", (pygame.K_s,), lambda s, k: request(s, Request.SCREENSHOT)),
     Control(

@@ -22,6 +22,9 @@ HUD_LINE = 20
 LEGEND_COLUMNS = 5
 LEGEND_ROW = 24
 MIN_WINDOW = (600, 460)  # below this the panel's text no longer fits
+TRAVERSAL_STEPS = 9  # columns of the traversal grid: -2σ to +2σ in half-σ steps
+TRAVERSAL_LABEL = 44  # the traversal grid's row-label column
+TRAVERSAL_CELL = 64  # a traversal image's side, at most
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,13 @@ class Layout:
     def strip_t(self, x: int) -> float:
         """Slider position (0 at A, 1 at B) for a pixel column over the strip."""
         return float(np.clip((x - self.strip.left) / max(self.strip.width - 1, 1), 0.0, 1.0))
+
+    def traversal_grid(self, rows: int) -> tuple[pygame.Rect, int]:
+        """Where the traversal grid of `rows` rows covers the top of the plot, and the side of one image."""
+        across = (self.plot.width - TRAVERSAL_LABEL - 8) // TRAVERSAL_STEPS
+        cell = max(min(across, (self.plot.height - CAPTION - 8) // max(rows, 1), TRAVERSAL_CELL), 8)
+        size = (TRAVERSAL_LABEL + TRAVERSAL_STEPS * cell + 8, CAPTION + rows * cell + 8)
+        return pygame.Rect((self.plot.left + 1, self.plot.top + 1), size), cell
 
     @property
     def legend_capacity(self) -> int:

@@ -26,7 +26,7 @@ from latent_common.style import (
     nice_ticks,
 )
 from viewer import dots
-from viewer.layout import STRIP_COUNT, Layout
+from viewer.layout import CAPTION, STRIP_COUNT, TRAVERSAL_LABEL, Layout
 
 # Ink palette for 8-bit digit surfaces: dark blue-black paper to warm white ink.
 INK = [(int(18 + 237 * t), int(20 + 230 * t), int(28 + 212 * t**1.2)) for t in np.linspace(0, 1, 256)]
@@ -331,6 +331,32 @@ def help_overlay(size: tuple[int, int], fonts) -> pygame.Surface:
         y += step
     overlay.blit(fonts["small"].render("H, ? or Esc closes this", True, DIM_TEXT), (60, y + 8))
     return overlay
+
+
+def traversal_surface(
+    images: np.ndarray, row_names: list[str], column_names: list[str], size: tuple[int, int], cell: int, fonts
+) -> pygame.Surface:
+    """The traversal grid: (R * S, C, H, W) decodes, row by row, with the rows' direction names on the left and
+    the columns' offsets along the top. Opaque, so blitting it each frame stays cheap."""
+    columns = len(column_names)
+    surface = pygame.Surface(size).convert()
+    surface.fill(BACKGROUND)
+    pygame.draw.rect(surface, AXIS, surface.get_rect(), width=1)
+    small = fonts["small"]
+    for column, name in enumerate(column_names):
+        if cell >= 36 or column % 2 == 0:  # narrow cells: every other label, so they don't run together
+            label = small.render(name, True, DIM_TEXT)
+            centre = (TRAVERSAL_LABEL + column * cell + cell // 2, CAPTION // 2 + 3)
+            surface.blit(label, label.get_rect(center=centre))
+    for row, name in enumerate(row_names):
+        top = CAPTION + row * cell
+        label = fonts["text"].render(name, True, TEXT)
+        surface.blit(label, label.get_rect(midleft=(6, top + cell // 2)))
+        for column in range(columns):
+            image = images[row * columns + column]
+            tile = image_surface(image, (cell - 2, cell - 2)) if np.isfinite(image).all() else nan_tile((cell - 2,) * 2)
+            surface.blit(tile, (TRAVERSAL_LABEL + column * cell + 1, top + 1))
+    return surface
 
 
 def cursor_rect(pos: tuple[int, int]) -> pygame.Rect:

@@ -16,14 +16,15 @@ from viewer import render
 from viewer.bundle import Bundle
 from viewer.explore import Plane, grid_centres, nearest, segment
 from viewer.inference import GridDecoder, ModelRunError, OnnxModel
-from viewer.layout import Layout
+from viewer.layout import TRAVERSAL_STEPS, Layout
 from viewer.manifold import MapJob, pan_shift, view_key
 from viewer.spatial import GridIndex
 from viewer.state import Focus, ViewState, accept_encoding, drop_marker, encodes_canvas, notify
 from viewer.stats import FrameStats
-from viewer.walk import path
+from viewer.walk import REACH, Directions, path, traversal, traversal_directions
 
 NEIGHBOURS = 4
+TRAVERSAL_ROWS = 8  # directions in the traversal grid at most: PC1..PC8 of a larger latent
 ROUTE_STEPS = 16  # points per leg of the walk's path drawn on the scatter: a great circle's curve looks smooth
 
 
@@ -59,6 +60,8 @@ class Scene:
         self.strip_images: np.ndarray | None = None  # (STRIP_COUNT, H, W) decodes along A -> B
         self.strip_pins: list | None = None  # the pins strip_images were decoded for
         self.walk_images: np.ndarray | None = None  # (T, C, H, W) decodes along the walk playing
+        self.directions: Directions | None = None  # the traversal grid's rows, found once
+        self.traversal: pygame.Surface | None = None  # the grid, redrawn when the point moves while it shows
         self.visible: np.ndarray | None = None  # (M,) bool mask of the shown classes, None when all are shown
         self.help: pygame.Surface | None = None  # the help overlay, drawn once per layout
         self.map_job: MapJob | None = None  # the manifold map being decoded, a slice a frame
@@ -87,6 +90,9 @@ class Scene:
         if state.walk_changed:
             self._refresh_walk(state, models)
             state.walk_changed = False
+        if state.traversal_changed or (state.show_traversal and state.z_changed):
+            self._refresh_traversal(state, models)
+            state.traversal_changed = False
         if state.z_changed:
             self._refresh_latent(state, models, stats)
             state.z_changed, state.needs_redraw = False, True
@@ -179,6 +185,22 @@ class Scene:
             self.strip_pins = state.pins
         self.strip = render.strip_surface(self.layout, self.strip_images, state.t, state.focus == Focus.SLIDER)
 
+    def _refresh_traversal(self, state: ViewState, models: Models) -> None:
+        """The traversal grid through the current point: every row and column in one batched decode."""
+        if not state.show_traversal:
+            self.traversal = None
+            return
+        if self.directions is None:
+            self.directions = traversal_directions(models.bundle.z, models.plane)
+        rows = min(len(self.directions.names), TRAVERSAL_ROWS)
+        steps = TRAVERSAL_STEPS
+        latents = traversal(state.z[0], self.directions.vectors[:rows], self.directions.spread[:rows], steps)
+        images = self._decode(state, models, latents)  # (rows * steps, C, H, W)
+        columns = [sigma_label(v) for v in np.linspace(-REACH, REACH, steps)]
+        rect, cell = self.layout.traversal_grid(rows)
+        self.traversal = render.traversal_surface(images, self.directions.names[:rows], columns, rect.size, cell,
+                                                  self.fonts)  # fmt: skip
+
     def _refresh_walk(self, state: ViewState, models: Models) -> None:
         """Every frame of the walk in one batched decode; playing it then costs no decode at all."""
         self.walk_images = None if state.walk_path is None else self._decode(state, models, state.walk_path)
@@ -220,6 +242,8 @@ class Scene:
         """Draw this frame's changes (everything, after a change of view or the help); returns the dirty rects."""
         layout = self.layout
         panels = [(self.digit, layout.digit), (self.side, layout.side), (self.strip, layout.strip)]
+        if state.show_traversal and self.traversal is not None:
+            panels.append((self.traversal, layout.traversal_grid(len(self.directions.names[:TRAVERSAL_ROWS]))[0]))
         full = state.full_redraw or state.show_help
         dirty = render.frame(
             screen, layout, self.background, panels, state.cursor, hud, self.text, self.last_cursor, full
@@ -246,6 +270,11 @@ KEY_STRIPS = (  # the longest that fits the window is shown
     "H: all controls · wheel/drag: zoom/pan · R: reset · click: pin A, B · G: map · D: draw · drop a picture · Q: quit",
     "H: all controls · wheel/drag: zoom/pan · click: pin · G: map · D: draw · Q: quit",
 )
+
+
+def sigma_label(value: float) -> str:
+    """A traversal column's offset: "-2σ", "-0.5σ", "0", "+1σ"."""
+    return "0" if abs(value) < 1e-9 else f"{value:+g}σ"
 
 
 def plot_words(models: Models) -> render.PlotText:

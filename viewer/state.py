@@ -75,6 +75,7 @@ class ViewState:
     hidden: frozenset[int] = frozenset()
     show_map: bool = False
     show_help: bool = False
+    show_traversal: bool = False  # the grid of decodes along each direction through z, over the plot
     notice: str | None = None  # a short message for the HUD: where a file went, why a key did nothing
     notice_until: float = 0.0  # time.monotonic() when it goes
     dropped: str | None = None  # a file dropped on the window, to encode
@@ -85,6 +86,7 @@ class ViewState:
     overlay_changed: bool = False  # pins or the drawing's marker changed: recompose the background
     strip_changed: bool = False
     walk_changed: bool = False  # a walk started or its path changed: decode its frames
+    traversal_changed: bool = False  # the traversal grid was turned on or off
     canvas_changed: bool = False
     layout_changed: bool = False  # the window was resized: every cached surface is rebuilt
     needs_redraw: bool = True
@@ -159,6 +161,12 @@ def pan_view(state: ViewState, start: np.ndarray, now: np.ndarray) -> None:
 
 def toggle_help(state: ViewState) -> None:
     state.show_help = not state.show_help
+
+
+def toggle_traversal(state: ViewState) -> None:
+    """T: the traversal grid over the plot, or the plot again."""
+    state.show_traversal = not state.show_traversal
+    state.traversal_changed = state.full_redraw = state.needs_redraw = True
 
 
 def toggle_map(state: ViewState) -> None:
