@@ -13,11 +13,12 @@ TRAIN_ARGS  ?=
 VIEW_ARGS   ?=
 BENCH_DIR   ?= benchmarks/results
 BENCH_ARGS  ?=
+GPU_OUT     ?= gpu_results
 
 TRAIN_PY  := $(VENV)/bin/python
 VIEWER_PY := $(VIEWER_VENV)/bin/python
 
-.PHONY: help install install-viewer train export view test lint bench clean data-emoji
+.PHONY: help install install-viewer train export view test lint bench clean data-emoji gpu-check
 
 help:
 	@echo "make view       open the viewer on $(BUNDLE) (sets up $(VIEWER_VENV): numpy, onnxruntime, pygame-ce)"
@@ -25,6 +26,7 @@ help:
 	@echo "make train      train on MNIST in DATA_ROOT=$(DATA_ROOT) into RUN_DIR=$(RUN_DIR) (EPOCHS=$(EPOCHS))"
 	@echo "make export     export RUN_DIR to BUNDLE=$(BUNDLE), replacing it"
 	@echo "make bench      measure decode, frames, start-up, size, training; write $(BENCH_DIR)/bench.{json,md}"
+	@echo "make gpu-check  on an NVIDIA machine: viewer on CUDA, CUDA training (bf16), 2-GPU NCCL; writes $(GPU_OUT)/gpu_check.json"
 	@echo "make install    set up $(VENV) with the train and dev extras"
 
 install: $(VENV)/.installed
@@ -76,3 +78,7 @@ data-emoji:
 
 clean:
 	rm -rf $(VENV) $(VIEWER_VENV) .pytest_cache .ruff_cache *.egg-info build
+
+# Needs no venv: uses $(PYTHON) as the GPU machine has it and installs only what is missing (WHEELS=DIR offline).
+gpu-check:
+	PYTHON=$(PYTHON) DATA_ROOT=$(DATA_ROOT) OUT=$(GPU_OUT) bash benchmarks/gpu_check.sh
