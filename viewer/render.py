@@ -333,6 +333,21 @@ def help_overlay(size: tuple[int, int], fonts) -> pygame.Surface:
     return overlay
 
 
+def seen_surface(size: tuple[int, int], seen: np.ndarray, rebuilt: np.ndarray, fonts) -> pygame.Surface:
+    """The side panel for a normalised drawing: on top the image the encoder took (the panel's own caption says
+    "the model sees"), below it, captioned, the reconstruction. Both (C, H, W) in [0, 1]."""
+    surface = pygame.Surface(size).convert()
+    surface.fill(BACKGROUND)
+    width, height = size
+    side = max(min(width, (height - CAPTION) // 2), 8)
+    surface.blit(image_surface(seen, (side, side)), (0, 0))
+    label = fonts["small"].render("reconstruction", True, DIM_TEXT)
+    surface.blit(label, (0, side + 4), area=pygame.Rect(0, 0, width, CAPTION))
+    tile = image_surface(rebuilt, (side, side)) if np.isfinite(rebuilt).all() else nan_tile((side, side))
+    surface.blit(tile, (0, side + CAPTION))
+    return surface
+
+
 def traversal_surface(
     images: np.ndarray, row_names: list[str], column_names: list[str], size: tuple[int, int], cell: int, fonts
 ) -> pygame.Surface:

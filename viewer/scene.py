@@ -18,6 +18,7 @@ from viewer.explore import Plane, grid_centres, nearest, segment
 from viewer.inference import GridDecoder, ModelRunError, OnnxModel
 from viewer.layout import TRAVERSAL_STEPS, Layout
 from viewer.manifold import MapJob, pan_shift, view_key
+from viewer.normalise import like_mnist
 from viewer.spatial import GridIndex
 from viewer.state import Focus, ViewState, accept_encoding, drop_marker, encodes_canvas, notify
 from viewer.stats import FrameStats
@@ -62,6 +63,7 @@ class Scene:
         self.walk_images: np.ndarray | None = None  # (T, C, H, W) decodes along the walk playing
         self.directions: Directions | None = None  # the traversal grid's rows, found once
         self.traversal: pygame.Surface | None = None  # the grid, redrawn when the point moves while it shows
+        self.seen: np.ndarray | None = None  # (C, H, W) the canvas as the encoder took it, when normalised
         self.visible: np.ndarray | None = None  # (M,) bool mask of the shown classes, None when all are shown
         self.help: pygame.Surface | None = None  # the help overlay, drawn once per layout
         self.map_job: MapJob | None = None  # the manifold map being decoded, a slice a frame
@@ -150,8 +152,9 @@ class Scene:
 
     def _refresh_canvas(self, state: ViewState, models: Models, stats: FrameStats) -> None:
         if encodes_canvas(state):
+            self.seen = like_mnist(state.canvas) if sees_like_mnist(models.bundle) else None  # (C, H, W)
             try:
-                z = models.encoder(state.canvas[None])  # (1, D)
+                z = models.encoder((state.canvas if self.seen is None else self.seen)[None])  # (1, D)
             except ModelRunError as exc:
                 notify(state, str(exc))
                 drop_marker(state)
@@ -218,7 +221,10 @@ class Scene:
         stats.decoded((time.perf_counter_ns() - started) / 1000)
         if encodes_canvas(state):
             self.digit = self.canvas_tile.update(state.canvas)
-            self.side = render.image_surface(image, (self.layout.side.width, self.layout.side.width))
+            if self.seen is not None:  # two halves: what the encoder took, and what the decoder made of it
+                self.side = render.seen_surface(self.layout.side.size, self.seen, image, self.fonts)
+            else:
+                self.side = render.image_surface(image, (self.layout.side.width, self.layout.side.width))
             self.side_for = None
         else:
             self.digit = self.tile.update(image)
@@ -272,6 +278,12 @@ KEY_STRIPS = (  # the longest that fits the window is shown
 )
 
 
+def sees_like_mnist(bundle: Bundle) -> bool:
+    """A grey model trained on MNIST-like digits: drawings and pictures are normalised as MNIST's digits were
+    (viewer/normalise.py) before the encoder sees them."""
+    return bundle.chw[0] == 1 and "mnist" in bundle.dataset.lower()
+
+
 def sigma_label(value: float) -> str:
     """A traversal column's offset: "-2σ", "-0.5σ", "0", "+1σ"."""
     return "0" if abs(value) < 1e-9 else f"{value:+g}σ"
@@ -291,10 +303,11 @@ def plot_words(models: Models) -> render.PlotText:
 
 def panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str]:
     """What the big tile and the side panel show, by what drives the decode."""
+    rebuilt = "the model sees" if sees_like_mnist(bundle) else "reconstruction"  # render.seen_surface's halves
     if state.focus == Focus.DRAW:
-        return "your drawing", "reconstruction"
+        return "your drawing", rebuilt
     if state.focus == Focus.PICTURE:
-        return f"your picture: {state.picture_name}"[:40], "reconstruction"
+        return f"your picture: {state.picture_name}"[:40], rebuilt
     if state.focus == Focus.SLIDER:
         return "decoded on the A->B slider", "nearest test images"
     if state.focus == Focus.SAMPLE:
