@@ -12,6 +12,7 @@ from latent_common.errors import UserError
 from viewer import catalog
 from viewer.catalog import default_bundle  # benchmarks/run.py opens the same default
 from viewer.inference import PROVIDERS
+from viewer.state import WALK_FRAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +48,7 @@ def _add_walk_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--walk-frames",
         type=int_in(1, 500),
-        default=16,
+        default=WALK_FRAMES,
         metavar="N",
         help="frames from one waypoint to the next, 1-500",
     )

@@ -9,7 +9,7 @@ import pygame
 
 from latent_common.style import class_color
 from tests.helpers import SHIPPED, assert_one_line_error, run_module
-from tests.viewer.harness import click, ev, key, move, run_viewer
+from tests.viewer.harness import click, ev, key, move, press, run_viewer
 from viewer.bundle import load_bundle
 from viewer.explore import make_plane
 from viewer.layout import make_layout, window_size
@@ -39,11 +39,13 @@ def test_a_session_is_saved_on_quit_and_restored_on_start(tmp_path):
             return click(a)
         if frame == 3:
             return click(b)
+        if frame == 4:
+            return [move(a), press(a), ev(pygame.MOUSEBUTTONUP, pos=a, button=1, mod=pygame.KMOD_SHIFT)]  # a waypoint
         return []
 
     _, shot = run_viewer(tmp_path, first, 6, "--mouse", "still", "--session", str(session))
     saved = load_session(session, 2, 10)
-    assert saved.hidden == {CLASS} and len(saved.pins) == 2
+    assert saved.hidden == {CLASS} and len(saved.pins) == 2 and len(saved.extra["waypoints"]) == 1
     assert np.ptp(saved.view, axis=1).max() < 0.9 * np.ptp(load_bundle(SHIPPED).bounds, axis=1).max()  # zoomed in
     assert near(plot_pixels(shot), class_color(CLASS)) == 0
 
@@ -52,7 +54,7 @@ def test_a_session_is_saved_on_quit_and_restored_on_start(tmp_path):
     again = load_session(session, 2, 10)
     np.testing.assert_array_equal(again.view, saved.view)
     np.testing.assert_array_equal(np.array(again.pins), np.array(saved.pins))
-    assert again.hidden == {CLASS}
+    assert again.hidden == {CLASS} and again.extra["waypoints"] == saved.extra["waypoints"]
     pixels = plot_pixels(shot)
     assert near(pixels, class_color(CLASS)) == 0 and near(pixels, class_color(CLASS + 1)) > 50
 
