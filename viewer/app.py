@@ -30,6 +30,7 @@ from viewer.state import (
     WALK_FPS,
     Request,
     ViewState,
+    accept_jump,
     accept_picture,
     accept_sample,
     adopt_layout,
@@ -117,6 +118,7 @@ def start_state(
     bundle, plane = models.bundle, models.plane
     state = initial_state(plane, home, window_size(), bundle.chw, class_count=len(bundle.class_names))
     state.show_map = args.map
+    state.color_by_error = args.color_by == "error"
     state.walk_frames, state.slerp, state.variational = args.walk_frames, args.slerp, bundle.variational
     if session is not None:
         restore_session(state, session, plane, str(args.session))
@@ -161,6 +163,14 @@ def walk_gif(decoder, waypoints: list[np.ndarray], frames_per_leg: int, spherica
     return len(images)
 
 
+def go_to_test_image(state: ViewState, models: Models, index: int) -> None:
+    """Hover exactly at test image `index`: its plane point and, above 2-D, its offsets off the plane."""
+    plane, z = models.plane, models.bundle.z[index].astype(np.float64)
+    uv = plane.project(z[None])[0]
+    offsets = ((z - plane.origin) @ plane.extra) / np.where(plane.extra_std > 0, plane.extra_std, 1.0)
+    accept_jump(state, uv, offsets, plane)
+
+
 def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng: np.random.Generator) -> None:
     """The one-off actions asked for this frame: a prior sample, a screenshot, a strip export."""
     import pygame
@@ -181,6 +191,8 @@ def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng
             )
         except PictureError as exc:
             notify(state, str(exc)[-90:])
+    if Request.JUMP in state.requests and state.jump_index is not None:
+        go_to_test_image(state, models, state.jump_index)
     if Request.EXPORT_WALK in state.requests:
         if len(state.waypoints) < 2:
             notify(state, "Shift+W exports the walk: Shift+click the scatter to add two waypoints or more")

@@ -110,6 +110,12 @@ def _add_view_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--map", action="store_true", help="start with the manifold map on")
     parser.add_argument(
+        "--color-by",
+        choices=["class", "error"],
+        default="class",
+        help="colour the dots by their class, or by their reconstruction error (the anomaly view, key A)",
+    )
+    parser.add_argument(
         "--axes",
         choices=["equal", "fit"],
         default="equal",

@@ -21,6 +21,7 @@ from viewer.state import (
     request,
     reset_view,
     step_slider,
+    toggle_anomaly,
     toggle_class,
     toggle_draw,
     toggle_help,
@@ -110,6 +111,12 @@ CONTROLS = [
         "traversals: decodes from -2σ to +2σ along each direction through the point",
         (pygame.K_t,),
         lambda s, k: toggle_traversal(s),
+    ),
+    Control(
+        "A",
+        "anomaly view: dots by reconstruction error, the worst listed (click one)",
+        (pygame.K_a,),
+        lambda s, k: toggle_anomaly(s),
     ),
     Control("S", "screenshot to a PNG", (pygame.K_s,), lambda s, k: request(s, Request.SCREENSHOT)),
     Control(

@@ -101,14 +101,15 @@ def spread(canvas: np.ndarray, combine: np.ufunc, size: tuple[int, int]) -> np.n
 
 
 def blend(background: np.ndarray, points: np.ndarray, labels: np.ndarray, view: np.ndarray,
-          hidden: frozenset[int] = frozenset()) -> np.ndarray:  # fmt: skip
+          hidden: frozenset[int] = frozenset(), colors: list | None = None) -> np.ndarray:  # fmt: skip
     """The plot's pixels (W, H, 3) uint8 (surfarray order) with the visible dots drawn over them -> (W, H, 3) uint8."""
     covered, top = coverage(points, labels, view, background.shape[:2], hidden)
     lit = covered > 0
     if not lit.any():
         return background
     class_count = int(labels.max()) + 1 if len(labels) else 1
-    palette = np.array([class_color(index) for index in range(class_count)], dtype=np.float32)  # (classes, 3)
+    colors = colors or [class_color(index) for index in range(class_count)]
+    palette = np.array(colors, dtype=np.float32)  # (labels, 3)
     opacity = 1.0 - (1.0 - DOT_ALPHA / 255.0) ** np.arange(SATURATED + 1, dtype=np.float32)  # by dots on a pixel
     alpha = opacity[np.minimum(covered[lit], SATURATED)][:, None]  # (L, 1)
     under = background[lit].astype(np.float32)  # (L, 3)

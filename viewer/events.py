@@ -19,6 +19,7 @@ from viewer.state import (
     add_waypoint,
     drop_file,
     hover,
+    jump_to,
     leave_plot,
     pan_view,
     refresh_latent,
@@ -50,6 +51,8 @@ def _on_press(pos, state: ViewState, layout: Layout) -> None:
         state.canvas_changed = True
     elif len(state.pins) == 2 and layout.strip.collidepoint(pos):
         slide(state, layout.strip_t(pos[0]))
+    elif state.color_by_error and state.worst and layout.side.collidepoint(pos):
+        jump_to(state, (pos[1] - layout.side.top) // max(layout.side.height // len(state.worst), 1))
     else:
         for index in range(min(state.class_count, layout.legend_capacity)):
             if layout.legend_item(index).collidepoint(pos):
@@ -107,7 +110,9 @@ def handle(event, state: ViewState, layout: Layout, plane: Plane) -> ViewState:
         _on_press(tuple(event.pos), state, layout)
     elif kind == pygame.MOUSEBUTTONUP and event.button == 1:
         shift = getattr(event, "mod", None)  # a real button event has no mod: ask the keyboard
-        shift = bool((pygame.key.get_mods() if shift is None else shift) & pygame.KMOD_SHIFT)
+        if shift is None:  # without a display (a unit test's events) no key can be held
+            shift = pygame.key.get_mods() if pygame.display.get_init() else 0
+        shift = bool(shift & pygame.KMOD_SHIFT)
         _on_release(tuple(event.pos), state, layout, plane, shift)
     elif kind == pygame.MOUSEWHEEL and event.y:
         _on_wheel(event, state, layout)

@@ -34,9 +34,9 @@ MARGIN_TITLE = 12  # the title may run this far past the plot's right edge, no f
 MAP_ALPHA = 150  # the manifold map sits under the dots, dimmed so the colours still read
 
 
-def _dot_sprites(class_count: int, radius: int = 2, alpha: int = 170) -> list[pygame.Surface]:
+def _dot_sprites(colors: list, radius: int = 2, alpha: int = 170) -> list[pygame.Surface]:
     sprites = []
-    for color in map(class_color, range(class_count)):
+    for color in colors:
         sprite = pygame.Surface((2 * radius + 1, 2 * radius + 1), pygame.SRCALPHA)
         pygame.draw.circle(sprite, (*color, alpha), (radius, radius), radius)
         sprites.append(sprite)
@@ -105,9 +105,11 @@ def plot_text(surface: pygame.Surface, layout: Layout, words: PlotText, fonts) -
 
 def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels: np.ndarray,
                     hidden: frozenset[int], fonts, words: PlotText, tiles: pygame.Surface | None = None,
-                    shift: tuple[int, int] = (0, 0)) -> pygame.Surface:  # fmt: skip
+                    shift: tuple[int, int] = (0, 0), colors: list | None = None) -> pygame.Surface:  # fmt: skip
     """Axes with ticks in latent units and their labels, the manifold map if any (shifted by a pan it hasn't
-    caught up with), and one dot per visible embedded image."""
+    caught up with), and one dot per visible embedded image, coloured by its label: its class, or with
+    `colors` (one per label value) any other scale, such as the anomaly view's error bins."""
+    colors = colors or [class_color(index) for index in range(int(labels.max()) + 1 if len(labels) else 1)]
     surface = pygame.Surface(layout.size).convert()
     surface.fill(BACKGROUND)
     plot, font = layout.plot, fonts["small"]
@@ -132,10 +134,11 @@ def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels
         surface.blit(label, label.get_rect(midright=(plot.left - 8, y)))
     if len(points) > dots.SPRITE_LIMIT:  # a large embedding: one numpy raster of the dots, not a blit each
         pixels = surface.subsurface(plot)
-        pygame.surfarray.blit_array(pixels, dots.blend(pygame.surfarray.array3d(pixels), points, labels, view, hidden))
+        pixels_after = dots.blend(pygame.surfarray.array3d(pixels), points, labels, view, hidden, colors)
+        pygame.surfarray.blit_array(pixels, pixels_after)
         pygame.draw.rect(surface, AXIS, plot, width=1)
         return surface
-    sprites = _dot_sprites(int(labels.max()) + 1 if len(labels) else 1)
+    sprites = _dot_sprites(colors)
     offset = sprites[0].get_width() // 2
     screen = layout.to_screen(points, view) - offset
     keep = (
@@ -193,13 +196,13 @@ def legend_cell(class_names: list[str], font: pygame.font.Font) -> int:
 
 
 def compose_background(
-    scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, captions: tuple[str, str], walk=None
+    scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, captions: tuple[str, str, str], walk=None
 ) -> pygame.Surface:
     """The scatter plus everything else that changes rarely: panel captions, pins, the drawing's marker, and
     walk = (waypoints (K, 2), route (R, 2)) in plane coordinates: the walk's path, its waypoints numbered."""
     background = scatter.copy()
     text = fonts["text"]
-    for caption, rect in zip(captions, (layout.digit, layout.side)):  # clipped: captions never run into each other
+    for caption, rect in zip(captions[:2], (layout.digit, layout.side)):  # clipped: they never run into each other
         area = pygame.Rect(0, 0, rect.width + 8, 20)
         background.blit(text.render(caption, True, DIM_TEXT), (rect.left, rect.top - 20), area=area)
     caption = (
@@ -210,9 +213,8 @@ def compose_background(
     background.blit(fonts["small"].render(caption, True, DIM_TEXT), (layout.strip.left, layout.strip.top - 18))
     pygame.draw.rect(background, AXIS, layout.digit.inflate(2, 2), width=1)
     background.blit(legend, layout.legend)
-    heading = "dots: test images, coloured by class (click: hide)"
     background.blit(
-        fonts["small"].render(heading, True, DIM_TEXT),
+        fonts["small"].render(captions[2], True, DIM_TEXT),
         (layout.legend.left, layout.legend.top - 18),
         area=pygame.Rect(0, 0, layout.legend.width, 18),
     )
@@ -295,6 +297,41 @@ def neighbours_surface(layout: Layout, indices: np.ndarray, thumbnails: Thumbnai
         thumb, caption = thumbnails.get(int(index))
         surface.blit(thumb, (x, y))
         surface.blit(caption, (x, y + thumbnails.size + 3), area=pygame.Rect(0, 0, cell - 6, caption.get_height()))
+    return surface
+
+
+def colour_bar_surface(layout: Layout, edges: np.ndarray, colors: list, font: pygame.font.Font) -> pygame.Surface:
+    """The anomaly view's legend: the error scale as a bar of its colours, ticked in error units (log scale)."""
+    surface = pygame.Surface(layout.legend.size).convert()
+    surface.fill(BACKGROUND)
+    width = layout.legend.width - 16
+    cell = width / len(colors)
+    for i, color in enumerate(colors):
+        pygame.draw.rect(surface, color, (8 + int(i * cell), 4, int(cell) + 1, 14))
+    for i in (0, len(colors) // 2, len(colors)):
+        x = 8 + int(i * cell)
+        pygame.draw.line(surface, AXIS, (x, 18), (x, 22))
+        label = font.render(f"{edges[i]:.3g}", True, DIM_TEXT)
+        surface.blit(label, label.get_rect(midtop=(min(max(x, 20), width - 12), 24)))
+    note = font.render("per-image MSE after encode -> decode (log scale)", True, DIM_TEXT)
+    surface.blit(note, (8, 44))
+    return surface
+
+
+def worst_surface(layout: Layout, images: np.ndarray, rebuilt: np.ndarray, captions: list[str],
+                  font: pygame.font.Font) -> pygame.Surface:  # fmt: skip
+    """The worst-reconstructed test images, a row each: the image and its reconstruction, both (C, H, W) floats,
+    and a caption (its error and index). Rebuilt only when the list changes."""
+    surface = pygame.Surface(layout.side.size).convert()
+    surface.fill(BACKGROUND)
+    row = layout.side.height // max(len(images), 1)
+    size = max(min(row - 16, layout.side.width // 2 - 4), 8)
+    for i, (image, again, caption) in enumerate(zip(images, rebuilt, captions)):
+        y = i * row
+        surface.blit(image_surface(image, (size, size)), (0, y))
+        surface.blit(image_surface(again, (size, size)), (size + 4, y))
+        text = font.render(caption, True, DIM_TEXT)
+        surface.blit(text, (0, y + size + 1), area=pygame.Rect(0, 0, layout.side.width, row - size - 1))
     return surface
 
 

@@ -40,6 +40,7 @@ class Request(str, Enum):
     SAMPLE = "sample"
     ENCODE_FILE = "encode_file"  # the file in ViewState.dropped
     EXPORT_WALK = "export_walk"
+    JUMP = "jump"  # to the test image ViewState.jump_index (a click on the anomaly view's list)
 
 
 NOTICE_S = 4.0  # seconds an on-screen notice stays
@@ -76,6 +77,10 @@ class ViewState:
     show_map: bool = False
     show_help: bool = False
     show_traversal: bool = False  # the grid of decodes along each direction through z, over the plot
+    color_by_error: bool = False  # the anomaly view: dots by reconstruction error, the worst listed beside
+    worst: tuple[int, ...] = ()  # the test images the anomaly view lists, top to bottom
+    jump_index: int | None = None
+    canvas_error: float | None = None  # the drawing's or picture's reconstruction error, measured by the scene
     notice: str | None = None  # a short message for the HUD: where a file went, why a key did nothing
     notice_until: float = 0.0  # time.monotonic() when it goes
     dropped: str | None = None  # a file dropped on the window, to encode
@@ -161,6 +166,33 @@ def pan_view(state: ViewState, start: np.ndarray, now: np.ndarray) -> None:
 
 def toggle_help(state: ViewState) -> None:
     state.show_help = not state.show_help
+
+
+def toggle_anomaly(state: ViewState) -> None:
+    state.color_by_error = not state.color_by_error
+    state.scatter_changed = state.overlay_changed = state.z_changed = True  # dots, legend, captions, side panel
+
+
+def show_worst(state: ViewState, indices) -> None:
+    state.worst = tuple(int(i) for i in indices)
+
+
+def jump_to(state: ViewState, row: int) -> None:
+    """A click on row `row` of the anomaly view's list: go to that test image."""
+    if 0 <= row < len(state.worst):
+        state.jump_index = state.worst[row]
+        request(state, Request.JUMP)
+
+
+def accept_jump(state: ViewState, uv: np.ndarray, offsets: np.ndarray, plane: Plane) -> None:
+    """Hover exactly at a test image's latent: its plane point, and its offsets off the plane (D > 2)."""
+    if not np.array_equal(offsets, state.offsets):
+        state.offsets = offsets
+        state.scatter_changed = True
+    state.uv, state.cursor = uv, None
+    set_focus(state, Focus.HOVER)
+    set_z(state, plane.lift(uv, offsets))
+    state.needs_redraw = True
 
 
 def toggle_traversal(state: ViewState) -> None:

@@ -70,7 +70,7 @@ def test_in_draw_mode_the_slider_keys_wait_and_d_leaves():
     assert state.focus == Focus.DRAW
     state = feed(state, plane, [key(pygame.K_RIGHT)])
     assert state.focus == Focus.DRAW and "leave draw mode" in state.notice
-    assert panel_captions(state, bundle) == ("your drawing", "the model sees")  # above the reconstruction
+    assert panel_captions(state, bundle)[:2] == ("your drawing", "the model sees")  # above the reconstruction
     state = feed(state, plane, [key(pygame.K_d, "d")])
     assert state.focus == Focus.HOVER
 
