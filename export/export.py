@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import sys
 import tempfile
 from pathlib import Path
@@ -19,6 +18,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from export.onnx_pair import embedding_bytes, load_pair, measure
 from latent_common.errors import UserError, reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
 from training.data import DataOptions, load_split
@@ -154,10 +154,8 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         file=sys.stderr,
     )
 
-    embedding = io.BytesIO()
-    np.savez_compressed(
-        embedding, z=z.astype(np.float32), labels=test.labels.astype(np.uint8), images=test.images.astype(np.uint8)
-    )
+    # Each test image's error as onnxruntime computes it from the exported graphs: what the viewer would compute.
+    errors = measure(load_pair(encoder_onnx, decoder_onnx), test.images, test.labels).errors
     meta = {
         "name": name or out.name,
         "dataset": dataset,
@@ -183,7 +181,11 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         meta["preprocess"] = test.preprocess
     if test.notice is not None:
         meta["notice"] = test.notice
-    files = {DECODER: decoder_onnx, ENCODER: encoder_onnx, EMBEDDING: embedding.getvalue()}
+    files = {
+        DECODER: decoder_onnx,
+        ENCODER: encoder_onnx,
+        EMBEDDING: embedding_bytes(z, test.labels, test.images, errors),
+    }
     write_bundle(out, files, meta, force=force)
     return meta
 

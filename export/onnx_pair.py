@@ -170,11 +170,12 @@ class Measures:
     z: np.ndarray  # (M, D) float32
     test_mse: float  # mean per-pixel squared error, pixels in [0, 1]
     knn_accuracy: float
+    errors: np.ndarray  # (M,) float32: each image's mean squared error after encode -> decode (the anomaly view)
 
 
 def measure(pair: Pair, images: np.ndarray, labels: np.ndarray) -> Measures:
     """Encode the test images (uint8 (M, C, H, W)) and decode their latents, in batches, with onnxruntime."""
-    latents, squared, low, high = [], 0.0, np.inf, -np.inf
+    latents, errors, squared, low, high = [], [], 0.0, np.inf, -np.inf
     for start in range(0, len(images), BATCH):
         batch = images[start : start + BATCH].astype(np.float32) / 255.0  # (B, C, H, W) in [0, 1]
         z = _run(pair.encoder, pair.files["encoder"], "encoder", batch)
@@ -185,7 +186,9 @@ def measure(pair: Pair, images: np.ndarray, labels: np.ndarray) -> Measures:
         drawn = _run(pair.decoder, pair.files["decoder"], "decoder", z)
         if not np.isfinite(drawn).all():
             raise PairError(f"{pair.files['decoder']}: decoder output 'image' holds NaN or Inf")
-        squared += float(((drawn.astype(np.float64) - batch) ** 2).sum())
+        per_pixel = (drawn.astype(np.float64) - batch) ** 2
+        squared += float(per_pixel.sum())
+        errors.append(per_pixel.reshape(len(batch), -1).mean(axis=1).astype(np.float32))
         low, high = min(low, float(drawn.min())), max(high, float(drawn.max()))
         latents.append(z.astype(np.float32))
     if low < -RANGE_SLACK or high > 1 + RANGE_SLACK:
@@ -194,13 +197,16 @@ def measure(pair: Pair, images: np.ndarray, labels: np.ndarray) -> Measures:
             f"the contract is [0, 1] (end the decoder with a sigmoid, or rescale it)"
         )
     z = np.concatenate(latents)
-    return Measures(z=z, test_mse=squared / images.size, knn_accuracy=knn_accuracy(z, labels))
+    return Measures(z, squared / images.size, knn_accuracy(z, labels), np.concatenate(errors))
 
 
-def embedding_bytes(z: np.ndarray, labels: np.ndarray, images: np.ndarray) -> bytes:
-    """embedding.npz: z float32 (M, D), labels uint8 (M,), images uint8 (M, C, H, W); no pickles."""
+def embedding_bytes(z: np.ndarray, labels: np.ndarray, images: np.ndarray, errors: np.ndarray) -> bytes:
+    """embedding.npz: z float32 (M, D), labels uint8 (M,), images uint8 (M, C, H, W), errors float32 (M,);
+    no pickles."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, z=z.astype(np.float32), labels=labels.astype(np.uint8), images=images.astype(np.uint8))
+    np.savez_compressed(
+        buffer, z=z.astype(np.float32), labels=labels.astype(np.uint8), images=images.astype(np.uint8), errors=errors
+    )
     return buffer.getvalue()
 
 
@@ -275,7 +281,11 @@ def build_bundle(
         meta["preprocess"] = test.preprocess
     if test.notice is not None:
         meta["notice"] = test.notice
-    files = {ENCODER: encoder, DECODER: decoder, EMBEDDING: embedding_bytes(measures.z, test.labels, test.images)}
+    files = {
+        ENCODER: encoder,
+        DECODER: decoder,
+        EMBEDDING: embedding_bytes(measures.z, test.labels, test.images, measures.errors),
+    }
     write_bundle(out, files, meta, force=force)
     return meta
 

@@ -67,6 +67,12 @@ def test_embedding_is_the_encoders_output(tiny_run: Path, tiny_bundle: Path):
     np.testing.assert_allclose(bundle.z[:32], z, atol=1e-5)
 
 
+def test_export_stores_each_test_images_error_for_the_anomaly_view(tiny_bundle: Path):
+    bundle = load_bundle(tiny_bundle, strict=True)
+    assert bundle.errors is not None and bundle.errors.shape == (len(bundle.z),) and bundle.errors.dtype == np.float32
+    assert float(bundle.errors.mean()) == pytest.approx(bundle.test_mse, rel=1e-4)  # every image has the same pixels
+
+
 def test_viewer_opens_the_exported_bundle(tiny_bundle: Path, tmp_path: Path):
     result = run_module("viewer", str(tiny_bundle), "--headless", "--frames", "30", "--fps", "0", "--strict")
     assert result.returncode == 0, result.stderr

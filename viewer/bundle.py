@@ -3,7 +3,8 @@
 A bundle is a folder (format 2; C = 1 or 3 channels, H and W from 8 to 256):
   decoder.onnx    z float32 [N, D] -> image float32 [N, C, H, W] in [0, 1], N dynamic
   encoder.onnx    image float32 [N, C, H, W] in [0, 1] -> z float32 [N, D]
-  embedding.npz   z float32 [M, D], labels uint8 [M], images uint8 [M, C, H, W] (no pickles)
+  embedding.npz   z float32 [M, D], labels uint8 [M], images uint8 [M, C, H, W] (no pickles); optional
+                  errors float32 [M]: each image's reconstruction MSE (the anomaly view)
   bundle.json     metadata (image_shape [C, H, W]), including the SHA-256 of each file above
 Format 1 is the same with grey images and no channel axis: [N, H, W], image_shape [H, W]. The viewer
 reads both; export writes format 2.
@@ -106,6 +107,7 @@ class Bundle:
     labels: np.ndarray  # (M,) uint8 class index
     images: np.ndarray  # uint8 test images as stored: (M, C, H, W), or (M, H, W) in format 1
     warnings: list[str]
+    errors: np.ndarray | None = None  # (M,) float32 per-image reconstruction MSE, when export stored it
 
     @property
     def latent_dim(self) -> int:
@@ -459,7 +461,12 @@ def check_no_external_data(file: Path) -> None:
 
 # embedding.npz, read member by member: each .npy header is checked before its data is read, so a
 # declared size beyond the limits (or a deflate bomb, which must declare what it inflates to) costs nothing.
-EMBEDDING_ARRAYS = {"z": np.dtype(np.float32), "labels": np.dtype(np.uint8), "images": np.dtype(np.uint8)}
+EMBEDDING_ARRAYS = {
+    "z": np.dtype(np.float32),
+    "labels": np.dtype(np.uint8),
+    "images": np.dtype(np.uint8),
+    "errors": np.dtype(np.float32),  # optional: bundles without it still open, the view computes it on first use
+}
 MAP_HINT = "; store the images uncompressed (np.savez) so the viewer memory-maps them instead"
 
 
@@ -594,7 +601,7 @@ def _starts_like_a_zip(file: Path) -> bool:
         return handle.read(4) == b"PK\x03\x04"
 
 
-def _read_embedding(path: Path, meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read_embedding(path: Path, meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     file = path / EMBEDDING
     limit = MAX_EMBEDDING_BYTES
     with _open_archive(file) as archive:
@@ -603,13 +610,20 @@ def _read_embedding(path: Path, meta: dict[str, Any]) -> tuple[np.ndarray, np.nd
         labels = _read_member(archive, file, "labels", (len(z),), limit)
         limit -= labels.nbytes
         images = _read_images(archive, file, (len(z), *meta["image_shape"]), limit)
+        errors = _read_member(archive, file, "errors", (len(z),), limit) if _has_member(archive, "errors") else None
+    if errors is not None and not (np.isfinite(errors).all() and (errors >= 0).all()):
+        raise BundleError(f"{file}: 'errors' must be finite and not negative")
     if not np.isfinite(z).all():
         raise BundleError(f"{file}: 'z' contains NaN or Inf")
     if not (np.abs(z) <= LATENT_LIMIT).all():
         raise BundleError(f"{file}: 'z' has values beyond +-{LATENT_LIMIT:g}")
     if labels.max() >= len(meta["class_names"]):
         raise BundleError(f"{file}: label {labels.max()} is out of range of the {len(meta['class_names'])} class names")
-    return z, labels, images
+    return z, labels, images, errors
+
+
+def _has_member(archive: zipfile.ZipFile, key: str) -> bool:
+    return f"{key}.npy" in archive.namelist()
 
 
 def load_bundle(path: str | Path, strict: bool = False) -> Bundle:
@@ -621,8 +635,8 @@ def load_bundle(path: str | Path, strict: bool = False) -> Bundle:
     warnings = _check_hashes(path, meta, strict)
     for name in (DECODER, ENCODER):
         check_no_external_data(path / name)
-    z, labels, images = _read_embedding(path, meta)
-    return Bundle(path=path, meta=meta, z=z, labels=labels, images=images, warnings=warnings)
+    z, labels, images, errors = _read_embedding(path, meta)
+    return Bundle(path=path, meta=meta, z=z, labels=labels, images=images, warnings=warnings, errors=errors)
 
 
 def _expected_io(role: str, latent_dim: int, image_shape: tuple[int, int]) -> tuple[tuple, tuple]:

@@ -13,7 +13,7 @@ import numpy as np
 import pygame
 
 from viewer import render
-from viewer.anomaly import ErrorScale, scale_for
+from viewer.anomaly import ErrorScale, error_scale, scale_for
 from viewer.bundle import Bundle
 from viewer.explore import Plane, grid_centres, nearest, segment
 from viewer.inference import GridDecoder, ModelRunError, OnnxModel
@@ -49,7 +49,12 @@ class Models:
     def error_scale(self) -> ErrorScale:
         """The anomaly view's errors: read once, on first use (about 0.2 s for 10,000 MNIST digits)."""
         if self.errors is None:
-            self.errors = scale_for(self.decoder, self.encoder, self.bundle.images_chw)
+            stored = self.bundle.errors  # export stores them; an older bundle's are computed here
+            self.errors = (
+                error_scale(stored)
+                if stored is not None
+                else scale_for(self.decoder, self.encoder, self.bundle.images_chw)
+            )
         return self.errors
 
 

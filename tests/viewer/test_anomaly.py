@@ -96,3 +96,38 @@ def test_a_drawing_shows_its_error_among_the_test_images(tmp_path: Path, monkeyp
     error = states[-1][4]
     bundle = load_bundle(SHIPPED)
     assert error is not None and error > bundle.test_mse  # a lone bar is no digit
+
+
+def with_errors(tmp_path: Path, errors: np.ndarray) -> Path:
+    """A copy of the shipped bundle whose embedding.npz carries stored per-image errors."""
+    import json
+    import shutil
+
+    from viewer.bundle import EMBEDDING, METADATA, sha256_file
+
+    out = tmp_path / "stored"
+    shutil.copytree(SHIPPED, out)
+    with np.load(out / EMBEDDING) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    np.savez_compressed(out / EMBEDDING, **arrays, errors=errors.astype(np.float32))
+    meta = json.loads((out / METADATA).read_text())
+    meta["files"] = {name: sha256_file(out / name) for name in meta["files"]}
+    (out / METADATA).write_text(json.dumps(meta))
+    return out
+
+
+def test_stored_errors_are_used_as_they_are(tmp_path: Path, monkeypatch):
+    errors = np.full(10_000, 0.01, dtype=np.float32)
+    errors[[5, 77, 123, 4000]] = [0.9, 0.8, 0.7, 0.6]
+    states = spy_states(monkeypatch)
+    run_viewer(tmp_path, None, 3, "--mouse", "still", "--color-by", "error", bundle=with_errors(tmp_path, errors))
+    assert states[-1][0] == (5, 77, 123, 4000)
+
+
+def test_stored_errors_that_are_nan_or_negative_are_one_line(tmp_path: Path):
+    from tests.helpers import assert_one_line_error, run_module
+
+    errors = np.zeros(10_000, dtype=np.float32)
+    errors[3] = -1.0
+    result = run_module("viewer", str(with_errors(tmp_path, errors)), "--headless", "--frames", "2")
+    assert_one_line_error(result, "'errors' must be finite and not negative")
