@@ -417,6 +417,7 @@ def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple
     ]
     if encodes_canvas(state) and state.canvas_error is not None and state.canvas.any():
         share = models.error_scale().share_below(state.canvas_error)
-        lines.append((f"error {state.canvas_error:.4f}: more unusual than {share:.0%} of the test images", render.PIN))
+        lines.append((f"its error {state.canvas_error:.4f}: more unusual than", render.PIN))
+        lines.append((f"{share:.0%} of the test images", render.PIN))
     notices = models.notices + ([state.notice] if state.notice and time.monotonic() < state.notice_until else [])
     return lines + [(notice, render.WARN) for notice in notices]
