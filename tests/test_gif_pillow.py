@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.viewer.test_gif import walk_frames as moving_disc
 from viewer.gif import write_gif
 
 Image = pytest.importorskip("PIL.Image")
@@ -22,18 +23,6 @@ def read_frames(path) -> tuple[np.ndarray, list[int], int | None]:
             frames.append(np.asarray(image.convert("RGB")))
             durations.append(image.info["duration"])
     return np.stack(frames), durations, loop
-
-
-def moving_disc(count: int, size: int, colour: bool) -> np.ndarray:
-    yy, xx = np.mgrid[0:size, 0:size]
-    frames = []
-    for t in np.linspace(0, 1, count):
-        disc = np.clip(1.5 - np.hypot(yy - size / 2, xx - size * (0.2 + 0.6 * t)) / (size / 8), 0, 1)
-        if colour:
-            frames.append(np.stack([disc * 255, disc * (255 - 200 * t), 60 * t + disc * 120], axis=-1))
-        else:
-            frames.append(disc * 255)
-    return np.rint(np.array(frames)).astype(np.uint8)
 
 
 def test_pillow_reads_grey_frames_exactly(tmp_path):
