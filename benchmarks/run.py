@@ -267,6 +267,19 @@ def fastest_epochs(history: list[dict], epochs: int) -> float:
     return min(row["seconds"] for row in history[:epochs]) * epochs
 
 
+def arithmetic(precision: dict | None) -> str:
+    """'bf16 (auto: probe fp32 150 / bf16 400 GFLOP/s)': what the default trained in, and why."""
+    if not precision:
+        return "precision not recorded"
+    probe = precision.get("probe")
+    if not probe:
+        return f"{precision['used']} ({precision['requested']})"
+    return (
+        f"{precision['used']} ({precision['requested']}: probe fp32 {probe['fp32_gflops']:,.0f} / "
+        f"bf16 {probe['bf16_gflops']:,.0f} GFLOP/s)"
+    )
+
+
 def seed_rows(t: dict) -> list[str]:
     """(a) the Keras seed's setup in torch, (b) the default recipe to (a)'s test MSE, and their ratio."""
     seed, default, versus = t.get("seed_setup"), t.get("training"), t.get("seed_versus_default")
@@ -274,6 +287,7 @@ def seed_rows(t: dict) -> list[str]:
         return []
     recipe = default["recipe"]
     name = f"{recipe['epochs']} epochs {recipe['schedule']}, lr {recipe['lr']:g}, batch {recipe['batch_size']}"
+    name += f", {arithmetic(default['run'].get('precision'))}"
     reached = (
         f"**{versus['default_seconds']} s** (epoch {versus['default_epoch']}; the full run ends at "
         f"{default['test_mse']:.4f} after {default['train_seconds']:.0f} s)"

@@ -23,7 +23,16 @@ from viewer import bundle as bundle_module
 
 
 def tiny_config(root: Path, run_dir: Path, **changes) -> TrainConfig:
-    base = TrainConfig(data_root=str(root), run_dir=str(run_dir), epochs=3, batch_size=64, device="cpu", hidden="64,32")
+    # fp32 pinned: auto would ask a timing probe, and these tests compare weights bit for bit across runs.
+    base = TrainConfig(
+        data_root=str(root),
+        run_dir=str(run_dir),
+        epochs=3,
+        batch_size=64,
+        device="cpu",
+        hidden="64,32",
+        precision="fp32",
+    )
     return dataclasses.replace(base, **changes)
 
 

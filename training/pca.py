@@ -80,7 +80,10 @@ def run(
     state = {"model": model.state_dict(), "model_config": dataclasses.asdict(model_config), "optimizer": {}}
     save_checkpoint(config.run_path, state | {"scheduler": {}, "epoch": 1, "train_config": saved, "history": history})
     write_json(config.run_path / CONFIG, saved)
-    metrics = summarise(history, device) | {"knn_accuracy": knn_accuracy(embed(model, test_images), test_labels)}
+    arithmetic = {"used": "fp32", "requested": config.precision, "probe": None}  # a closed-form fit, in fp32
+    metrics = summarise(history, device, arithmetic) | {
+        "knn_accuracy": knn_accuracy(embed(model, test_images), test_labels)
+    }
     write_json(config.run_path / METRICS, metrics)
     curve_png(history, config.run_path / CURVE, f"pca on {config.dataset}, latent dim {config.latent_dim}")
     print(f"pca: {config.latent_dim} components, train MSE {train_mse:.5f}, test MSE {test_mse:.5f}", file=sys.stderr)
