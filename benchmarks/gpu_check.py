@@ -102,7 +102,8 @@ def nvidia_smi() -> dict:
     status, text = run_quietly(["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader"])
     if status != 0:
         return {"gpus": [], "count": 0, "error": text[-300:] or f"exit {status}"}
-    gpus = [dict(zip(("name", "memory", "driver"), (cell.strip() for cell in line.split(",")))) for line in text.splitlines() if line.strip()]  # fmt: skip
+    rows = (line.split(",") for line in text.splitlines() if line.strip())
+    gpus = [dict(zip(("name", "memory", "driver"), (cell.strip() for cell in row))) for row in rows]
     return {"gpus": gpus, "count": len(gpus)}
 
 
@@ -219,7 +220,8 @@ def make_data(args) -> int:
     raw = args.dir / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     held_out = len(images) * 4 // 5
-    for split, (part, count) in {"train": (slice(0, held_out), args.train), "test": (slice(held_out, None), args.test)}.items():  # fmt: skip
+    splits = {"train": (slice(0, held_out), args.train), "test": (slice(held_out, None), args.test)}
+    for split, (part, count) in splits.items():
         digits, source = tiled_digits(images[part], count, seed=len(split))
         image_file, label_file = MNIST_FILES[split]
         write_idx(raw / image_file, digits)
@@ -347,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("facts", facts).add_argument("--python", default=sys.executable, help="the interpreter to describe")
     command("missing", missing)
-    command("why-not", why_not).add_argument("step", choices=["viewer-cuda", "viewer-cpu", "train-cuda", "train-cpu", "torchrun"])  # fmt: skip
+    steps = ["viewer-cuda", "viewer-cpu", "train-cuda", "train-cpu", "torchrun"]
+    command("why-not", why_not).add_argument("step", choices=steps)
     sub = command("skip", skip)
     sub.add_argument("key")
     sub.add_argument("reason")

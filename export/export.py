@@ -112,7 +112,8 @@ def check_parity(name: str, onnx_bytes: bytes, module: nn.Module, inputs: torch.
     tolerance = PARITY_ATOL * (1.0 if role == "decoder" else max(1.0, float(np.abs(expected).max())))
     if got.shape != expected.shape or not worst <= tolerance:
         raise ExportError(
-            f"{name}: onnxruntime differs from torch by {worst:.3g} (> {tolerance:.3g}) on {len(inputs)} inputs; no bundle written"
+            f"{name}: onnxruntime differs from torch by {worst:.3g} (> {tolerance:.3g}) on {len(inputs)} inputs; "
+            "no bundle written"
         )
     return worst
 
@@ -193,7 +194,8 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m export",
-        description="Export a training run to a model bundle (ONNX decoder and encoder, test-set embedding, bundle.json).",
+        description="Export a training run to a model bundle "
+        "(ONNX decoder and encoder, test-set embedding, bundle.json).",
         epilog="Your own ONNX pair from any framework, without torch: python -m export --encoder ENC.onnx "
         "--decoder DEC.onnx --dataset SPEC --out BUNDLE (see python -m export --encoder x --help).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -210,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(
-        f"wrote {args.out} (latent dim {meta['latent_dim']}, test MSE {meta['test_mse']:.5f}); view it with: python -m viewer {args.out}"
+        f"wrote {args.out} (latent dim {meta['latent_dim']}, test MSE {meta['test_mse']:.5f}); "
+        f"view it with: python -m viewer {args.out}"
     )
     return 0

@@ -43,7 +43,8 @@ def as_uint8_images(images: Any) -> np.ndarray:
         or not all(MIN_IMAGE_SIDE <= n <= MAX_IMAGE_SIDE for n in array.shape[2:])
     ):
         raise ExportError(
-            f"images: expected (M, C, H, W) with C 1 or 3 and H, W from {MIN_IMAGE_SIDE} to {MAX_IMAGE_SIDE}, got {list(array.shape)}"
+            f"images: expected (M, C, H, W) with C 1 or 3 and H, W from {MIN_IMAGE_SIDE} to {MAX_IMAGE_SIDE}, "
+            f"got {list(array.shape)}"
         )
     if array.dtype == np.uint8:
         return array

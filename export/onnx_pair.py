@@ -121,7 +121,8 @@ def resolve_shapes(
     channels, height, width = declared
     if channels not in (1, 3):
         raise PairError(
-            f"{files['decoder']}: decoder output 'image' has {channels} channels on axis 1, expected 1 (grey) or 3 (RGB)"
+            f"{files['decoder']}: decoder output 'image' has {channels} channels on axis 1, "
+            "expected 1 (grey) or 3 (RGB)"
         )
     if not (MIN_IMAGE_SIDE <= height <= MAX_IMAGE_SIDE and MIN_IMAGE_SIDE <= width <= MAX_IMAGE_SIDE):
         raise PairError(
@@ -156,12 +157,14 @@ def _check_outputs(pair: Pair) -> None:
     drawn = _run(pair.decoder, pair.files["decoder"], "decoder", np.zeros((2, pair.latent_dim), np.float32))
     if drawn.shape != (2, *pair.image_shape):
         raise PairError(
-            f"{pair.files['decoder']}: decoder output 'image' came out {list(drawn.shape)} for 2 latents, expected {[2, *pair.image_shape]}"
+            f"{pair.files['decoder']}: decoder output 'image' came out {list(drawn.shape)} for 2 latents, "
+            f"expected {[2, *pair.image_shape]}"
         )
     z = _run(pair.encoder, pair.files["encoder"], "encoder", np.zeros((2, *pair.image_shape), np.float32))
     if z.shape != (2, pair.latent_dim):
         raise PairError(
-            f"{pair.files['encoder']}: encoder output 'z' came out {list(z.shape)} for 2 images, expected [2, {pair.latent_dim}]"
+            f"{pair.files['encoder']}: encoder output 'z' came out {list(z.shape)} for 2 images, "
+            f"expected [2, {pair.latent_dim}]"
         )
 
 
@@ -181,7 +184,8 @@ def measure(pair: Pair, images: np.ndarray, labels: np.ndarray) -> Measures:
         z = _run(pair.encoder, pair.files["encoder"], "encoder", batch)
         if not np.isfinite(z).all():
             raise PairError(
-                f"{pair.files['encoder']}: encoder output 'z' holds NaN or Inf for test images {start}-{start + len(batch) - 1}"
+                f"{pair.files['encoder']}: encoder output 'z' holds NaN or Inf "
+                f"for test images {start}-{start + len(batch) - 1}"
             )
         drawn = _run(pair.decoder, pair.files["decoder"], "decoder", z)
         if not np.isfinite(drawn).all():
@@ -310,7 +314,8 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m export --encoder ENC.onnx --decoder DEC.onnx",
-        description="Turn your own encoder/decoder pair in ONNX (from any framework) into a model bundle; no torch needed.",
+        description="Turn your own encoder/decoder pair in ONNX (from any framework) into a model bundle; "
+        "no torch needed.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--encoder", type=Path, required=True, help="image [N, C, H, W] float32 in [0, 1] -> z [N, D]")
@@ -359,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     shape = "x".join(map(str, meta["image_shape"]))
     print(
-        f"wrote {args.out} (latent dim {meta['latent_dim']}, images {shape}, test MSE {meta['test_mse']:.5f}); view it with: python -m viewer {args.out}"
+        f"wrote {args.out} (latent dim {meta['latent_dim']}, images {shape}, test MSE {meta['test_mse']:.5f}); "
+        f"view it with: python -m viewer {args.out}"
     )
     return 0

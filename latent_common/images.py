@@ -86,7 +86,10 @@ def composite(rgba: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
 
 
 def pad_to_aspect(rgb: np.ndarray, aspect: float, background: tuple[int, int, int]) -> np.ndarray:
-    """Pad (H, W, 3) with the background, centred (an odd pixel goes to the bottom or right), to height/width = aspect."""
+    """Pad (H, W, 3) with the background, centred, to height/width = aspect.
+
+    An odd pixel goes to the bottom or right.
+    """
     height, width = rgb.shape[:2]
     if width * aspect > height:  # too wide: rows go above and below
         target_height, target_width = max(height, round(width * aspect)), width

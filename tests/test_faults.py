@@ -41,8 +41,8 @@ def test_failed_checkpoint_write_keeps_the_previous_one(tiny_root: Path, tmp_pat
         raise OSError(code, "simulated failure")
 
     monkeypatch.setattr(torch, "save", failing_save)
-    status = train_module.main(["--data-root", str(tiny_root), "--run-dir", str(run), "--epochs", "2", "--batch-size", "64",
-                                "--hidden", "32", "--device", "cpu", "--overwrite"])  # fmt: skip
+    status = train_module.main(["--data-root", str(tiny_root), "--run-dir", str(run), "--epochs", "2",
+                                "--batch-size", "64", "--hidden", "32", "--device", "cpu", "--overwrite"])  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2
     assert err[-1].startswith("error: ") and CHECKPOINT in err[-1] and "unchanged" in err[-1]
@@ -106,8 +106,8 @@ def test_a_real_disk_full_during_torch_save_is_one_line(tiny_root: Path, small_t
     train_module.run(tiny(tiny_root, run, epochs=1))  # hidden 32: a ~0.3 MB checkpoint fits
     before = snapshot(run)
     # hidden 512: the new checkpoint (~6 MB with Adam's state) cannot fit in what is left
-    status = train_module.main(["--data-root", str(tiny_root), "--run-dir", str(run), "--epochs", "1", "--batch-size", "64",
-                                "--hidden", "512", "--device", "cpu", "--overwrite"])  # fmt: skip
+    status = train_module.main(["--data-root", str(tiny_root), "--run-dir", str(run), "--epochs", "1",
+                                "--batch-size", "64", "--hidden", "512", "--device", "cpu", "--overwrite"])  # fmt: skip
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
     assert status == 2 and len(err) == 1, err
     assert CHECKPOINT in err[0] and "No space left on device" in err[0] and "unchanged" in err[0]

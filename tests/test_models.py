@@ -103,8 +103,9 @@ def test_torchrun_two_cpu_processes_train_identical_weights(tiny_root: Path, tmp
     from tests.helpers import ROOT
 
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533", "-m", "training",
-               "--data-root", str(tiny_root), "--run-dir", str(run_dir), "--epochs", "3", "--batch-size", "64", "--hidden", "32", "--device", "cpu"]  # fmt: skip
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+               "-m", "training", "--data-root", str(tiny_root), "--run-dir", str(run_dir),
+               "--epochs", "3", "--batch-size", "64", "--hidden", "32", "--device", "cpu"]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -102,7 +102,8 @@ def test_the_installed_viewer_has_no_torch(venv: Path, tmp_path: Path):
 
 
 def test_latent_explorer_opens_the_shipped_model_from_any_folder(venv: Path, tmp_path: Path):
-    result = explorer(venv, tmp_path, "--headless", "--frames", "30", "--fps", "0", "--stats", "stats.json", "--screenshot", "shot.png")  # fmt: skip
+    result = explorer(venv, tmp_path, "--headless", "--frames", "30", "--fps", "0",
+                      "--stats", "stats.json", "--screenshot", "shot.png")  # fmt: skip
     assert result.stdout.startswith("30 frames"), result.stdout  # and nothing before it: no pygame banner
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["frames"] == 30 and stats["decodes"] > 0

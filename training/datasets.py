@@ -177,7 +177,8 @@ def list_folder(folder: Path) -> tuple[list[Picture], list[str], np.ndarray | No
     class_names = sorted({d.name for part in parts for d in _visible(part) if d.is_dir()})
     if not class_names:
         raise DataError(
-            f"{folder}: no class subfolders; lay the pictures out as {folder}/<class>/<picture>.png, one folder per class"
+            f"{folder}: no class subfolders; lay the pictures out as {folder}/<class>/<picture>.png, "
+            "one folder per class"
         )
     if len(class_names) > MAX_CLASSES:
         raise DataError(f"{folder}: {len(class_names)} class folders; at most {MAX_CLASSES} are supported")
@@ -310,7 +311,8 @@ def read_npz(path: Path, options: DataOptions) -> Source:
     images, labels = arrays["images"], arrays["labels"]
     if images.dtype != np.uint8 or not (images.ndim == 3 or (images.ndim == 4 and images.shape[3] in (3, 4))):
         raise DataError(
-            f"{path}: 'images' must be uint8 [N, H, W] or [N, H, W, 3] (or 4 with alpha), got {images.dtype} {list(images.shape)}"
+            f"{path}: 'images' must be uint8 [N, H, W] or [N, H, W, 3] (or 4 with alpha), "
+            f"got {images.dtype} {list(images.shape)}"
         )
     count = len(images)
     if count == 0:
@@ -323,7 +325,8 @@ def read_npz(path: Path, options: DataOptions) -> Source:
     size = options.size or tuple(images.shape[1:3])
     if not all(MIN_SIDE <= n <= MAX_SIDE for n in size):
         raise DataError(
-            f"{path}: the images are {size[1]}x{size[0]}; models take {MIN_SIDE} to {MAX_SIDE} pixels a side, so pass --image-size N"
+            f"{path}: the images are {size[1]}x{size[0]}; models take {MIN_SIDE} to {MAX_SIDE} pixels a side, "
+            "so pass --image-size N"
         )
     coloured = images.ndim == 4 and any(has_colour(image) for image in images)
     channels = options.channels or (3 if coloured else 1)
@@ -359,7 +362,8 @@ def _npz_class_names(path: Path, arrays: dict[str, np.ndarray], labels: np.ndarr
     names = arrays["class_names"]
     if names.ndim != 1 or names.dtype.kind != "U" or not 0 < len(names) <= MAX_CLASSES:
         raise DataError(
-            f"{path}: 'class_names' must be a list of up to {MAX_CLASSES} strings, got {names.dtype} {list(names.shape)}"
+            f"{path}: 'class_names' must be a list of up to {MAX_CLASSES} strings, "
+            f"got {names.dtype} {list(names.shape)}"
         )
     if top >= len(names):
         raise DataError(f"{path}: label {top} has no name ('class_names' holds {len(names)})")

@@ -285,7 +285,8 @@ def _check_sizes(file: Path, meta: dict[str, Any]) -> None:
     version, dim, shape, names = meta["format_version"], meta["latent_dim"], meta["image_shape"], meta["class_names"]
     if version > FORMAT_VERSION:
         raise BundleError(
-            f"{file}: format version {_quote(version)} is newer than this viewer reads ({FORMAT_VERSION}); update latent-explorer"
+            f"{file}: format version {_quote(version)} is newer than this viewer reads ({FORMAT_VERSION}); "
+            "update latent-explorer"
         )
     if version < 1:
         raise BundleError(f"{file}: format version must be 1 to {FORMAT_VERSION}, got {_quote(version)}")

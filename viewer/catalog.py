@@ -153,7 +153,8 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         f"  exported with  {versions_line(bundle)}",
         "  files",
         *files,
-        f"  check          {verified} of {len(DATA_FILES)} files verify; decoder and encoder load and match the contract",
+        f"  check          {verified} of {len(DATA_FILES)} files verify; "
+        "decoder and encoder load and match the contract",
     ] + ([f"  notice         {bundle.meta['notice']}"] if bundle.meta.get("notice") else [])
 
 
