@@ -170,6 +170,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         "parity_max_abs_diff": {"decoder": decoder_diff, "encoder": encoder_diff},
         "train_config": config,
         "training_history": read_json(run_dir / METRICS)["epochs"] if (run_dir / METRICS).is_file() else [],
+        "training_precision": read_json(run_dir / METRICS).get("precision") if (run_dir / METRICS).is_file() else None,
         "model_config": dataclasses.asdict(model.config),
         "versions": {
             "torch": torch.__version__,

@@ -86,6 +86,7 @@ OPTIONAL_KEYS = {
     "training_history": list,  # one {"epoch", "train_loss", "test_mse", "seconds", ...} per epoch
     "parity_max_abs_diff": dict,  # onnxruntime vs torch on the export's parity samples: {"decoder", "encoder"}
     "versions": dict,  # torch, onnx, onnxruntime, opset at export
+    "training_precision": dict,  # {"used": "fp32" | "bf16", "requested", "probe": {...}}: the trainer's arithmetic
     # How a picture becomes model input, as the training data was made (latent_common.images.to_model_input):
     # {"size": [H, W], "channels": C, "background": [r, g, b] (transparency is composited onto it), "resize": ...}
     "preprocess": dict,
