@@ -42,7 +42,7 @@ from viewer.state import (
     session_of,
 )
 from viewer.stats import FrameStats
-from viewer.walk import path
+from viewer.walk import class_means, path
 
 HUD_REFRESH_S = 0.5  # the FPS figure changes this often; a still mouse redraws nothing in between
 MOTION_EVENTS_PER_FRAME = 4  # the scripted mouse posts several moves a frame, as a fast real mouse does
@@ -116,7 +116,9 @@ def start_state(
     from viewer.layout import window_size
 
     bundle, plane = models.bundle, models.plane
-    state = initial_state(plane, home, window_size(), bundle.chw, class_count=len(bundle.class_names))
+    count = len(bundle.class_names)
+    means = class_means(bundle.z, bundle.labels, count)  # (K, D): F's directions join two of them
+    state = initial_state(plane, home, window_size(), bundle.chw, class_count=count, class_means=means)
     state.show_map = args.map
     state.color_by_error = args.color_by == "error"
     state.walk_frames, state.slerp, state.variational = args.walk_frames, args.slerp, bundle.variational

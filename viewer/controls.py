@@ -14,15 +14,18 @@ import pygame
 from viewer.state import (
     Request,
     ViewState,
+    cancel_picking,
+    choose_class,
     clear_canvas,
     clear_pins,
     move_along_component,
     pick_component,
     request,
     reset_view,
+    step_direction,
     step_slider,
     toggle_anomaly,
-    toggle_class,
+    toggle_direction,
     toggle_draw,
     toggle_help,
     toggle_map,
@@ -46,12 +49,14 @@ class Control:
 def _quit(state: ViewState, key: int) -> None:
     if state.show_help and key == pygame.K_ESCAPE:
         state.show_help = False
+    elif state.picking is not None and key == pygame.K_ESCAPE:
+        cancel_picking(state)
     else:
         state.running = False
 
 
 def _digit(state: ViewState, key: int) -> None:
-    toggle_class(state, key - pygame.K_0)
+    choose_class(state, key - pygame.K_0)
 
 
 UP_KEYS = (pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS, pygame.K_PAGEUP)
@@ -95,6 +100,18 @@ CONTROLS = [
     Control("drop a picture file on the window", "encode it as the training images were; see it land"),
     Control("0-9 or click the legend", "show or hide a class", tuple(range(pygame.K_0, pygame.K_9 + 1)), _digit),
     Control(
+        "F, then two classes",
+        "a direction between two classes' mean latents;  F again clears",
+        (pygame.K_f,),
+        lambda s, k: toggle_direction(s),
+    ),
+    Control(
+        ", .",
+        "move the point along it, from -1 to +2;  R resets",
+        (pygame.K_COMMA, pygame.K_PERIOD),
+        lambda s, k: step_direction(s, 1 if k == pygame.K_PERIOD else -1),
+    ),
+    Control(
         "[ ]",
         "pick a further principal component (latent above 2-D)",
         (pygame.K_LEFTBRACKET, pygame.K_RIGHTBRACKET),
@@ -126,7 +143,12 @@ CONTROLS = [
         lambda s, k: request(s, Request.SAMPLE),
     ),
     Control("H or ?", "this help", (pygame.K_h,), lambda s, k: toggle_help(s), chars=("?",)),
-    Control("Esc or Q", "quit (Esc closes the help first)", (pygame.K_ESCAPE, pygame.K_q), _quit),
+    Control(
+        "Esc or Q",
+        "quit (Esc closes the help, or stops F, first)",
+        (pygame.K_ESCAPE, pygame.K_q),
+        _quit,
+    ),
 ]
 
 

@@ -17,6 +17,7 @@ from viewer.state import (
     ViewState,
     add_pin,
     add_waypoint,
+    choose_class,
     drop_file,
     hover,
     jump_to,
@@ -25,7 +26,6 @@ from viewer.state import (
     refresh_latent,
     resize,
     slide,
-    toggle_class,
     zoom_view,
 )
 
@@ -56,7 +56,7 @@ def _on_press(pos, state: ViewState, layout: Layout) -> None:
     else:
         for index in range(min(state.class_count, layout.legend_capacity)):
             if layout.legend_item(index).collidepoint(pos):
-                toggle_class(state, index)
+                choose_class(state, index)  # while F picks a direction, its next class
 
 
 def _on_release(pos, state: ViewState, layout: Layout, plane: Plane, shift: bool) -> None:

@@ -196,10 +196,21 @@ def legend_cell(class_names: list[str], font: pygame.font.Font) -> int:
 
 
 def compose_background(
-    scatter, layout: Layout, view, legend, fonts, pins_plane, marker_plane, captions: tuple[str, str, str], walk=None
+    scatter,
+    layout: Layout,
+    view,
+    legend,
+    fonts,
+    pins_plane,
+    marker_plane,
+    captions: tuple[str, str, str],
+    walk=None,
+    direction=None,
 ) -> pygame.Surface:
-    """The scatter plus everything else that changes rarely: panel captions, pins, the drawing's marker, and
-    walk = (waypoints (K, 2), route (R, 2)) in plane coordinates: the walk's path, its waypoints numbered."""
+    """The scatter plus everything else that changes rarely: panel captions, pins, the drawing's marker,
+    walk = (waypoints (K, 2), route (R, 2)) in plane coordinates: the walk's path, its waypoints numbered, and
+    direction = (ends (2, 2) in plane coordinates, (name, name)): a feature direction, an arrow between class
+    means."""
     background = scatter.copy()
     text = fonts["text"]
     for caption, rect in zip(captions[:2], (layout.digit, layout.side)):  # clipped: they never run into each other
@@ -232,11 +243,30 @@ def compose_background(
         for number, (x, y) in enumerate(waypoints.tolist(), start=1):
             pygame.draw.circle(background, WALK, (x, y), 4)
             background.blit(fonts["small"].render(str(number), True, WALK), (x + 6, y + 2))
+    if direction is not None:
+        arrow(background, layout.to_screen(np.asarray(direction[0]).reshape(2, 2), view), direction[1], fonts["small"])
     if marker_plane is not None:
         x, y = layout.to_screen(np.asarray(marker_plane).reshape(1, 2), view)[0]
         pygame.draw.circle(background, DRAWN, (x, y), 8, width=3)
     background.set_clip(None)
     return background
+
+
+def arrow(surface: pygame.Surface, ends: np.ndarray, names: tuple[str, str], font) -> None:
+    """An arrow from ends[0] to ends[1] (screen pixels), each end named, outlined so it reads over any dots."""
+    start, end = (np.asarray(p, dtype=np.float64) for p in ends)
+    length = float(np.hypot(*(end - start)))
+    if length >= 1:
+        along = (end - start) / length
+        across = np.array([-along[1], along[0]])
+        head = min(12.0, length / 2)
+        wings = [end, end - head * along + head / 2 * across, end - head * along - head / 2 * across]
+        for colour, width in ((BACKGROUND, 5), (TEXT, 2)):
+            pygame.draw.line(surface, colour, start.tolist(), (end - head * along).tolist(), width)
+            pygame.draw.polygon(surface, colour, [p.tolist() for p in wings], 0 if width == 2 else 3)
+    for (x, y), name in zip(ends.tolist(), names):
+        pygame.draw.circle(surface, TEXT, (x, y), 3)
+        surface.blit(font.render(name[:24], True, TEXT), (x + 6, y - 16))
 
 
 class DigitTile:
@@ -358,13 +388,14 @@ def help_overlay(size: tuple[int, int], fonts) -> pygame.Surface:
     from viewer.controls import CONTROLS
 
     overlay = pygame.Surface(size, pygame.SRCALPHA)
-    overlay.fill((10, 11, 15, 215))
+    overlay.fill((10, 11, 15, 225))  # dark enough that the rows read over any scatter
     text, y = fonts["text"], 56
     overlay.blit(text.render("latent-explorer: controls", True, TEXT), (60, 24))
-    step = min(26, max((size[1] - y - 40) // len(CONTROLS), 18))
+    step = min(26, max((size[1] - y - 40) // len(CONTROLS), 15))
+    font, column = (text, 300) if step >= 18 else (fonts["small"], 270)  # a small window: every row fits
     for control in CONTROLS:
-        overlay.blit(text.render(control.label, True, PIN), (60, y))
-        overlay.blit(text.render(control.does, True, TEXT), (300, y))
+        overlay.blit(font.render(control.label, True, PIN), (60, y))
+        overlay.blit(font.render(control.does, True, TEXT), (column, y))
         y += step
     overlay.blit(fonts["small"].render("H, ? or Esc closes this", True, DIM_TEXT), (60, y + 8))
     return overlay

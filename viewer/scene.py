@@ -21,11 +21,21 @@ from viewer.layout import TRAVERSAL_STEPS, Layout
 from viewer.manifold import MapJob, pan_shift, view_key
 from viewer.normalise import like_mnist
 from viewer.spatial import GridIndex
-from viewer.state import Focus, ViewState, accept_encoding, drop_marker, encodes_canvas, notify, show_worst
+from viewer.state import (
+    Focus,
+    ViewState,
+    accept_encoding,
+    direction_amount,
+    drop_marker,
+    encodes_canvas,
+    notify,
+    show_worst,
+)
 from viewer.stats import FrameStats
 from viewer.walk import REACH, Directions, path, traversal, traversal_directions
 
 NEIGHBOURS = 4
+HUD_CHARS = 52  # a HUD line longer than this may be clipped at the smallest panel: split it
 TRAVERSAL_ROWS = 8  # directions in the traversal grid at most: PC1..PC8 of a larger latent
 ROUTE_STEPS = 16  # points per leg of the walk's path drawn on the scatter: a great circle's curve looks smooth
 
@@ -196,9 +206,13 @@ class Scene:
             if len(state.waypoints) > 1
             else waypoints
         )
+        direction = None
+        if state.direction is not None:  # the arrow from one class's mean latent to the other's, projected
+            names = tuple(models.bundle.class_names[c] for c in state.direction)
+            direction = (models.plane.project(state.direction_ends), names)
         self.background = render.compose_background(
             self.scatter, self.layout, state.view, self.legend, self.fonts, pins, state.marker, captions,
-            (waypoints, route),
+            (waypoints, route), direction,
         )  # fmt: skip
 
     def _refresh_strip(self, state: ViewState, models: Models) -> None:
@@ -233,7 +247,7 @@ class Scene:
     def _refresh_latent(self, state: ViewState, models: Models, stats: FrameStats) -> None:
         """The one decode a frame, and what depends on the point: the neighbours, or the drawing's panel."""
         started = time.perf_counter_ns()
-        hover_from_grid = models.grid is not None and state.focus == Focus.HOVER
+        hover_from_grid = models.grid is not None and state.focus == Focus.HOVER and not state.direction_steps
         if state.focus == Focus.WALK and self.walk_images is not None:
             image = self.walk_images[state.walk_frame]  # (C, H, W), decoded when the walk started
         elif hover_from_grid:
@@ -315,11 +329,17 @@ KIND_NAMES = {
     "conv-vae": "convolutional VAE",
     "pca": "PCA",
 }
-KEY_STRIPS = (  # the longest that fits the window is shown
+KEY_STRIPS = (  # the longest that fits the window is shown; the last fits the smallest window (test_key_strips)
     "H: all controls · wheel: zoom · drag: pan · R: reset · click twice: pin A, B · G: map · D: draw · "
-    "drop a picture to encode it · P: prior sample · S: screenshot · Q: quit",
-    "H: all controls · wheel/drag: zoom/pan · R: reset · click: pin A, B · G: map · D: draw · drop a picture · Q: quit",
-    "H: all controls · wheel/drag: zoom/pan · click: pin · G: map · D: draw · Q: quit",
+    "drop a picture to encode it · F: direction · W: walk · T: traversals · A: anomalies · P: prior sample · "
+    "S: screenshot · Q: quit",
+    "H: all controls · wheel/drag: zoom/pan · R: reset · click: pin A, B · G: map · D: draw · drop a picture · "
+    "F: direction · W: walk · T: traversals · A: anomalies · Q: quit",
+    "H: all controls · wheel/drag: zoom/pan · R: reset · click: pin A, B · G: map · D: draw · F: direction · "
+    "W: walk · T: traversals · A: anomalies · Q: quit",
+    "H: all controls · wheel/drag: zoom/pan · click: pin · G: map · D: draw · F: direction · W: walk · "
+    "T: traversals · Q: quit",
+    "H: all controls · wheel/drag: zoom/pan · click: pin · G: map · D: draw · F: direction · Q: quit",
 )
 
 
@@ -347,7 +367,38 @@ def plot_words(models: Models) -> render.PlotText:
 
 
 def panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str, str]:
-    return (*_panel_captions(state, bundle), legend_heading(state))
+    tile, side = _panel_captions(state, bundle)
+    if state.direction_steps and state.focus in (Focus.HOVER, Focus.SLIDER):  # moved along a feature direction
+        where = "cursor" if state.focus == Focus.HOVER else "slider"
+        tile = f"{where} {direction_amount(state):+.2f} × direction (F)"  # short: the HUD names the classes
+    return tile, side, legend_heading(state)
+
+
+def direction_words(state: ViewState, bundle: Bundle) -> str:
+    """ "7 from 1": the class a feature direction goes towards, then the one it comes from."""
+    start, end = (bundle.class_names[c] for c in state.direction)
+    return f"{end} from {start}"
+
+
+def direction_lines(state: ViewState, bundle: Bundle) -> list[tuple[str, tuple]]:
+    """While F picks: which class to press next. With a direction: how far along it the point is."""
+    if state.picking is not None:
+        if not state.picking:
+            return [
+                ("F: press the class to go from", render.PIN),
+                ("0-9 or click the legend · Esc cancels", render.PIN),
+            ]
+        name = bundle.class_names[state.picking[0]]
+        return [("F: now press the class to go towards", render.PIN), (f"from {name} · Esc cancels", render.PIN)]
+    if state.direction is None:
+        return []
+    where, keys = (
+        f"towards {direction_words(state, bundle)}: {direction_amount(state):+.2f}",
+        "(, . move, F again clears)",
+    )
+    if len(where) + len(keys) < HUD_CHARS:
+        return [(f"{where} {keys}", render.PIN)]
+    return [(where, render.PIN), (keys, render.PIN)]
 
 
 def legend_heading(state: ViewState) -> str:
@@ -405,7 +456,7 @@ def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple
         + (" on great circles" if state.slerp else ""),
     }[state.focus]
     mse = bundle.test_mse if bundle.test_mse is not None else float("nan")
-    lines = [(where, render.TEXT), *offset_lines(state, plane)]
+    lines = [(where, render.TEXT), *offset_lines(state, plane), *direction_lines(state, bundle)]
     image_bytes, latent_bytes = int(np.prod(bundle.chw)), 4 * bundle.latent_dim  # uint8 pixels; float32 latents
     lines += [
         (f"{focus} · decode {stats.last_decode_us:.0f} µs · {stats.fps():.0f} fps", render.TEXT),

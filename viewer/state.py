@@ -11,14 +11,17 @@ from enum import Enum
 
 import numpy as np
 
+from latent_common.errors import UserError
 from viewer.explore import Plane, pan, zoom
 from viewer.session_file import Session, SessionError, read_pins
-from viewer.walk import path
+from viewer.walk import group_direction, path
 
 SLIDER_STEP = 0.05
 WALK_FRAMES = 16  # frames per leg between two waypoints: smooth at a GIF's 80 ms a frame, a leg in 1.3 s
 WALK_FPS = 12.5  # walk frames a second in the window, as in the GIF
 OFFSET_STEP = 0.25  # along a further principal component, in units of the embedding's spread
+DIRECTION_STEPS = 10  # , and . move a tenth of the class-to-class distance: the amount is steps / 10, exact
+DIRECTION_REACH = (-10, 20)  # in steps: from one distance back past the first class to twice the way to the second
 
 
 class Focus(str, Enum):
@@ -73,6 +76,11 @@ class ViewState:
     canvas: np.ndarray | None = None  # (C, H, W) float32 in [0, 1]
     marker: np.ndarray | None = None  # (2,) plane point where the encoded drawing lands, None for none
     class_count: int = 10
+    class_means: np.ndarray | None = None  # (K, D) float64: each class's mean latent (NaN rows: no test images)
+    picking: tuple[int, ...] | None = None  # F: the classes picked so far for a direction; None when not picking
+    direction: tuple[int, int] | None = None  # the classes the feature direction goes from and towards
+    direction_ends: np.ndarray | None = None  # (2, D) float64: their mean latents
+    direction_steps: int = 0  # how far the current point is moved along it, in 1 / DIRECTION_STEPS of the distance
     hidden: frozenset[int] = frozenset()
     show_map: bool = False
     show_help: bool = False
@@ -100,11 +108,17 @@ class ViewState:
 
 
 def initial_state(
-    plane: Plane, home_view: np.ndarray, window_size: tuple[int, int], image_shape, class_count: int = 10
+    plane: Plane,
+    home_view: np.ndarray,
+    window_size: tuple[int, int],
+    image_shape,
+    class_count: int = 10,
+    class_means: np.ndarray | None = None,
 ) -> ViewState:
     """Start at the plane's origin (the embedding's mean for D > 2), framed by the home view.
 
-    image_shape is (C, H, W); an (H, W) one gets its channel axis (the canvas is always (C, H, W)).
+    image_shape is (C, H, W); an (H, W) one gets its channel axis (the canvas is always (C, H, W)). class_means
+    (walk.class_means) lets F pick a direction between two classes.
     """
     image_shape = tuple(image_shape) if len(image_shape) == 3 else (1, *image_shape)
     uv = home_view.mean(axis=1)
@@ -118,6 +132,7 @@ def initial_state(
         offsets=offsets,
         canvas=np.zeros(image_shape, dtype=np.float32),
         class_count=class_count,
+        class_means=class_means,
     )
 
 
@@ -138,9 +153,9 @@ def refresh_latent(state: ViewState, plane: Plane) -> None:
     """Derive z from whatever has the focus; the drawing's and the prior sample's z are set when they arrive."""
     if state.focus == Focus.SLIDER and len(state.pins) == 2:
         a, b = state.pins
-        set_z(state, ((1 - state.t) * a + state.t * b).astype(np.float32)[None])
+        set_z(state, along_direction(state, ((1 - state.t) * a + state.t * b).astype(np.float32)[None]))
     elif state.focus == Focus.HOVER:
-        set_z(state, plane.lift(state.uv, state.offsets))
+        set_z(state, along_direction(state, plane.lift(state.uv, state.offsets)))
 
 
 def set_view(state: ViewState, view: np.ndarray) -> None:
@@ -150,10 +165,12 @@ def set_view(state: ViewState, view: np.ndarray) -> None:
 
 
 def reset_view(state: ViewState) -> None:
-    """Home view, and back onto the plane through the embedding's mean (offsets along further components zeroed)."""
+    """Home view, and back onto the plane through the embedding's mean (offsets along further components zeroed,
+    and the point back at the start of a feature direction)."""
     set_view(state, state.home_view.copy())
     if state.offsets.any():
         state.offsets = np.zeros_like(state.offsets)
+    state.direction_steps = 0
 
 
 def zoom_view(state: ViewState, anchor: np.ndarray, factor: float) -> None:
@@ -191,7 +208,7 @@ def accept_jump(state: ViewState, uv: np.ndarray, offsets: np.ndarray, plane: Pl
         state.scatter_changed = True
     state.uv, state.cursor = uv, None
     set_focus(state, Focus.HOVER)
-    set_z(state, plane.lift(uv, offsets))
+    set_z(state, along_direction(state, plane.lift(uv, offsets)))
     state.needs_redraw = True
 
 
@@ -210,6 +227,15 @@ def toggle_class(state: ViewState, index: int) -> None:
     if 0 <= index < state.class_count:
         state.hidden = state.hidden ^ {index}
         state.scatter_changed = True
+
+
+def choose_class(state: ViewState, index: int) -> None:
+    """A class key (0-9) or a click on the legend: while F is picking, the next class of the direction; else
+    show or hide the class."""
+    if state.picking is None:
+        toggle_class(state, index)
+    elif 0 <= index < state.class_count:
+        pick_class(state, index)
 
 
 def request(state: ViewState, what: Request) -> None:
@@ -408,6 +434,80 @@ def toggle_slerp(state: ViewState) -> None:
     state.overlay_changed = True
     if state.focus == Focus.WALK:
         start_walk(state)
+
+
+# Feature directions ---------------------------------------------------------------------------------------------
+
+
+def direction_amount(state: ViewState) -> float:
+    """How far the point is moved along the direction, in class-to-class distances: steps / 10 (exact at 0.5)."""
+    return state.direction_steps / DIRECTION_STEPS
+
+
+def along_direction(state: ViewState, z: np.ndarray) -> np.ndarray:
+    """z (1, D) moved by amount x (mean of class b - mean of class a): the "add a smile vector" arithmetic."""
+    if state.direction_ends is None or not state.direction_steps:
+        return z
+    start, end = state.direction_ends
+    return (z + direction_amount(state) * (end - start)).astype(np.float32)
+
+
+def toggle_direction(state: ViewState) -> None:
+    """F: start picking two classes (from, then towards); F while picking cancels; F with a direction clears it."""
+    if state.direction is not None:
+        clear_direction(state)
+        notify(state, "direction cleared; F picks another")
+    elif state.picking is not None:
+        cancel_picking(state)
+    elif state.class_means is None:
+        notify(state, "F needs the classes' mean latents, which this view does not have")
+    else:
+        state.picking = ()  # the HUD asks for the classes while picking
+
+
+def pick_class(state: ViewState, index: int) -> None:
+    """The next class of the direction being picked: the one to go from, then the one to go towards."""
+    means = state.class_means
+    if not np.isfinite(means[index]).all():
+        notify(state, f"class {index} has no test images, so it has no mean latent: pick another")
+    elif not state.picking:
+        state.picking = (index,)
+    elif index == state.picking[0]:
+        notify(state, "F: pick a different class to go towards")
+    else:
+        start = state.picking[0]
+        try:
+            group_direction(means[start], means[index])  # refuses two classes with the same mean
+        except UserError as exc:
+            notify(state, str(exc))
+            return
+        state.picking, state.direction = None, (start, index)
+        state.direction_ends, state.direction_steps = np.stack([means[start], means[index]]), 0
+        state.overlay_changed = True
+
+
+def cancel_picking(state: ViewState) -> None:
+    state.picking = None
+    notify(state, "direction picking cancelled")
+
+
+def clear_direction(state: ViewState) -> None:
+    state.direction, state.direction_ends, state.direction_steps = None, None, 0
+    state.overlay_changed = True
+
+
+def step_direction(state: ViewState, step: int) -> None:
+    """, and .: move the point a tenth of the class-to-class distance back or on, from -1 to +2 distances."""
+    if state.direction is None:
+        notify(state, ", and . move along a direction: press F, then two classes (0-9 or the legend), first")
+        return
+    steps = int(np.clip(state.direction_steps + step, *DIRECTION_REACH))
+    if steps == state.direction_steps:
+        notify(state, "the direction reaches from -1 to +2 class-to-class distances")
+    elif state.focus not in (Focus.HOVER, Focus.SLIDER):
+        notify(state, "the direction moves the point under the cursor or on the A->B slider")
+    state.direction_steps = steps
+    state.overlay_changed = True  # the big tile's caption says how far
 
 
 # Sessions -------------------------------------------------------------------------------------------------------

@@ -168,6 +168,17 @@ def class_direction(z: np.ndarray, labels: np.ndarray, a: int, b: int) -> tuple[
     return group_direction(z[labels == a], z[labels == b])
 
 
+def class_means(z: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """Each class's mean latent: (M, D), (M,) in [0, count) -> (count, D) float64, NaN for a class without test
+    images. The means `class_direction` takes, found once for every class: a direction is a difference of two."""
+    z = np.asarray(z, dtype=np.float64)
+    labels = np.asarray(labels).astype(np.int64)
+    sizes = np.bincount(labels, minlength=count)[:count].astype(np.float64)  # (count,)
+    sums = np.stack([np.bincount(labels, weights=z[:, d], minlength=count)[:count] for d in range(z.shape[1])], 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / sizes[:, None]
+
+
 # Anomalies ------------------------------------------------------------------------------------------------------
 
 
