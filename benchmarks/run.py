@@ -246,18 +246,23 @@ def scale_rows(s: dict | None) -> list[str]:
     base = f"{b['points']:,} shipped"
     if "error" in s:
         return [
-            f"| {n} (generated, {s['embedding_mb']:,} MB embedding) | the viewer refused it: {s['error'].removeprefix('error: ')} | |"
+            f"| {n} (generated, {s['embedding_mb']:,} MB embedding) | "
+            f"the viewer refused it: {s['error'].removeprefix('error: ')} | |"
         ]
     return [
-        f"| {n} (generated in {s['generate_s']} s, {s['embedding_mb']:,} MB embedding): process start to first frame, median | "
+        f"| {n} (generated in {s['generate_s']} s, {s['embedding_mb']:,} MB embedding): "
+        "process start to first frame, median | "
         f"**{s['first_frame_s_median']:.2f} s** ({base}: {b['first_frame_s_median']:.2f} s) | < 1.5 s |",
-        f"| {n}: hover frame with neighbours, p50 / p99 / max ms | **{ms(s['hover'], 'frame_ms_p50', 'frame_ms_p99', 'frame_ms_max')}** "
+        f"| {n}: hover frame with neighbours, p50 / p99 / max ms | "
+        f"**{ms(s['hover'], 'frame_ms_p50', 'frame_ms_p99', 'frame_ms_max')}** "
         f"({base}: {ms(b['hover'], 'frame_ms_p50', 'frame_ms_p99', 'frame_ms_max')}) | p99 < 8 |",
-        f"| {n}: zoom re-render, a wheel notch every frame, p50 / p99 ms | **{ms(s['zoom'], 'frame_ms_p50', 'frame_ms_p99')}** "
+        f"| {n}: zoom re-render, a wheel notch every frame, p50 / p99 ms | "
+        f"**{ms(s['zoom'], 'frame_ms_p50', 'frame_ms_p99')}** "
         f"({base}: {ms(b['zoom'], 'frame_ms_p50', 'frame_ms_p99')}) | < 100 |",
         f"| {n}: pan re-render, a drag every frame, p50 / p99 ms | **{ms(s['pan'], 'frame_ms_p50', 'frame_ms_p99')}** "
         f"({base}: {ms(b['pan'], 'frame_ms_p50', 'frame_ms_p99')}) | < 100 |",
-        f"| {n}: resident memory after hovering | **{s['rss_mb']:,.0f} MB** ({base}: {b['rss_mb']:,.0f} MB) | < 1,024 MB |",
+        f"| {n}: resident memory after hovering | "
+        f"**{s['rss_mb']:,.0f} MB** ({base}: {b['rss_mb']:,.0f} MB) | < 1,024 MB |",
     ]
 
 
@@ -304,7 +309,8 @@ def seed_rows(t: dict) -> list[str]:
         )
     return [
         f"| training (a): the Keras seed's setup in torch (Adam 1e-3 constant, batch 256, fp32, 10 epochs, CPU): "
-        f"training time / final test MSE | {seed['train_seconds']} s / {seed['test_mse']:.4f} | (Keras: {t['keras_seed_mse']}) |",
+        f"training time / final test MSE | {seed['train_seconds']} s / {seed['test_mse']:.4f} | "
+        f"(Keras: {t['keras_seed_mse']}) |",
         f"| training (b): the default recipe ({name}) to (a)'s test MSE | {reached} | |",
         f"| training: (a)'s time over (b)'s | {speedup} | ≥ 3× with AMX bf16, ≥ 2× without |",
     ]
@@ -315,7 +321,8 @@ def markdown(r: dict) -> str:
     t = r.get("torch_side") or {}
     view = d["viewer_settings"]
     lines = [
-        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores; Python {m['python']}, onnxruntime {m['onnxruntime']}, "
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores; "
+        f"Python {m['python']}, onnxruntime {m['onnxruntime']}, "
         f"numpy {m['numpy']}, pygame-ce {m['pygame']}"
         + (f", torch {t['torch']}" if t else "")
         + f"; 1-minute load average {load_range(r.get('load_average'))} during the run. Command: `make bench`.",
@@ -323,31 +330,47 @@ def markdown(r: dict) -> str:
         "| measure | result | target |",
         "| --- | --- | --- |",
         f"| decode one latent, viewer settings (1 thread, no spinning), p50 / p99 µs | **{us(view)}** | ≤ 60 / ≤ 250 |",
-        f"| decode one latent, onnxruntime defaults, p50 / p99 µs | {us(d['ort_default'])} ({ratio(d['ort_default'], view)} of viewer) | |",
-        f"| decode one latent, plain numpy (the compute floor), p50 / p99 µs | {us(t.get('numpy'))} ({ratio(t.get('numpy'), view)}) | |",
-        f"| decode one latent, torch eager under `inference_mode`, p50 / p99 µs | {us(t.get('torch_eager'))} ({ratio(t.get('torch_eager'), view)}) | |",
-        f"| decode one latent, the Keras seed's `decoder.predict` | {KERAS_PREDICT_MS:.1f} ms ({KERAS_PREDICT_MS * 1000 / view['p50_us']:.0f}× the viewer) | |",
+        "| decode one latent, onnxruntime defaults, p50 / p99 µs | "
+        f"{us(d['ort_default'])} ({ratio(d['ort_default'], view)} of viewer) | |",
+        "| decode one latent, plain numpy (the compute floor), p50 / p99 µs | "
+        f"{us(t.get('numpy'))} ({ratio(t.get('numpy'), view)}) | |",
+        "| decode one latent, torch eager under `inference_mode`, p50 / p99 µs | "
+        f"{us(t.get('torch_eager'))} ({ratio(t.get('torch_eager'), view)}) | |",
+        "| decode one latent, the Keras seed's `decoder.predict` | "
+        f"{KERAS_PREDICT_MS:.1f} ms ({KERAS_PREDICT_MS * 1000 / view['p50_us']:.0f}× the viewer) | |",
     ]
     for label in GRIDS:
         g = b[label]
         lines.append(
             f"| batched decode, {label} = {g['points']:,} points: viewer settings / defaults | "
-            f"{g['points_per_s_viewer']:,} / {g['points_per_s_default']:,} points/s ({g['ms_viewer']} / {g['ms_default']} ms) | > 100,000 points/s |"
+            f"{g['points_per_s_viewer']:,} / {g['points_per_s_default']:,} points/s "
+            f"({g['ms_viewer']} / {g['ms_default']} ms) | > 100,000 points/s |"
         )
     p = b["precompute"]
     lines += [
-        f"| precompute the {p['grid']} grid: one batched call vs one call per point | {p['one_batched_call_s']} s vs {p['single_calls_s']} s | (seed: ~22 min) |",
-        f"| frame time, hover only, `--fps 0`, p50 / p99 / max ms | **{f['hover']['frame_ms_p50']} / {f['hover']['frame_ms_p99']} / {f['hover']['frame_ms_max']}** ({f['hover']['frames']} frames) | < 1.5 / < 4 |",
-        f"| frame time, map + A-B strip + neighbours, p50 / p99 / max ms | **{f['all_features']['frame_ms_p50']} / {f['all_features']['frame_ms_p99']} / {f['all_features']['frame_ms_max']}** | p99 < 10 |",
-        f"| frame time, `--precompute 64` (interpolated hover), p50 / p99 ms; its hover lookup p50 | {f['precompute_64']['frame_ms_p50']} / {f['precompute_64']['frame_ms_p99']}; {f['precompute_64']['decode_us_p50']:.0f} µs | |",
-        f"| CPU time per frame, 60 fps cap, mouse still | {f['still_60fps']['cpu_ms_per_frame']} ms ({f['still_60fps']['frames_drawn']} of {f['still_60fps']['frames']} frames redrawn, {f['still_60fps']['decodes']} decode) | ≈ 0 |",
-        f"| cold start: process start to first frame, median of {c['runs']} | **{c['first_frame_s_median']} s** (to exit: {c['exit_s_median']} s) | < 0.6 s |",
+        f"| precompute the {p['grid']} grid: one batched call vs one call per point | "
+        f"{p['one_batched_call_s']} s vs {p['single_calls_s']} s | (seed: ~22 min) |",
+        "| frame time, hover only, `--fps 0`, p50 / p99 / max ms | "
+        f"**{f['hover']['frame_ms_p50']} / {f['hover']['frame_ms_p99']} / {f['hover']['frame_ms_max']}** "
+        f"({f['hover']['frames']} frames) | < 1.5 / < 4 |",
+        "| frame time, map + A-B strip + neighbours, p50 / p99 / max ms | "
+        f"**{f['all_features']['frame_ms_p50']} / {f['all_features']['frame_ms_p99']} / "
+        f"{f['all_features']['frame_ms_max']}** | p99 < 10 |",
+        "| frame time, `--precompute 64` (interpolated hover), p50 / p99 ms; its hover lookup p50 | "
+        f"{f['precompute_64']['frame_ms_p50']} / {f['precompute_64']['frame_ms_p99']}; "
+        f"{f['precompute_64']['decode_us_p50']:.0f} µs | |",
+        f"| CPU time per frame, 60 fps cap, mouse still | {f['still_60fps']['cpu_ms_per_frame']} ms "
+        f"({f['still_60fps']['frames_drawn']} of {f['still_60fps']['frames']} frames redrawn, "
+        f"{f['still_60fps']['decodes']} decode) | ≈ 0 |",
+        f"| cold start: process start to first frame, median of {c['runs']} | "
+        f"**{c['first_frame_s_median']} s** (to exit: {c['exit_s_median']} s) | < 0.6 s |",
     ]
     lines += scale_rows(r.get("scale"))
     lines.append(f"| installed size, viewer dependencies | **{r['install']['total_mb']:.0f} MB** | < 230 MB |")
     if t.get("install"):
         lines.append(
-            f"| installed size, with the training extra (torch, torchvision, onnx, …) | {t['install']['total_mb']:,.0f} MB | |"
+            "| installed size, with the training extra (torch, torchvision, onnx, …) | "
+            f"{t['install']['total_mb']:,.0f} MB | |"
         )
     train, shipped = t.get("training"), t.get("shipped_training") or {}
     if train:
@@ -358,7 +381,8 @@ def markdown(r: dict) -> str:
     if shipped.get("seconds_to_seed_mse") is not None:
         lines.append(
             f"| shipped model: training time to the seed's test MSE 0.0377 / to its final {shipped['test_mse']:.4f} | "
-            f"{shipped['seconds_to_seed_mse']} s / {shipped['seconds_to_final_mse']} s ({shipped['seconds_per_epoch_median']} s an epoch) | < 12 s to 0.0377 |"
+            f"{shipped['seconds_to_seed_mse']} s / {shipped['seconds_to_final_mse']} s "
+            f"({shipped['seconds_per_epoch_median']} s an epoch) | < 12 s to 0.0377 |"
         )
     return "\n".join(lines) + "\n"
 
@@ -400,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.torch_python:
         steps.append(("torch comparisons and training", "torch_side",
-                      lambda: torch_side(args.torch_python, bundle_path, args.data_root, calls, args.quick)))  # fmt: skip
+                      lambda: torch_side(args.torch_python, bundle_path, args.data_root,
+                                         calls, args.quick)))  # fmt: skip
     results: dict = {"machine": machine(), "bundle": bundle.name, "quick": args.quick}
     results["load_average"] = {}  # other work on the machine slows every figure: say how much there was
     for index, (title, key, step) in enumerate(steps, 1):

@@ -136,7 +136,8 @@ def test_resume_without_a_run_is_one_line(tmp_path: Path):
 
 
 def train_argv(root: Path, run: Path, *extra: str) -> list[str]:
-    return ["--data-root", str(root), "--run-dir", str(run), "--batch-size", "64", "--device", "cpu", "--hidden", "32", *extra]  # fmt: skip
+    return ["--data-root", str(root), "--run-dir", str(run),
+            "--batch-size", "64", "--device", "cpu", "--hidden", "32", *extra]  # fmt: skip
 
 
 def interrupt_at(monkeypatch, epoch_index: int) -> None:

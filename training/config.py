@@ -140,8 +140,8 @@ def parse_hidden(text: str) -> tuple[int, ...]:
         widths = ()
     if not 1 <= len(widths) <= MAX_LAYERS or not all(1 <= width <= MAX_WIDTH for width in widths):
         raise ConfigError(
-            f"--hidden {printable(text, 60)!r}: expected 1 to {MAX_LAYERS} comma-separated widths from 1 to {MAX_WIDTH}, "
-            f"e.g. 512,128,64"
+            f"--hidden {printable(text, 60)!r}: expected 1 to {MAX_LAYERS} comma-separated widths "
+            f"from 1 to {MAX_WIDTH}, e.g. 512,128,64"
         )
     return widths
 
@@ -174,7 +174,8 @@ def validate(config: TrainConfig) -> TrainConfig:
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m training",
-        description="Train an autoencoder on MNIST or your own pictures and write a run directory that `python -m export` turns into a bundle.",
+        description="Train an autoencoder on MNIST or your own pictures and write a run directory "
+        "that `python -m export` turns into a bundle.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     for f in dataclasses.fields(TrainConfig):

@@ -191,7 +191,10 @@ def on_disk(config: TrainConfig, saved: int, earlier_run: bool) -> str:
     if saved:
         return f"{saved} of {config.epochs} epochs are saved in {checkpoint}"
     if earlier_run:
-        return f"no epoch of this run finished, so nothing of it was saved; {config.run_path} still holds the earlier run, unchanged"
+        return (
+            "no epoch of this run finished, so nothing of it was saved; "
+            f"{config.run_path} still holds the earlier run, unchanged"
+        )
     return "no epoch finished, so nothing was saved; start again with the same command"
 
 
@@ -282,7 +285,8 @@ def _run(config: TrainConfig) -> dict:
         config = resume_config(config, state)
     elif earlier_run and not config.overwrite:
         raise TrainError(
-            f"{config.run_path}: already holds a run; pass --resume to continue it, --overwrite to replace it, or pick another --run-dir"
+            f"{config.run_path}: already holds a run; pass --resume to continue it, "
+            "--overwrite to replace it, or pick another --run-dir"
         )
     if config.batch_size < world:
         raise TrainError(f"--batch-size {config.batch_size}: must be at least the number of processes ({world})")
@@ -390,7 +394,8 @@ def _run(config: TrainConfig) -> dict:
             )
             check_stop()
             progress.write(
-                f"epoch {epoch + 1:>3}/{config.epochs}  train loss {train_loss:.5f}  test MSE {test_mse:.5f}  {seconds:5.1f}s"
+                f"epoch {epoch + 1:>3}/{config.epochs}  train loss {train_loss:.5f}  "
+                f"test MSE {test_mse:.5f}  {seconds:5.1f}s"
             )
     except (KeyboardInterrupt, Interrupted):
         progress.close()
@@ -451,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Interrupted):
         return 130
     print(
-        f"done: test MSE {metrics['test_mse']:.5f}, latent k-NN accuracy {metrics['knn_accuracy']:.3f}, after {metrics['train_seconds']:.1f}s of training; run in {config.run_path}"
+        f"done: test MSE {metrics['test_mse']:.5f}, latent k-NN accuracy {metrics['knn_accuracy']:.3f}, "
+        f"after {metrics['train_seconds']:.1f}s of training; run in {config.run_path}"
     )
     print(f"next: python -m export {config.run_path} --out models/NAME")
     return 0
