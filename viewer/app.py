@@ -40,6 +40,7 @@ from viewer.state import (
     notify,
     restore_session,
     session_of,
+    toggle_traversal,
 )
 from viewer.stats import FrameStats
 from viewer.walk import class_means, path
@@ -121,6 +122,8 @@ def start_state(
     state = initial_state(plane, home, window_size(), bundle.chw, class_count=count, class_means=means)
     state.show_map = args.map
     state.color_by_error = args.color_by == "error"
+    if args.traversal:
+        toggle_traversal(state)
     state.walk_frames, state.slerp, state.variational = args.walk_frames, args.slerp, bundle.variational
     if session is not None:
         restore_session(state, session, plane, str(args.session))

@@ -109,6 +109,7 @@ def _add_view_arguments(parser: argparse.ArgumentParser) -> None:
         help="the manifold map (G) tiles the view with N×N decodes, 1-64",
     )
     parser.add_argument("--map", action="store_true", help="start with the manifold map on")
+    parser.add_argument("--traversal", action="store_true", help="start with the traversal grid (T) shown")
     parser.add_argument(
         "--color-by",
         choices=["class", "error"],
