@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from latent_common.errors import UserError, printable, reason
+from latent_common.errors import UserError, reason
 from training.data import PICTURE_SOURCES, DataOptions, Split, load_split
 from training.metrics import KNN_K, knn_accuracy
 from viewer.bundle import (
@@ -35,9 +35,11 @@ from viewer.bundle import (
     ENCODER,
     MAX_IMAGE_SIDE,
     MIN_IMAGE_SIDE,
+    BundleError,
     check_model_io,
     check_no_external_data,
     check_replaceable,
+    single_float,
     view_bounds,
     write_bundle,
 )
@@ -78,15 +80,10 @@ def _check_signature(file: str, session: ort.InferenceSession, role: str) -> Non
     for kind, args, name, rank in zip(
         ("input", "output"), (session.get_inputs(), session.get_outputs()), ROLES[role][:2], ROLES[role][2:]
     ):
-        if len(args) != 1:
-            raise PairError(f"{file}: the {role} must have exactly one {kind}, found {len(args)}")
-        arg = args[0]
-        if arg.name != name:
-            raise PairError(f"{file}: {role} {kind} is named '{printable(str(arg.name), 60)}', expected '{name}'")
-        if arg.type != "tensor(float)":
-            raise PairError(
-                f"{file}: {role} {kind} '{name}' is {printable(str(arg.type), 60)}, expected tensor(float) (float32)"
-            )
+        try:
+            arg = single_float(file, args, role, kind, name)  # the bundle's own check, so the wording is one
+        except BundleError as exc:
+            raise PairError(str(exc)) from None
         if len(arg.shape) != rank:
             layout = "[N, D]" if rank == 2 else "[N, C, H, W]"
             raise PairError(f"{file}: {role} {kind} '{name}' has rank {len(arg.shape)}, expected {rank} {layout}")

@@ -647,20 +647,26 @@ def _expected_io(role: str, latent_dim: int, image_shape: tuple[int, int]) -> tu
     return (latent, image) if role == "decoder" else (image, latent)
 
 
+def single_float(file: Path | str, actual: list, role: str, kind: str, name: str) -> Any:
+    """The one float32 input or output (onnxruntime's NodeArg) the contract names, or a BundleError that says why."""
+    if len(actual) != 1:
+        raise BundleError(f"{file}: the {role} must have exactly one {kind}, found {len(actual)}")
+    arg = actual[0]
+    if arg.name != name:
+        raise BundleError(f"{file}: {role} {kind} is named '{printable(str(arg.name), 60)}', expected '{name}'")
+    if arg.type != "tensor(float)":
+        raise BundleError(
+            f"{file}: {role} {kind} '{name}' is {printable(str(arg.type), 60)}, expected tensor(float) (float32)"
+        )
+    return arg
+
+
 def check_model_io(file: Path, session: Any, role: str, latent_dim: int, image_shape: tuple[int, int]) -> None:
     """Check an onnxruntime session's single input and output against the contract for `role`."""
     for kind, actual, (name, shape) in zip(
         ("input", "output"), (session.get_inputs(), session.get_outputs()), _expected_io(role, latent_dim, image_shape)
     ):
-        if len(actual) != 1:
-            raise BundleError(f"{file}: the {role} must have exactly one {kind}, found {len(actual)}")
-        arg = actual[0]
-        if arg.name != name:
-            raise BundleError(f"{file}: {role} {kind} is named '{printable(str(arg.name), 60)}', expected '{name}'")
-        if arg.type != "tensor(float)":
-            raise BundleError(
-                f"{file}: {role} {kind} '{name}' is {printable(str(arg.type), 60)}, expected tensor(float) (float32)"
-            )
+        arg = single_float(file, actual, role, kind, name)
         if len(arg.shape) != len(shape):
             raise BundleError(
                 f"{file}: {role} {kind} '{name}' has rank {len(arg.shape)}, expected {len(shape)} {shape_text(shape)}"
