@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -270,3 +271,22 @@ def test_a_dataset_too_small_is_one_line_before_training(tmp_path: Path, capsys,
 
 def test_the_latent_dim_ceiling_is_the_bundle_formats():
     assert MAX_LATENT_DIM == bundle_module.MAX_LATENT_DIM
+
+
+def test_the_one_cycle_warms_up_for_the_configured_share():
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.Adam([weight], lr=1e-3)
+    scheduler = train_module.make_scheduler(optimizer, TrainConfig(epochs=10, lr=1e-3, warmup=0.1), steps_per_epoch=10)
+    lrs = []
+    for _ in range(100):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert int(np.argmax(lrs)) in (9, 10)  # the peak after 10% of the 100 steps, not torch's default 30%
+
+
+def test_a_run_from_before_the_warmup_flag_resumes_on_its_own_schedule(tmp_path: Path):
+    saved = dataclasses.asdict(TrainConfig(run_dir=str(tmp_path)))
+    del saved["warmup"]
+    resumed = train_module.resume_config(TrainConfig(run_dir=str(tmp_path)), {"train_config": saved})
+    assert resumed.warmup == train_module.LEGACY_WARMUP == 0.3

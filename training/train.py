@@ -147,8 +147,11 @@ def make_scheduler(optimizer, config: TrainConfig, steps_per_epoch: int):
     if config.schedule == "constant":
         return None
     return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch
+        optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch, pct_start=config.warmup
     )
+
+
+LEGACY_WARMUP = 0.3  # torch's OneCycleLR pct_start, which every run used before the --warmup flag
 
 
 def resume_config(config: TrainConfig, state: dict) -> TrainConfig:
@@ -162,6 +165,7 @@ def resume_config(config: TrainConfig, state: dict) -> TrainConfig:
             raise TrainError(f"{config.run_path}: no {CONFIG} beside {CHECKPOINT} to resume from")
         saved = read_json(path)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
+    saved = {"warmup": LEGACY_WARMUP} | saved  # a run from before --warmup existed used torch's default
     try:
         restored = TrainConfig(**{key: value for key, value in saved.items() if key in known})
     except TypeError as exc:
