@@ -60,8 +60,13 @@ class NonFinite(Exception):
 def finite_step(loss: torch.Tensor, parameters) -> bool:
     """Whether the loss and every gradient are finite. Under DistributedDataParallel the gradients are
     already averaged over all processes, so every rank reaches the same answer at the same batch."""
-    flags = [torch.isfinite(loss).all()] + [torch.isfinite(p.grad).all() for p in parameters if p.grad is not None]
-    return bool(torch.stack(flags).all())
+    # One fused norm over every gradient instead of an isfinite pass per tensor (that was ~20% of an epoch):
+    # NaN or Inf anywhere makes the sum non-finite (so would a norm past ~1e19, which is divergence anyway).
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total = loss.detach().float().sum()
+    if grads:
+        total = total + torch.stack(torch._foreach_norm(grads)).float().sum()
+    return bool(torch.isfinite(total))
 
 
 def resolve_device(name: str) -> torch.device:
