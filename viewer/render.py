@@ -472,8 +472,9 @@ class TextCache:
 
 
 def frame(
-    screen, layout: Layout, background, panels: list, cursor, hud_lines, text: TextCache, last_cursor, full: bool
-) -> list:
+    screen, layout: Layout, background, panels: list, cursor, hud_lines, text: TextCache, last_cursor, full: bool,
+    mark=None, last_mark=None,
+) -> list:  # fmt: skip
     """Draw what changed since the last frame over the cached background; returns the rects to update.
 
     A full frame blits the whole background (start, resize, expose, view change); a hover frame
@@ -484,7 +485,7 @@ def frame(
         screen.blit(background, (0, 0))
         dirty = [screen.get_rect()]
     else:
-        dirty = [layout.hud] + ([last_cursor] if last_cursor is not None else [])
+        dirty = [layout.hud] + [rect for rect in (last_cursor, last_mark) if rect is not None]
         for rect in dirty:
             screen.blit(background, rect, rect)
     for surface, rect in panels:
@@ -496,8 +497,24 @@ def frame(
             text.render(line, color), (layout.hud.left, y), area=pygame.Rect(0, 0, layout.hud.width, layout.hud.height)
         )
         y += text.font.get_linesize() + 2
+    screen.set_clip(layout.plot)
+    if mark is not None:
+        dirty.append(draw_mark(screen, mark))
     if cursor is not None:
-        screen.set_clip(layout.plot)
         dirty.append(draw_cursor(screen, cursor))
-        screen.set_clip(None)
+    screen.set_clip(None)
     return dirty
+
+
+def mark_rect(pos: tuple[int, int]) -> pygame.Rect:
+    return pygame.Rect(pos[0] - 8, pos[1] - 8, 17, 17)
+
+
+def draw_mark(screen: pygame.Surface, pos: tuple[int, int]) -> pygame.Rect:
+    """Where the decoded point is when the cursor doesn't say (the slider, a prior sample, a walk, a jump):
+    a diamond, so it reads as a point, not a pointer."""
+    x, y = pos
+    points = [(x, y - 7), (x + 7, y), (x, y + 7), (x - 7, y)]
+    pygame.draw.polygon(screen, BACKGROUND, points, 0)
+    pygame.draw.polygon(screen, PIN, points, 2)
+    return mark_rect(pos)

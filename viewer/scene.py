@@ -93,6 +93,8 @@ class Scene:
         self.map: MapJob | None = None  # the last finished one, whose tiles are map_tiles
         self.map_tiles: pygame.Surface | None = None
         self.last_cursor: pygame.Rect | None = None  # the crosshair drawn last frame, to restore
+        self.last_mark: pygame.Rect | None = None  # the decoded point's mark drawn last frame, to restore
+        self.plane = models.plane
 
     def refresh(self, state: ViewState, models: Models, stats: FrameStats) -> None:
         """Rebuild what the state flags as stale, in dependency order; at most one decode.
@@ -303,6 +305,15 @@ class Scene:
             notify(state, str(exc))
             return np.full((len(latents), *models.bundle.chw), np.nan, dtype=np.float32)
 
+    def mark_position(self, state: ViewState) -> tuple[int, int] | None:
+        """The screen point of the decoded latent when the crosshair doesn't show it: on the slider, a prior
+        sample, a walk, a jump to a listed image, a feature-direction offset. Drawings and pictures have a ring."""
+        shifted = state.direction_ends is not None and state.direction_steps != 0
+        if encodes_canvas(state) or (state.focus == Focus.HOVER and state.cursor is not None and not shifted):
+            return None
+        x, y = self.layout.to_screen(self.plane.project(state.z), state.view)[0]
+        return (int(x), int(y)) if self.layout.plot.collidepoint(int(x), int(y)) else None
+
     def draw(self, screen: pygame.Surface, state: ViewState, hud: list) -> list[pygame.Rect]:
         """Draw this frame's changes (everything, after a change of view or the help); returns the dirty rects."""
         layout = self.layout
@@ -310,9 +321,12 @@ class Scene:
         if state.show_traversal and self.traversal is not None:
             panels.append((self.traversal, layout.traversal_grid(len(self.directions.names[:TRAVERSAL_ROWS]))[0]))
         full = state.full_redraw or state.show_help
+        mark = self.mark_position(state)
         dirty = render.frame(
-            screen, layout, self.background, panels, state.cursor, hud, self.text, self.last_cursor, full
-        )
+            screen, layout, self.background, panels, state.cursor, hud, self.text, self.last_cursor, full,
+            mark, self.last_mark,
+        )  # fmt: skip
+        self.last_mark = render.mark_rect(mark) if mark is not None else None
         if state.show_help:
             self.help = self.help or render.help_overlay(layout.size, self.fonts)
             screen.blit(self.help, (0, 0))

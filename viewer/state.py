@@ -93,6 +93,7 @@ class ViewState:
     notice_until: float = 0.0  # time.monotonic() when it goes
     dropped: str | None = None  # a file dropped on the window, to encode
     picture_name: str | None = None  # the file the picture came from
+    picture_anchor: tuple[int, int] | None = None  # where the mouse was when it arrived (see hover)
     requests: set[Request] = field(default_factory=set)
     z_changed: bool = True  # decode the first frame
     scatter_changed: bool = False  # view, hidden classes or map changed: re-render the scatter
@@ -296,7 +297,7 @@ def drop_file(state: ViewState, path: str) -> None:
 
 def accept_picture(state: ViewState, image: np.ndarray, name: str) -> None:
     """A picture, (C, H, W) float32 in [0, 1] as the model takes it, becomes what is encoded and shown."""
-    state.canvas, state.picture_name = image, name
+    state.canvas, state.picture_name, state.picture_anchor = image, name, state.cursor
     set_focus(state, Focus.PICTURE)
     state.canvas_changed = state.overlay_changed = True
 
@@ -323,13 +324,27 @@ def move_along_component(state: ViewState, direction: int) -> None:
         notify(state, "[ ] and + - move along further components: this latent has no more than the two shown")
 
 
+PICTURE_HOLD_PX = 24  # a picture keeps the tile until the mouse really moves over the plot, not on a twitch
+
+
 def hover(state: ViewState, pos: tuple[int, int], uv: np.ndarray) -> None:
     """The cursor moved to pos over the plot, at plane point uv."""
     if state.cursor != pos:
         state.cursor, state.needs_redraw = pos, True
         state.uv = uv
+        if state.focus == Focus.PICTURE and not _moved_away(state, pos):
+            return
         if state.focus not in (Focus.DRAW, Focus.WALK):  # a walk plays on until W or X stops it
             set_focus(state, Focus.HOVER)
+
+
+def _moved_away(state: ViewState, pos: tuple[int, int]) -> bool:
+    """Whether the mouse has moved far from where it was when the picture arrived (the window's first motion
+    event, with the pointer already over the plot, must not take the picture away)."""
+    if state.picture_anchor is None:
+        state.picture_anchor = pos
+        return False
+    return max(abs(pos[0] - state.picture_anchor[0]), abs(pos[1] - state.picture_anchor[1])) > PICTURE_HOLD_PX
 
 
 def leave_plot(state: ViewState) -> None:
