@@ -208,7 +208,7 @@ def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng
             except (ModelRunError, UserError) as exc:
                 notify(state, str(exc)[-90:])
             else:
-                notify(state, f"saved {out} ({count} frames)")
+                notify(state, f"saved {out.name} ({count} frames) in {out.parent}")
                 print(f"saved {out}", file=sys.stderr)
     if Request.SCREENSHOT in state.requests:
         saved(state, stamp(args.shots_dir, "latent-explorer"), pygame.display.get_surface())
@@ -233,7 +233,7 @@ def saved(state: ViewState, path: Path, surface) -> None:
         notify(state, str(exc)[-90:])
         print(f"warning: {exc}", file=sys.stderr)
         return
-    notify(state, f"saved {path}")
+    notify(state, f"saved {path.name} in {path.parent}")
     print(f"saved {path}", file=sys.stderr)
 
 

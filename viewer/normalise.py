@@ -33,6 +33,15 @@ INK = 0.1  # a pixel is ink when brighter than this share of the brightest pixel
 EMPTY = 1e-3  # a canvas whose brightest pixel is dimmer than this holds no drawing
 
 
+def light_on_dark(image: np.ndarray) -> tuple[np.ndarray, bool]:
+    """A picture of dark ink on light paper (a photo or scan of a written digit), turned into MNIST's light ink
+    on a dark ground; judged by the border, which is paper. Returns the image and whether it was inverted."""
+    border = np.concatenate([image[..., 0, :], image[..., -1, :], image[..., :, 0], image[..., :, -1]], axis=-1)
+    if float(border.mean()) > 0.5:
+        return (1.0 - image).astype(np.float32), True
+    return image, False
+
+
 def like_mnist(canvas: np.ndarray, size: tuple[int, int] | None = None, fit: float = MNIST_FIT) -> np.ndarray:
     """A grey canvas (H, W) or (1, H, W) in [0, 1] -> the same layout at size (default: the canvas's own),
     float32: the ink scaled to fit a fit * size box, centred by its centre of mass."""

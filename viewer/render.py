@@ -330,6 +330,15 @@ def neighbours_surface(layout: Layout, indices: np.ndarray, thumbnails: Thumbnai
     return surface
 
 
+def hint_surface(size: tuple[int, int], lines: list[str], font: pygame.font.Font) -> pygame.Surface:
+    """A few dim lines of advice where a panel has nothing to show yet."""
+    surface = pygame.Surface(size).convert()
+    surface.fill(BACKGROUND)
+    for i, line in enumerate(lines):
+        surface.blit(font.render(line, True, DIM_TEXT), (4, 8 + i * (font.get_linesize() + 2)))
+    return surface
+
+
 def colour_bar_surface(layout: Layout, edges: np.ndarray, colors: list, font: pygame.font.Font) -> pygame.Surface:
     """The anomaly view's legend: the error scale as a bar of its colours, ticked in error units (log scale)."""
     surface = pygame.Surface(layout.legend.size).convert()

@@ -19,7 +19,7 @@ from viewer.explore import Plane, grid_centres, nearest, segment
 from viewer.inference import GridDecoder, ModelRunError, OnnxModel
 from viewer.layout import TRAVERSAL_STEPS, Layout
 from viewer.manifold import MapJob, pan_shift, view_key
-from viewer.normalise import like_mnist
+from viewer.normalise import light_on_dark, like_mnist
 from viewer.spatial import GridIndex
 from viewer.state import (
     Focus,
@@ -186,7 +186,14 @@ class Scene:
 
     def _refresh_canvas(self, state: ViewState, models: Models, stats: FrameStats) -> None:
         if encodes_canvas(state):
-            self.seen = like_mnist(state.canvas) if sees_like_mnist(models.bundle) else None  # (C, H, W)
+            self.seen = None
+            if sees_like_mnist(models.bundle):  # (C, H, W), made the way MNIST's digits were
+                canvas, inverted = state.canvas, False
+                if state.focus == Focus.PICTURE:
+                    canvas, inverted = light_on_dark(canvas)
+                    if inverted:
+                        notify(state, "inverted: the picture is dark ink on light paper, MNIST is light on dark")
+                self.seen = like_mnist(canvas)
             try:
                 z = models.encoder((state.canvas if self.seen is None else self.seen)[None])  # (1, D)
             except ModelRunError as exc:
@@ -261,7 +268,11 @@ class Scene:
             seen = state.canvas if self.seen is None else self.seen
             state.canvas_error = float(np.mean((image - seen) ** 2)) if np.isfinite(image).all() else None
             self.digit = self.canvas_tile.update(state.canvas)
-            if self.seen is not None:  # two halves: what the encoder took, and what the decoder made of it
+            if not state.canvas.any():  # nothing drawn yet: a blank encodes to some point, which would mislead
+                state.canvas_error = None
+                hint = ["draw here, on the big tile", "with the mouse button held", "", "C clears", "D leaves"]
+                self.side = render.hint_surface(self.layout.side.size, hint, self.fonts["small"])
+            elif self.seen is not None:  # two halves: what the encoder took, and what the decoder made of it
                 self.side = render.seen_surface(self.layout.side.size, self.seen, image, self.fonts)
             else:
                 self.side = render.image_surface(image, (self.layout.side.width, self.layout.side.width))
@@ -485,4 +496,19 @@ def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple
         lines.append((f"its error {state.canvas_error:.4f}: more unusual than", render.PIN))
         lines.append((f"{share:.0%} of the test images", render.PIN))
     notices = models.notices + ([state.notice] if state.notice and time.monotonic() < state.notice_until else [])
-    return lines + [(notice, render.WARN) for notice in notices]
+    return lines + [(line, render.WARN) for notice in notices for line in wrap(notice, NOTICE_WIDTH)]
+
+
+NOTICE_WIDTH = 48  # characters of a HUD line at the default panel width: a longer notice wraps
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Words into lines of at most width characters (a longer word, a path say, keeps its own line)."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + [line]

@@ -57,3 +57,31 @@ def test_the_slider_point_is_marked_on_the_a_b_line(tmp_path: Path, monkeypatch)
     assert np.abs(pixels[x, y] - BACKGROUND).sum() < 30, pixels[x, y]
     outline = pixels[x - 8 : x + 9, y - 8 : y + 9].reshape(-1, 3)
     assert (np.abs(outline - PIN).sum(axis=1) < 30).sum() > 30
+
+
+def test_a_dark_on_light_digit_is_inverted_like_mnist_and_lands_on_its_dot(tmp_path: Path):
+    bundle = load_bundle(SHIPPED)
+    pygame.display.init()
+    grey = 255 - bundle.images_chw[1234][0]  # a black digit on white paper, as a photo or scan would be
+    png = tmp_path / "on-paper.png"
+    pygame.image.save(pygame.surfarray.make_surface(np.repeat(grey.T[:, :, None], 3, axis=2)), str(png))
+    stats, _ = run_viewer(tmp_path, None, 3, "--mouse", "still", "--encode", str(png))
+    np.testing.assert_allclose(stats["encoded"]["z"], bundle.z[1234], atol=0.05)
+
+
+def test_an_empty_canvas_shows_a_hint_not_a_reconstruction(tmp_path: Path):
+    from viewer.render import DIM_TEXT
+
+    _, shot = run_viewer(tmp_path, lambda frame, layout: [key(pygame.K_d, "d")] if frame == 1 else [], 4)
+    side = pygame.surfarray.array3d(shot)[LAYOUT.side.left : LAYOUT.side.right, LAYOUT.side.top : LAYOUT.side.bottom]
+    pixels = side.reshape(-1, 3).astype(int)
+    assert (np.abs(pixels - DIM_TEXT).sum(axis=1) < 60).sum() > 30  # the hint's words
+    assert pixels.max() < 200  # and no bright reconstruction
+
+
+def test_a_long_notice_wraps_instead_of_running_off_the_panel():
+    from viewer.scene import NOTICE_WIDTH, wrap
+
+    text = "E exports the A->B strip: click the scatter twice to pin A and B first"
+    lines = wrap(text, NOTICE_WIDTH)
+    assert len(lines) == 2 and all(len(line) <= NOTICE_WIDTH for line in lines) and " ".join(lines) == text
