@@ -171,7 +171,8 @@ def legend_surface(
         item = layout.legend_item(index).move(-layout.legend.left, -layout.legend.top)
         off = index in hidden
         pygame.draw.circle(surface, class_color(index), (item.left + 8, item.centery), 6, width=2 if off else 0)
-        label = font.render(name, True, DIM_TEXT if off else TEXT)
+        shown_name = name if name == str(index) or index > 9 else f"{index} {name}"  # the key that hides it
+        label = font.render(shown_name, True, DIM_TEXT if off else TEXT)
         surface.blit(
             label,
             (item.left + 20, item.centery - label.get_height() // 2),
@@ -192,7 +193,7 @@ def legend_font(class_names: list[str], fonts) -> pygame.font.Font:
 
 def legend_cell(class_names: list[str], font: pygame.font.Font) -> int:
     """The width one legend entry needs: dot, gap and the widest name (capped, so long names share a row)."""
-    return 28 + min(max(font.size(name)[0] for name in class_names), 200)
+    return 28 + min(max(font.size(f"0 {name}")[0] for name in class_names), 200)  # room for the key's digit
 
 
 def compose_background(

@@ -459,7 +459,7 @@ def offset_lines(state: ViewState, plane) -> list[tuple[str, tuple]]:
         return [(f"on the PC1-PC2 plane · + - move along pc{state.component + 3}, [ ] picks", render.TEXT)]
     lines = [", ".join(moved[i : i + 4]) for i in range(0, len(moved), 4)]
     lines[0] = f"off the plane: {lines[0]}"
-    lines[-1] += " · R resets"
+    lines[-1] += f" · [ ] pc{state.component + 3} · R resets"
     return [(line, render.PIN) for line in lines]
 
 
