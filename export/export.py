@@ -18,11 +18,12 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from export.onnx_pair import embedding_bytes, load_pair, measure
+from export.onnx_pair import embedding_bytes, source_keys
+from latent_common.cli import ArgumentParser
 from latent_common.errors import UserError, reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
 from training.data import DataOptions, load_split
-from training.evaluate import embed, evaluate, to_tensor
+from training.evaluate import embed, reconstruction_errors, to_tensor
 from training.metrics import KNN_K, knn_accuracy
 from training.model import Autoencoder, ModelConfig
 from viewer.bundle import DECODER, EMBEDDING, ENCODER, check_model_io, check_replaceable, view_bounds, write_bundle
@@ -133,7 +134,8 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         )
     images = to_tensor(test.images, torch.device("cpu"))  # (M, C, H, W) in [0, 1]
     z = embed(model, images)  # (M, D), a VAE's posterior means
-    test_mse = evaluate(model, images)
+    errors = reconstruction_errors(model, images)  # (M,) float64: each image's MSE, stored for the anomaly view
+    test_mse = float(errors.mean())
     knn = knn_accuracy(z, test.labels)
     bounds = view_bounds(z)
     print(
@@ -155,8 +157,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         file=sys.stderr,
     )
 
-    # Each test image's error as onnxruntime computes it from the exported graphs: what the viewer would compute.
-    errors = measure(load_pair(encoder_onnx, decoder_onnx), test.images, test.labels).errors
+    metrics = read_json(run_dir / METRICS) if (run_dir / METRICS).is_file() else {}
     meta = {
         "name": name or out.name,
         "dataset": dataset,
@@ -169,8 +170,8 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         "knn_k": KNN_K,
         "parity_max_abs_diff": {"decoder": decoder_diff, "encoder": encoder_diff},
         "train_config": config,
-        "training_history": read_json(run_dir / METRICS)["epochs"] if (run_dir / METRICS).is_file() else [],
-        "training_precision": read_json(run_dir / METRICS).get("precision") if (run_dir / METRICS).is_file() else None,
+        "training_history": metrics.get("epochs", []),
+        "training_precision": metrics.get("precision"),
         "model_config": dataclasses.asdict(model.config),
         "versions": {
             "torch": torch.__version__,
@@ -179,21 +180,18 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
             "opset": OPSET,
         },
     }
-    if test.preprocess is not None:  # how the viewer converts a picture a user gives it, as training did
-        meta["preprocess"] = test.preprocess
-    if test.notice is not None:
-        meta["notice"] = test.notice
+    meta |= source_keys(test)
     files = {
         DECODER: decoder_onnx,
         ENCODER: encoder_onnx,
-        EMBEDDING: embedding_bytes(z, test.labels, test.images, errors),
+        EMBEDDING: embedding_bytes(z, test.labels, test.images, errors.astype(np.float32)),
     }
     write_bundle(out, files, meta, force=force)
     return meta
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m export",
         description="Export a training run to a model bundle "
         "(ONNX decoder and encoder, test-set embedding, bundle.json).",
@@ -206,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", help="folder holding MNIST/raw/ (default: the run's own --data-root)")
     parser.add_argument("--name", help="bundle name shown in the viewer (default: the --out folder's name)")
     parser.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         meta = export(args.run_dir, args.out, args.data_root, args.name, args.force)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

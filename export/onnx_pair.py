@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from latent_common.cli import ArgumentParser
 from latent_common.errors import UserError, reason
 from training.data import PICTURE_SOURCES, DataOptions, Split, load_split
 from training.metrics import KNN_K, knn_accuracy
@@ -265,23 +266,23 @@ def build_bundle(
         f"latent {KNN_K}-NN accuracy {measures.knn_accuracy:.3f}",
         file=sys.stderr,
     )
-    meta = {
-        "name": name or out.name,
-        "dataset": dataset,
-        "class_names": test.class_names or [str(i) for i in range(int(test.labels.max()) + 1)],
-        "latent_dim": pair.latent_dim,
-        "image_shape": list(pair.image_shape),
-        "latent_bounds": view_bounds(measures.z),
-        "test_mse": measures.test_mse,
-        "knn_accuracy": measures.knn_accuracy,
-        "knn_k": KNN_K,
-        "model_config": {"kind": kind, "latent_dim": pair.latent_dim, "image_shape": list(pair.image_shape)},
-        "versions": graph_versions([encoder, decoder]) | (versions or {}),
-    } | (extra or {})
-    if test.preprocess is not None:
-        meta["preprocess"] = test.preprocess
-    if test.notice is not None:
-        meta["notice"] = test.notice
+    meta = (
+        {
+            "name": name or out.name,
+            "dataset": dataset,
+            "class_names": test.class_names or [str(i) for i in range(int(test.labels.max()) + 1)],
+            "latent_dim": pair.latent_dim,
+            "image_shape": list(pair.image_shape),
+            "latent_bounds": view_bounds(measures.z),
+            "test_mse": measures.test_mse,
+            "knn_accuracy": measures.knn_accuracy,
+            "knn_k": KNN_K,
+            "model_config": {"kind": kind, "latent_dim": pair.latent_dim, "image_shape": list(pair.image_shape)},
+            "versions": graph_versions([encoder, decoder]) | (versions or {}),
+        }
+        | (extra or {})
+        | source_keys(test)
+    )
     files = {
         ENCODER: encoder,
         DECODER: decoder,
@@ -289,6 +290,13 @@ def build_bundle(
     }
     write_bundle(out, files, meta, force=force)
     return meta
+
+
+def source_keys(test: Split) -> dict[str, Any]:
+    """bundle.json's keys about the images themselves: how a user's picture is converted to match them
+    (preprocess), and their licence (notice), when the dataset has them."""
+    keys = {"preprocess": test.preprocess, "notice": test.notice}
+    return {key: value for key, value in keys.items() if value is not None}
 
 
 def held_out_images(dataset: str, root: str, pair: Pair, test_fraction: float) -> Split:
@@ -301,15 +309,8 @@ def held_out_images(dataset: str, root: str, pair: Pair, test_fraction: float) -
     return load_split(dataset, root, "test", download=True, options=options)
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting: a bad flag is one `error:` line."""
-
-    def error(self, message: str):
-        raise UserError(f"{message} (see python -m export --encoder ENC.onnx --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
+    parser = ArgumentParser(
         prog="python -m export --encoder ENC.onnx --decoder DEC.onnx",
         description="Turn your own encoder/decoder pair in ONNX (from any framework) into a model bundle; "
         "no torch needed.",

@@ -147,3 +147,7 @@ def test_force_never_replaces_the_run_or_a_folder_of_bundles(tiny_run: Path, tin
     before = tree(models)
     assert_one_line_error(run_module("export", str(tiny_run), "--out", str(models), "--force"), "not a bundle")
     assert tree(models) == before
+
+
+def test_a_bad_export_flag_is_one_line(tmp_path: Path):
+    assert_one_line_error(run_module("export", str(tmp_path), "--out", str(tmp_path / "b"), "--bogus"), "--bogus")

@@ -14,14 +14,20 @@ def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> float:
-    """Test MSE: the mean over all digits of the per-pixel squared error, pixels in [0, 1]."""
+def reconstruction_errors(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> np.ndarray:
+    """Each image's mean per-pixel squared error, pixels in [0, 1]: (N,) float64 (the anomaly view's scale)."""
     model.eval()
-    total = 0.0
+    errors = []
     for start in range(0, len(images), batch_size):
         batch = images[start : start + batch_size]
-        total += float(((model(batch) - batch) ** 2).sum(dtype=torch.float64))
-    return total / images.numel()
+        squared = (model(batch) - batch) ** 2
+        errors.append(squared.flatten(1).mean(dim=1, dtype=torch.float64).cpu().numpy())
+    return np.concatenate(errors)
+
+
+def evaluate(model: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> float:
+    """Test MSE: the mean over all images of the per-pixel squared error (every image has as many pixels)."""
+    return float(reconstruction_errors(model, images, batch_size).mean())
 
 
 @torch.inference_mode()
