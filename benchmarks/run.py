@@ -296,6 +296,8 @@ def seed_rows(t: dict) -> list[str]:
         return []
     recipe = default["recipe"]
     name = f"{recipe['epochs']} epochs {recipe['schedule']}, lr {recipe['lr']:g}, batch {recipe['batch_size']}"
+    if "ema" in recipe:  # results from before the recipe's Adam beta2, warm-up and weight average were recorded
+        name += f", warm-up {recipe['warmup']:g}, Adam β2 {recipe['adam_beta2']:g}, weight average {recipe['ema']:g}"
     name += f", {arithmetic(default['run'].get('precision'))}"
     reached = (
         f"**{versus['default_seconds']} s** (epoch {versus['default_epoch']}; the full run ends at "

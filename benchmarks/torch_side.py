@@ -24,6 +24,7 @@ from viewer.bundle import DECODER, load_bundle
 
 SEED_MSE = 0.0377  # the Keras seed script's median test MSE after its 10 epochs, measured on this machine
 SEED_EPOCHS, SEED_BATCH, SEED_LR = 10, 256, 1e-3  # the Keras seed's fit(): Adam's default lr, constant
+RECIPE_KEYS = ("epochs", "batch_size", "lr", "schedule", "warmup", "adam_beta2", "ema")
 QUICK_DIGITS = 4096  # the quick setting's training digits: enough batches to show an epoch runs
 
 
@@ -108,7 +109,7 @@ def training_benchmark(data_root: str, quick: bool) -> dict | None:
         "digits": QUICK_DIGITS if quick else 60000,
         "seconds_per_epoch": round(float(np.median(seconds)), 2),
         "epochs_timed": len(seconds),
-        "recipe": {key: getattr(config, key) for key in ("epochs", "batch_size", "lr", "schedule")},
+        "recipe": {key: getattr(config, key) for key in RECIPE_KEYS},
         "history": history,
         "test_mse": metrics["test_mse"],
         "train_seconds": metrics["train_seconds"],

@@ -18,8 +18,12 @@ import torch
 from tests.conftest import make_tiny_mnist
 from tests.helpers import ROOT, assert_one_line_error, run_module
 from training import train as train_module
-from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint
+from training.average import WeightAverage
+from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, save_checkpoint
 from training.config import MAX_LATENT_DIM, TrainConfig, parse_config
+from training.data import load_split
+from training.evaluate import evaluate, to_tensor
+from training.model import Autoencoder, ModelConfig
 from viewer import bundle as bundle_module
 
 
@@ -285,8 +289,57 @@ def test_the_one_cycle_warms_up_for_the_configured_share():
     assert int(np.argmax(lrs)) in (9, 10)  # the peak after 10% of the 100 steps, not torch's default 30%
 
 
-def test_a_run_from_before_the_warmup_flag_resumes_on_its_own_schedule(tmp_path: Path):
+def test_a_run_from_before_the_recipe_flags_resumes_on_its_own_recipe(tmp_path: Path):
     saved = dataclasses.asdict(TrainConfig(run_dir=str(tmp_path)))
-    del saved["warmup"]
+    for key in ("warmup", "adam_beta2", "ema"):
+        del saved[key]
     resumed = train_module.resume_config(TrainConfig(run_dir=str(tmp_path)), {"train_config": saved})
-    assert resumed.warmup == train_module.LEGACY_WARMUP == 0.3
+    assert (resumed.warmup, resumed.adam_beta2, resumed.ema) == (0.3, 0.999, 0.0)  # torch's and Adam's own, no average
+
+
+def test_the_checkpointed_model_is_the_weight_average(tiny_root: Path, tmp_path: Path):
+    metrics = train_module.run(tiny_config(tiny_root, tmp_path / "run", epochs=2, ema=0.9))
+    state = load_checkpoint(tmp_path / "run")
+    average, last = state["model"], state["train_model"]
+    assert any(not torch.equal(average[key], last[key]) for key in average)  # the average is not the last step
+    model = Autoencoder(ModelConfig.from_dict(state["model_config"]))
+    model.load_state_dict(average)
+    test = load_split("mnist", str(tiny_root), "test", download=False)
+    assert evaluate(model, to_tensor(test.images, torch.device("cpu"))) == pytest.approx(metrics["test_mse"])
+
+
+def test_without_an_average_the_checkpointed_model_is_the_last_step(tiny_root: Path, tmp_path: Path):
+    train_module.run(tiny_config(tiny_root, tmp_path / "run", epochs=1, ema=0.0))
+    state = load_checkpoint(tmp_path / "run")
+    assert "train_model" not in state
+
+
+def test_an_older_checkpoint_resumes_on_the_old_recipe(tiny_root: Path, tmp_path: Path):
+    old_recipe = {"ema": 0.0, "adam_beta2": 0.999, "schedule": "constant"}  # constant: 1 epoch + 1 = 2 epochs
+    train_module.run(tiny_config(tiny_root, tmp_path / "whole", epochs=2, **old_recipe))
+    train_module.run(tiny_config(tiny_root, tmp_path / "split", epochs=1, **old_recipe))
+    state = load_checkpoint(tmp_path / "split")
+    for key in ("adam_beta2", "ema"):  # as saved before these flags existed
+        del state["train_config"][key]
+    state["train_config"]["epochs"] = 2
+    save_checkpoint(tmp_path / "split", state)
+    train_module.run(tiny_config(tiny_root, tmp_path / "split", resume=True))
+    whole, split = load_checkpoint(tmp_path / "whole")["model"], load_checkpoint(tmp_path / "split")["model"]
+    assert all(torch.equal(whole[key], split[key]) for key in whole)
+
+
+def test_the_weight_average_follows_the_steps_in_place_and_weighs_the_first_ones_more():
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    average = WeightAverage(model, decay=0.5)
+    with torch.no_grad():
+        model.weight.fill_(10.0)  # in place, as the optimiser and load_state_dict change weights
+    average.update()  # update 0: decay min(0.5, 1 / 10) = 0.1, so 90% of the way
+    assert average.module.weight.item() == pytest.approx(9.0)
+    average.update()  # update 1: min(0.5, 2 / 11)
+    assert average.module.weight.item() == pytest.approx(9.0 + (1 - 2 / 11) * 1.0)
+    average.updates = 1000  # long into a run: the decay itself
+    before = average.module.weight.item()
+    average.update()
+    assert average.module.weight.item() == pytest.approx(before + 0.5 * (10.0 - before))
+    assert not average.module.weight.requires_grad

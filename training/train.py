@@ -27,6 +27,7 @@ from tqdm import tqdm
 from latent_common.atomic import write_json
 from latent_common.charts import curve_png
 from latent_common.errors import UserError, reason
+from training.average import WeightAverage
 from training.checkpoint import (
     CHECKPOINT,
     CONFIG,
@@ -106,10 +107,13 @@ def train_epoch(
     config: TrainConfig,
     epoch: int,
     progress: tqdm,
+    average: WeightAverage | None = None,
     rank: int = 0,
     world: int = 1,
 ) -> float:
     """One pass over shuffled index batches of the in-memory training set; returns the mean loss.
+
+    `average`, when given, moves towards the weights after every step.
 
     With several processes, every rank draws the same permutation and takes every world-th index of it,
     in batches of batch_size / world, so the global batch and the number of steps stay the same.
@@ -134,6 +138,8 @@ def train_epoch(
         if not finite_step(loss, objective.parameters()):
             raise NonFinite(start // batch_size + 1, loss.item())
         optimizer.step()
+        if average is not None:
+            average.update()
         if scheduler is not None:
             scheduler.step()
         loss_sum += loss.item() * len(batch)
@@ -156,7 +162,9 @@ def make_scheduler(optimizer, config: TrainConfig, steps_per_epoch: int):
     )
 
 
-LEGACY_WARMUP = 0.3  # torch's OneCycleLR pct_start, which every run used before the --warmup flag
+# What a run saved before these flags existed trained with: torch's OneCycleLR pct_start, Adam's own beta2,
+# and no weight average. A resumed older run keeps them, so it ends as it would have uninterrupted.
+LEGACY_RECIPE = {"warmup": 0.3, "adam_beta2": 0.999, "ema": 0.0}
 
 
 def resume_config(config: TrainConfig, state: dict) -> TrainConfig:
@@ -170,7 +178,7 @@ def resume_config(config: TrainConfig, state: dict) -> TrainConfig:
             raise TrainError(f"{config.run_path}: no {CONFIG} beside {CHECKPOINT} to resume from")
         saved = read_json(path)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
-    saved = {"warmup": LEGACY_WARMUP} | saved  # a run from before --warmup existed used torch's default
+    saved = LEGACY_RECIPE | saved
     try:
         restored = TrainConfig(**{key: value for key, value in saved.items() if key in known})
     except TypeError as exc:
@@ -327,14 +335,19 @@ def _run(config: TrainConfig) -> dict:
         objective = DistributedDataParallel(objective, device_ids=[device] if device.type == "cuda" else None)
     # fused: one kernel for all of Adam's arithmetic; 0.9 ms a step against foreach's 3 ms here (about a
     # sixth of a bf16 step at batch 256). Its state dict is Adam's, so older checkpoints still resume.
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, config.adam_beta2), fused=True)
+    average = WeightAverage(model, config.ema) if config.ema else None
+    evaluated = average.module if average is not None else model  # what is tested, checkpointed and exported
     steps_per_epoch = -(-(len(train_images) // world) // (config.batch_size // world))
     scheduler = make_scheduler(optimizer, config, steps_per_epoch)
     history: list[dict] = []
     start_epoch = 0
     if state is not None:
         try:
-            model.load_state_dict(state["model"])
+            if average is not None:  # "model" is the average; the weights the steps move are beside it
+                average.module.load_state_dict(state["model"])
+                average.updates = state["epoch"] * steps_per_epoch
+            model.load_state_dict(state["train_model"] if average is not None else state["model"])
             optimizer.load_state_dict(state["optimizer"])
             if scheduler is not None:
                 scheduler.load_state_dict(state["scheduler"])
@@ -366,6 +379,7 @@ def _run(config: TrainConfig) -> dict:
                     config=config,
                     epoch=epoch,
                     progress=progress,
+                    average=average,
                     rank=rank,
                     world=world,
                 )
@@ -376,8 +390,8 @@ def _run(config: TrainConfig) -> dict:
             seconds = time.perf_counter() - started
             if not main_rank:
                 continue
-            test_mse = evaluate(model, test_images)
-            if not (math.isfinite(train_loss) and math.isfinite(test_mse) and finite_weights(model)):
+            test_mse = evaluate(evaluated, test_images)
+            if not (math.isfinite(train_loss) and math.isfinite(test_mse) and finite_weights(evaluated)):
                 raise diverged(config, epoch, f"the test MSE became {test_mse}", saved, earlier_run)
             history.append(
                 {"epoch": epoch + 1, "train_loss": train_loss, "test_mse": test_mse, "seconds": round(seconds, 3)}
@@ -385,7 +399,8 @@ def _run(config: TrainConfig) -> dict:
             save_checkpoint(
                 config.run_path,
                 {
-                    "model": model.state_dict(),
+                    "model": evaluated.state_dict(),
+                    **({"train_model": model.state_dict()} if average is not None else {}),
                     "model_config": dataclasses.asdict(model_config),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else {},
@@ -430,7 +445,7 @@ def _run(config: TrainConfig) -> dict:
     # Once, at the end: a leave-one-out k-NN over 10,000 test latents takes a few seconds.
     metrics = (
         summarise(history, device, arithmetic)
-        | {"knn_accuracy": knn_accuracy(embed(model, test_images), test.labels)}
+        | {"knn_accuracy": knn_accuracy(embed(evaluated, test_images), test.labels)}
         | extra
     )
     write_json(config.run_path / METRICS, metrics)
