@@ -6,7 +6,6 @@ the viewer reads bundles, so it owns the format, and this module only produces i
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import torch
 from torch import nn
 
 from export.onnx_pair import embedding_bytes, source_keys
-from latent_common.cli import ArgumentParser
+from latent_common.cli import ArgumentParser, HelpFormatter
 from latent_common.errors import UserError, reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
 from training.data import DataOptions, load_split
@@ -197,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         "(ONNX decoder and encoder, test-set embedding, bundle.json).",
         epilog="Your own ONNX pair from any framework, without torch: python -m export --encoder ENC.onnx "
         "--decoder DEC.onnx --dataset SPEC --out BUNDLE (see python -m export --encoder x --help).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("run_dir", type=Path, help="run directory written by `python -m training`")
     parser.add_argument("--out", type=Path, required=True, help="bundle folder to write, e.g. models/mnist-ae")

@@ -19,6 +19,16 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help with each flag's default, but only where there is one to show: not for a switch that is off
+    (False), a value left unset (None), or a help text that already says what the default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or "default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def int_in(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: an integer from low to high inclusive."""
 

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from latent_common.cli import ArgumentParser
+from latent_common.cli import ArgumentParser, HelpFormatter
 from latent_common.errors import UserError, printable
 from training.data import check_dataset
 
@@ -109,7 +109,7 @@ class TrainConfig:
     # Adam's second-moment decay: 0.999 (Adam's default) adapts each weight's step size over ~1,000 steps, a
     # sixth of the run; 0.95 (~20 steps) reached the seed setup's test MSE two epochs sooner (trials: README).
     adam_beta2: float = field(
-        default=0.95, metadata={"help": "Adam's second-moment decay (its own default is 0.999)", "range": (0.0, 0.9999)}
+        default=0.95, metadata={"help": "Adam's second-moment decay (Adam's own: 0.999)", "range": (0.0, 0.9999)}
     )
     # What is evaluated, checkpointed and exported is an exponential moving average of the weights (Polyak
     # averaging; Izmailov et al., 2018, arXiv:1803.05407): it averages out the step noise of a high learning rate,
@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m training",
         description="Train an autoencoder on MNIST or your own pictures and write a run directory "
         "that `python -m export` turns into a bundle.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     for f in dataclasses.fields(TrainConfig):
         if f.type in ("bool", bool):

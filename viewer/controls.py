@@ -14,7 +14,7 @@ import pygame
 from viewer.state import (
     Request,
     ViewState,
-    cancel_picking,
+    back_out,
     choose_class,
     clear_canvas,
     clear_pins,
@@ -47,12 +47,9 @@ class Control:
 
 
 def _quit(state: ViewState, key: int) -> None:
-    if state.show_help and key == pygame.K_ESCAPE:
-        state.show_help = False
-    elif state.picking is not None and key == pygame.K_ESCAPE:
-        cancel_picking(state)
-    else:
-        state.running = False
+    if key == pygame.K_ESCAPE and back_out(state):
+        return
+    state.running = False
 
 
 def _digit(state: ViewState, key: int) -> None:
@@ -145,7 +142,7 @@ CONTROLS = [
     Control("H or ?", "this help", (pygame.K_h,), lambda s, k: toggle_help(s), chars=("?",)),
     Control(
         "Esc or Q",
-        "quit (Esc closes the help, or stops F, first)",
+        "quit (Esc first closes the help, F's direction, a playing walk or draw mode)",
         (pygame.K_ESCAPE, pygame.K_q),
         _quit,
     ),

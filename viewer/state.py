@@ -480,6 +480,22 @@ def toggle_direction(state: ViewState) -> None:
         state.picking = ()  # the HUD asks for the classes while picking
 
 
+def back_out(state: ViewState) -> bool:
+    """Esc: close the first of these that is open: the help, F's picking or its direction, a playing walk, draw
+    mode. False when none is, and Esc quits (a student pressing Esc to dismiss something shouldn't lose the window)."""
+    if state.show_help:
+        toggle_help(state)
+    elif state.picking is not None or state.direction is not None:
+        toggle_direction(state)
+    elif state.focus == Focus.WALK:
+        toggle_walk(state)
+    elif state.focus == Focus.DRAW:
+        toggle_draw(state)
+    else:
+        return False
+    return True
+
+
 def pick_class(state: ViewState, index: int) -> None:
     """The next class of the direction being picked: the one to go from, then the one to go towards."""
     means = state.class_means

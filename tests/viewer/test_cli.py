@@ -44,6 +44,13 @@ def test_a_path_the_user_gives_wins_over_a_shipped_name(tmp_path: Path, monkeypa
     assert catalog.find("no-such-model") == Path("no-such-model")
 
 
+def test_help_shows_a_default_only_where_there_is_one():
+    text = " ".join(run_module("viewer", "--help").stdout.split())  # argparse wraps lines anywhere
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "(default: 60)" in text  # --fps
+    assert text.count("default: warn") == 1  # --strict's help names its default; nothing is added to it
+
+
 def test_list_has_one_line_per_shipped_bundle():
     result = run_module("viewer", "--list")
     assert result.returncode == 0, result.stderr

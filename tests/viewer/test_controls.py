@@ -85,6 +85,16 @@ def test_esc_closes_the_help_before_it_quits():
     assert not state.running
 
 
+def test_esc_leaves_draw_mode_before_it_quits():
+    plane, state = fresh()
+    state = handle(key(pygame.K_d, "d"), state, LAYOUT, plane)
+    assert state.focus == Focus.DRAW
+    state = handle(key(pygame.K_ESCAPE), state, LAYOUT, plane)
+    assert state.focus == Focus.HOVER and state.running
+    state = handle(key(pygame.K_ESCAPE), state, LAYOUT, plane)
+    assert not state.running
+
+
 def test_the_help_overlay_draws_a_line_per_control():
     from viewer.render import PIN, help_overlay
 

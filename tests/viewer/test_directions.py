@@ -125,6 +125,14 @@ def test_esc_cancels_picking_and_then_quits():
     assert not state.running
 
 
+def test_esc_clears_a_shown_direction_and_then_quits():
+    bundle, plane, state = fresh()
+    state = feed(state, plane, [move(SPOT), *pick(1, 7), key(pygame.K_PERIOD, "."), key(pygame.K_ESCAPE)])
+    assert state.direction is None and state.direction_steps == 0 and state.running
+    state = feed(state, plane, [key(pygame.K_ESCAPE)])
+    assert not state.running
+
+
 def test_digit_keys_hide_classes_again_after_picking_and_f_again_clears():
     bundle, plane, state = fresh()
     state = feed(state, plane, [*pick(1, 7), digit(3)])

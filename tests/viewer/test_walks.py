@@ -80,6 +80,16 @@ def test_shift_click_adds_waypoints_w_plays_and_x_clears():
     assert state.waypoints == [] and state.focus == Focus.HOVER
 
 
+def test_esc_stops_a_playing_walk_before_it_quits():
+    plane, state = fresh()
+    state = feed(state, plane, [e for spot in SPOTS[:2] for e in shift_click(spot)] + [key(pygame.K_w, "w")])
+    assert state.focus == Focus.WALK
+    state = feed(state, plane, [key(pygame.K_ESCAPE)])
+    assert state.focus == Focus.HOVER and state.walk_path is None and len(state.waypoints) == 2 and state.running
+    state = feed(state, plane, [key(pygame.K_ESCAPE)])
+    assert not state.running
+
+
 def test_l_toggles_great_circles_for_a_variational_model_only():
     plane, state = fresh()
     state = feed(state, plane, [key(pygame.K_l, "l")])
