@@ -35,8 +35,16 @@ ZOOM_STEP = 0.8  # one wheel notch shows 80% of the width: fine enough to aim, q
 DRAG_THRESHOLD = 3  # pixels a press must move before it is a pan rather than a click (a pin)
 
 
+def typed(event) -> str:
+    """The character a key press typed, as if Caps Lock were off: Shift+W exports the walk, Caps Lock + W plays it."""
+    char = getattr(event, "unicode", "")
+    if getattr(event, "mod", 0) & pygame.KMOD_CAPS and char.isalpha():
+        char = char.swapcase()
+    return char
+
+
 def _on_key(event, state: ViewState) -> None:
-    control = control_for(event.key, getattr(event, "unicode", ""))
+    control = control_for(event.key, typed(event))
     if control is not None and control.action is not None:
         control.action(state, event.key)
     state.needs_redraw = True

@@ -236,14 +236,14 @@ def compose_background(
         pygame.draw.line(background, PIN, points[0], points[1], 2)
     for (x, y), name in zip(points, "AB"):
         pygame.draw.circle(background, PIN, (x, y), 5)
-        background.blit(fonts["text"].render(name, True, PIN), (x + 7, y - 16))
+        outlined(background, fonts["text"], name, PIN, (x + 7, y - 16))
     if walk is not None and len(walk[0]):
         waypoints, route = (layout.to_screen(np.asarray(p).reshape(-1, 2), view) for p in walk)
         if len(route) > 1:
             pygame.draw.lines(background, WALK, False, route.tolist(), 2)
         for number, (x, y) in enumerate(waypoints.tolist(), start=1):
             pygame.draw.circle(background, WALK, (x, y), 4)
-            background.blit(fonts["small"].render(str(number), True, WALK), (x + 6, y + 2))
+            outlined(background, fonts["small"], str(number), WALK, (x + 6, y + 2))
     if direction is not None:
         arrow(background, layout.to_screen(np.asarray(direction[0]).reshape(2, 2), view), direction[1], fonts["small"])
     if marker_plane is not None:
@@ -267,7 +267,16 @@ def arrow(surface: pygame.Surface, ends: np.ndarray, names: tuple[str, str], fon
             pygame.draw.polygon(surface, colour, [p.tolist() for p in wings], 0 if width == 2 else 3)
     for (x, y), name in zip(ends.tolist(), names):
         pygame.draw.circle(surface, TEXT, (x, y), 3)
-        surface.blit(font.render(name[:24], True, TEXT), (x + 6, y - 16))
+        outlined(surface, font, name[:24], TEXT, (x + 6, y - 16))
+
+
+def outlined(surface: pygame.Surface, font, text: str, colour, pos: tuple[int, int]) -> None:
+    """Text with a one-pixel rim of the background colour, so a label over dense dots of its own hue still reads."""
+    rim = font.render(text, True, BACKGROUND)
+    x, y = pos
+    for dx, dy in ((-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)):
+        surface.blit(rim, (x + dx, y + dy))
+    surface.blit(font.render(text, True, colour), pos)
 
 
 class DigitTile:

@@ -4,8 +4,8 @@ A session file is JSON, versioned like a bundle and written atomically:
   {"format": "latent-explorer session", "format_version": 1, "bundle": "mnist-ae", "latent_dim": 2,
    "view": [[x0, x1], [y0, y1]], "pins": [[z_1, ..., z_D], ...], "hidden_classes": [3, 7],
    "offsets": [...D - 2 numbers...], "focus": "hover", "show_map": false, "extra": {...}}
-`extra` carries whatever else the viewer keeps (a slider position, a walk's spacing) without a new format
-version; keys a version doesn't know are ignored, so a file stays readable by the version that wrote it and
+`extra` carries whatever else the viewer keeps (waypoints, the slider position, a feature direction) without a new
+format version; keys a version doesn't know are ignored, so a file stays readable by the version that wrote it and
 later ones. A file may come from anywhere, so every value is checked before the viewer uses it, and each problem
 is one line naming the file and the key (a `SessionError`): the viewer says it and starts fresh. Latents whose
 dimension isn't the bundle's are refused: the session was saved with another bundle.

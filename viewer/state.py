@@ -47,6 +47,9 @@ class Request(str, Enum):
 
 
 NOTICE_S = 4.0  # seconds an on-screen notice stays
+# The view's width against the home view's: 10,000x in is still ~2,000 float32 steps across a plain autoencoder's
+# +-50 latents; 100x out shows the whole embedding as a speck.
+ZOOM_RANGE = (1e-4, 100.0)
 
 
 @dataclass
@@ -175,7 +178,14 @@ def reset_view(state: ViewState) -> None:
 
 
 def zoom_view(state: ViewState, anchor: np.ndarray, factor: float) -> None:
-    set_view(state, zoom(state.view, anchor, factor))
+    """Zoom about the anchor, within ZOOM_RANGE of the home view's width (beyond it, a notice and no change)."""
+    width = (state.view[0, 1] - state.view[0, 0]) * factor / (state.home_view[0, 1] - state.home_view[0, 0])
+    if width < ZOOM_RANGE[0] and factor < 1:
+        notify(state, "zoomed in as far as it goes (R resets the view)")
+    elif width > ZOOM_RANGE[1] and factor > 1:
+        notify(state, "zoomed out as far as it goes (R resets the view)")
+    else:
+        set_view(state, zoom(state.view, anchor, factor))
 
 
 def pan_view(state: ViewState, start: np.ndarray, now: np.ndarray) -> None:
@@ -560,12 +570,39 @@ def restore_session(state: ViewState, session: Session, plane: Plane, where: str
     state.z = plane.lift(state.uv, state.offsets)
     if session.focus == Focus.SLIDER and len(state.pins) == 2:
         slide(state, state.t)
+    if "direction" in session.extra:
+        restore_direction(state, session.extra["direction"], session.extra.get("direction_steps", 0), where)
     state.scatter_changed = state.overlay_changed = state.strip_changed = state.z_changed = True
+
+
+def restore_direction(state: ViewState, direction, steps, where: str) -> None:
+    """A saved feature direction (two class indices) and how far along it the point was, checked first."""
+    low, high = DIRECTION_REACH
+    if not (
+        isinstance(direction, list)
+        and len(direction) == 2
+        and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < state.class_count for i in direction)
+        and direction[0] != direction[1]
+    ):
+        raise SessionError(
+            f"{where}: 'extra.direction' must be two different class indices from 0 to {state.class_count - 1}"
+        )
+    if not (isinstance(steps, int) and not isinstance(steps, bool) and low <= steps <= high):
+        raise SessionError(f"{where}: 'extra.direction_steps' must be an integer from {low} to {high}")
+    if state.class_means is None:
+        return
+    state.picking = (direction[0],)
+    pick_class(state, direction[1])  # as if picked with F: a class without test images is refused with a notice
+    state.picking = None
+    if state.direction is not None:
+        state.direction_steps = steps
 
 
 def session_of(state: ViewState) -> Session:
     """What `--session FILE` keeps of the state."""
     focus = state.focus if state.focus in (Focus.HOVER, Focus.SLIDER) else Focus.HOVER  # the rest need their input
     extra = {"waypoints": [w.astype(float).tolist() for w in state.waypoints], "t": state.t}
+    if state.direction is not None:
+        extra |= {"direction": list(state.direction), "direction_steps": state.direction_steps}
     return Session(state.view.copy(), list(state.pins), state.hidden, state.offsets.copy(), focus.value,
                    state.show_map, extra)  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pygame
+import pytest
 
 from tests.helpers import ROOT, SHIPPED
 from tests.viewer.harness import click, key, move, run_viewer
@@ -13,7 +14,8 @@ from viewer.events import handle
 from viewer.explore import make_plane, plane_bounds
 from viewer.layout import make_layout, window_size
 from viewer.scene import KEY_STRIPS, direction_lines, panel_captions
-from viewer.state import Focus, initial_state
+from viewer.session_file import SessionError
+from viewer.state import Focus, initial_state, restore_session, session_of
 from viewer.walk import class_means
 
 EIGHT_D = ROOT / "models" / "mnist-ae-8d"
@@ -131,6 +133,22 @@ def test_esc_clears_a_shown_direction_and_then_quits():
     assert state.direction is None and state.direction_steps == 0 and state.running
     state = feed(state, plane, [key(pygame.K_ESCAPE)])
     assert not state.running
+
+
+def test_a_session_keeps_the_direction_and_how_far_along_it():
+    bundle, plane, state = fresh()
+    state = feed(state, plane, [move(SPOT), *pick(1, 7)] + [key(pygame.K_PERIOD, ".")] * 3)
+    session = session_of(state)
+    assert session.extra["direction"] == [1, 7] and session.extra["direction_steps"] == 3
+    _, _, again = fresh()
+    restore_session(again, session, plane, "s.json")
+    assert again.direction == (1, 7) and again.direction_steps == 3 and again.picking is None
+    np.testing.assert_array_equal(again.direction_ends, state.direction_ends)
+    for direction, steps, words in (([1, 1], 0, "two different"), ([1, 10], 0, "0 to 9"), ([1, 7], 99, "-10 to 20")):
+        _, _, fresh_state = fresh()
+        session.extra |= {"direction": direction, "direction_steps": steps}
+        with pytest.raises(SessionError, match=words):
+            restore_session(fresh_state, session, plane, "s.json")
 
 
 def test_digit_keys_hide_classes_again_after_picking_and_f_again_clears():

@@ -18,7 +18,7 @@ from viewer.explore import bilinear, grid_centres, grid_nodes, make_plane, neare
 from viewer.inference import CPU, GridDecoder, OnnxModel
 from viewer.layout import STRIP_COUNT, make_layout, window_size
 from viewer.render import DRAWN
-from viewer.state import initial_state
+from viewer.state import ZOOM_RANGE, initial_state
 
 EIGHT_D = ROOT / "models" / "mnist-ae-8d"
 LAYOUT = make_layout(window_size())
@@ -66,6 +66,19 @@ def test_wheel_zooms_about_the_cursor_and_r_resets():
     assert state.scatter_changed
     state = feed(state, plane, [key(pygame.K_r, "r")], bundle)
     np.testing.assert_array_equal(state.view, state.home_view)
+
+
+def test_zoom_stops_at_its_limits_and_says_so():
+    bundle, plane, state = fresh()
+    spot = (LAYOUT.plot.left + 100, LAYOUT.plot.top + 150)
+    home_width = np.ptp(state.home_view[0])
+    state = feed(state, plane, [move(spot)] + [ev(pygame.MOUSEWHEEL, x=0, y=3)] * 40, bundle)  # 0.8^120: far past
+    notch = 0.8**3  # three wheel steps at once
+    assert ZOOM_RANGE[0] <= np.ptp(state.view[0]) / home_width < ZOOM_RANGE[0] / notch  # within a notch of the limit
+    assert "as far as it goes" in state.notice
+    state = feed(state, plane, [ev(pygame.MOUSEWHEEL, x=0, y=-3)] * 80, bundle)
+    assert ZOOM_RANGE[1] * notch < np.ptp(state.view[0]) / home_width <= ZOOM_RANGE[1]
+    assert np.isfinite(state.view).all()
 
 
 def test_drag_pans_and_a_click_pins():

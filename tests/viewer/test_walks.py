@@ -14,7 +14,7 @@ from viewer.bundle import load_bundle
 from viewer.events import handle
 from viewer.explore import make_plane, plane_bounds
 from viewer.layout import make_layout, window_size
-from viewer.state import Focus, initial_state
+from viewer.state import Focus, Request, initial_state
 
 LAYOUT = make_layout(window_size())
 VAE = ROOT / "models" / "mnist-vae"
@@ -88,6 +88,17 @@ def test_esc_stops_a_playing_walk_before_it_quits():
     assert state.focus == Focus.HOVER and state.walk_path is None and len(state.waypoints) == 2 and state.running
     state = feed(state, plane, [key(pygame.K_ESCAPE)])
     assert not state.running
+
+
+def test_caps_lock_and_w_plays_the_walk_and_only_shift_exports_it():
+    plane, state = fresh()
+    state = feed(state, plane, [e for spot in SPOTS[:2] for e in shift_click(spot)])
+    caps_w = ev(pygame.KEYDOWN, key=pygame.K_w, unicode="W", mod=pygame.KMOD_CAPS)  # Caps Lock on, no Shift
+    state = feed(state, plane, [caps_w])
+    assert state.focus == Focus.WALK and Request.EXPORT_WALK not in state.requests
+    shift_caps_w = ev(pygame.KEYDOWN, key=pygame.K_w, unicode="w", mod=pygame.KMOD_CAPS | pygame.KMOD_LSHIFT)
+    state = feed(state, plane, [shift_caps_w])
+    assert Request.EXPORT_WALK in state.requests
 
 
 def test_l_toggles_great_circles_for_a_variational_model_only():
