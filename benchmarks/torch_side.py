@@ -20,6 +20,7 @@ from onnx import numpy_helper
 from benchmarks.envsize import closure_mb
 from benchmarks.timing import latencies_us, random_latents, summary_us
 from training.model import Autoencoder, ModelConfig
+from training.train import TrainConfig, run  # first: on import it makes every thread flush denormals (see there)
 from viewer.bundle import DECODER, load_bundle
 
 SEED_MSE = 0.0377  # the Keras seed script's median test MSE after its 10 epochs, measured on this machine
@@ -93,7 +94,6 @@ def training_benchmark(data_root: str, quick: bool) -> dict | None:
     when it reached the seed setup's test MSE, and the full run's final test MSE shows where it ends.
     """
     from training.data import DataError
-    from training.train import TrainConfig, run
 
     with tempfile.TemporaryDirectory() as tmp:
         quick_flags = {"epochs": 1, "train_limit": QUICK_DIGITS} if quick else {}
@@ -124,9 +124,9 @@ def seed_setup(data_root: str) -> dict | None:
 
     Its own loop, not the trainer's: the trainer's arithmetic and schedule may change (bf16, compile),
     and this is the fixed reference they are measured against. Epoch times exclude the test evaluation,
-    as the trainer's history does, so (a) and (b) compare like with like.
+    as the trainer's history does, so (a) and (b) compare like with like. Denormals are flushed on every thread
+    (importing training.train does it), as TensorFlow does on CPUs.
     """
-    from training.config import TrainConfig
     from training.data import DataError, load_split
     from training.evaluate import evaluate, to_tensor
 
@@ -139,7 +139,6 @@ def seed_setup(data_root: str) -> dict | None:
     images, test_images = to_tensor(train.images, cpu), to_tensor(test.images, cpu)  # (N, 28, 28) in [0, 1]
     defaults = TrainConfig()
     torch.manual_seed(0)
-    torch.set_flush_denormal(True)  # as the trainer does (and as TensorFlow does on CPUs): no denormal stalls
     model = Autoencoder(ModelConfig(latent_dim=defaults.latent_dim, hidden=defaults.hidden_sizes, kind="ae"))
     optimizer = torch.optim.Adam(model.parameters(), lr=SEED_LR)
     history = []

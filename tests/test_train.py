@@ -343,3 +343,16 @@ def test_the_weight_average_follows_the_steps_in_place_and_weighs_the_first_ones
     average.update()
     assert average.module.weight.item() == pytest.approx(before + 0.5 * (10.0 - before))
     assert not average.module.weight.requires_grad
+
+
+def test_every_thread_flushes_denormals_once_the_trainer_is_imported():
+    # In a fresh process, as `python -m training` starts: the flag is a per-thread CPU setting that torch's
+    # worker threads copy when they are created, so it must be set before the first computation creates them.
+    # Unflushed, the worker's half of this product is denormal, and 80x slower to compute.
+    code = (
+        "import training.train, torch; torch.set_num_threads(2); "
+        "w = torch.full((256, 256), 1e-20); print(int(((w @ w) != 0).sum()))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "0"
