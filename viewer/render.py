@@ -27,6 +27,7 @@ from latent_common.style import (
 )
 from viewer import dots
 from viewer.layout import CAPTION, STRIP_COUNT, TRAVERSAL_LABEL, Layout
+from viewer.thumbs import ThumbCache
 
 # Ink palette for 8-bit digit surfaces: dark blue-black paper to warm white ink.
 INK = [(int(18 + 237 * t), int(20 + 230 * t), int(28 + 212 * t**1.2)) for t in np.linspace(0, 1, 256)]
@@ -105,10 +106,13 @@ def plot_text(surface: pygame.Surface, layout: Layout, words: PlotText, fonts) -
 
 def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels: np.ndarray,
                     hidden: frozenset[int], fonts, words: PlotText, tiles: pygame.Surface | None = None,
-                    shift: tuple[int, int] = (0, 0), colors: list | None = None) -> pygame.Surface:  # fmt: skip
+                    shift: tuple[int, int] = (0, 0), colors: list | None = None, thumbs: ThumbCache | None = None,
+                    placed: np.ndarray | None = None, rows: np.ndarray | None = None) -> pygame.Surface:  # fmt: skip
     """Axes with ticks in latent units and their labels, the manifold map if any (shifted by a pan it hasn't
     caught up with), and one dot per visible embedded image, coloured by its label: its class, or with
-    `colors` (one per label value) any other scale, such as the anomaly view's error bins."""
+    `colors` (one per label value) any other scale, such as the anomaly view's error bins. `placed` (rows of
+    `points` that ThumbCache.placed found room for) draws those points as their test images from `thumbs`
+    instead of dots; `rows` maps points to the bundle's images when `points` is a subset of them."""
     colors = colors or [class_color(index) for index in range(int(labels.max()) + 1 if len(labels) else 1)]
     surface = pygame.Surface(layout.size).convert()
     surface.fill(BACKGROUND)
@@ -132,6 +136,11 @@ def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels
         pygame.draw.line(surface, AXIS, (plot.left - 5, y), (plot.left - 1, y))
         label = font.render(f"{value:g}", True, DIM_TEXT)
         surface.blit(label, label.get_rect(midright=(plot.left - 8, y)))
+    if thumbs is not None and placed is not None:
+        draw_thumbnails(surface, layout, view, points[placed], labels[placed],
+                        placed if rows is None else rows[placed], thumbs, colors)  # fmt: skip
+        pygame.draw.rect(surface, AXIS, plot, width=1)
+        return surface
     if len(points) > dots.SPRITE_LIMIT:  # a large embedding: one numpy raster of the dots, not a blit each
         pixels = surface.subsurface(plot)
         pixels_after = dots.blend(pygame.surfarray.array3d(pixels), points, labels, view, hidden, colors)
@@ -157,6 +166,18 @@ def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels
     surface.set_clip(None)
     pygame.draw.rect(surface, AXIS, plot, width=1)
     return surface
+
+
+def draw_thumbnails(surface: pygame.Surface, layout: Layout, view: np.ndarray, points: np.ndarray,
+                    labels: np.ndarray, rows: np.ndarray, thumbs: ThumbCache, colors: list) -> None:  # fmt: skip
+    """Each point's test image centred on it, framed in its dot's colour, clipped to the plot."""
+    surface.set_clip(layout.plot)
+    for (x, y), label, row in zip(layout.to_screen(points, view).tolist(), labels.tolist(), rows.tolist()):
+        thumb = thumbs.get(row)
+        frame = thumb.get_rect(center=(x, y))
+        surface.blit(thumb, frame)
+        pygame.draw.rect(surface, colors[label], frame.inflate(4, 4), width=2)
+    surface.set_clip(None)
 
 
 def legend_surface(

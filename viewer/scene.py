@@ -32,6 +32,7 @@ from viewer.state import (
     show_worst,
 )
 from viewer.stats import FrameStats
+from viewer.thumbs import ThumbCache
 from viewer.walk import REACH, Directions, path, traversal, traversal_directions
 
 NEIGHBOURS = 4
@@ -76,6 +77,8 @@ class Scene:
         names = np.array(bundle.class_names, dtype=object)[bundle.labels]  # (M,) by image: no Python loop over M
         size = max(min(layout.side.width // 2 - 8, layout.side.height // 2 - 20), 8)  # a 2x2 grid with captions
         self.thumbnails = render.Thumbnails(bundle.images_chw, names, size, fonts["small"])
+        self.scatter_thumbs = ThumbCache(bundle.images_chw, render.image_surface)  # zoomed in: images for dots
+        self.placed: np.ndarray | None = None  # the points drawn as their images, None while they are dots
         self.tile = render.DigitTile(bundle.chw, layout.digit.size)  # the decode
         self.canvas_tile = render.DigitTile(bundle.chw, layout.digit.size)  # the drawing
         self.scatter = self.legend = self.background = None  # pygame.Surface, once refreshed
@@ -137,15 +140,19 @@ class Scene:
         words = plot_words(models)
         if state.color_by_error:  # the anomaly view: the visible dots by error bin, a colour bar for the legend
             scale, keep = models.error_scale(), self.visible if self.visible is not None else slice(None)
+            points, rows = models.points[keep], np.flatnonzero(self.visible) if self.visible is not None else None
+            self.placed = self.scatter_thumbs.placed(points, state.view, layout.plot.size, None)
             self.scatter = render.scatter_surface(
-                layout, state.view, models.points[keep], scale.bins[keep], frozenset(), self.fonts, words, tiles, shift,
-                scale.colors,
+                layout, state.view, points, scale.bins[keep], frozenset(), self.fonts, words, tiles, shift,
+                scale.colors, self.scatter_thumbs, self.placed, rows,
             )  # fmt: skip
             self.legend = render.colour_bar_surface(layout, scale.edges, scale.colors, self.fonts["small"])
             return
+        self.placed = self.scatter_thumbs.placed(models.points, state.view, layout.plot.size, self.visible)
         self.scatter = render.scatter_surface(
-            layout, state.view, models.points, bundle.labels, state.hidden, self.fonts, words, tiles, shift
-        )
+            layout, state.view, models.points, bundle.labels, state.hidden, self.fonts, words, tiles, shift,
+            thumbs=self.scatter_thumbs, placed=self.placed,
+        )  # fmt: skip
         font = render.legend_font(bundle.class_names, self.fonts)
         self.legend = render.legend_surface(layout, bundle.class_names, state.hidden, font)
 
@@ -208,7 +215,7 @@ class Scene:
 
     def _refresh_background(self, state: ViewState, models: Models) -> None:
         pins = [models.plane.project(pin[None])[0] for pin in state.pins]
-        captions = panel_captions(state, models.bundle)
+        captions = panel_captions(state, models.bundle, pictures=self.placed is not None)
         waypoints = models.plane.project(np.stack(state.waypoints)) if state.waypoints else np.zeros((0, 2))
         route = (  # the path as walked, projected: a great circle's leg is a curve on the plot
             models.plane.project(path(np.stack(state.waypoints), ROUTE_STEPS, state.slerp))
@@ -391,12 +398,13 @@ def plot_words(models: Models) -> render.PlotText:
     return render.PlotText(title, "z1", y_label, KEY_STRIPS)
 
 
-def panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str, str]:
+def panel_captions(state: ViewState, bundle: Bundle, pictures: bool = False) -> tuple[str, str, str]:
+    """The big tile's caption, the side panel's, and the legend's heading (`pictures`: the scatter shows images)."""
     tile, side = _panel_captions(state, bundle)
     if state.direction_steps and state.focus in (Focus.HOVER, Focus.SLIDER):  # moved along a feature direction
         where = "cursor" if state.focus == Focus.HOVER else "slider"
         tile = f"{where} {direction_amount(state):+.2f} × direction (F)"  # short: the HUD names the classes
-    return tile, side, legend_heading(state)
+    return tile, side, legend_heading(state, pictures)
 
 
 def direction_words(state: ViewState, bundle: Bundle) -> str:
@@ -426,10 +434,11 @@ def direction_lines(state: ViewState, bundle: Bundle) -> list[tuple[str, tuple]]
     return [(where, render.PIN), (keys, render.PIN)]
 
 
-def legend_heading(state: ViewState) -> str:
+def legend_heading(state: ViewState, pictures: bool = False) -> str:
+    what = "test images, framed" if pictures else "dots: test images, coloured"
     if state.color_by_error:
-        return "dots: test images, coloured by reconstruction error"
-    return "dots: test images, coloured by class (click: hide)"
+        return f"{what} by reconstruction error"
+    return f"{what} by class (click: hide)"
 
 
 def _panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str]:

@@ -1,0 +1,57 @@
+"""Real images instead of dots once the view is zoomed in far enough that they fit.
+
+Zoomed out, a dot per test image shows the embedding's shape; zoomed in on a few dozen points, a dot says
+less than the image it stands for. So when the visible points are few enough that their images, drawn at
+THUMB_MAX pixels or their own size, would cover at most FILL of the plot, `ThumbCache.placed` picks them and
+render.scatter_surface draws each one's test image centred on its point, framed in its dot's colour. The
+scaled surfaces are kept across redraws: a zoom or pan redraws the scatter, and mostly the same images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pygame
+
+from viewer.dots import centres
+
+MAX_THUMBS = 300  # more in view than this and they stay dots, however large the plot
+FILL = 0.3  # the share of the plot the thumbnails may cover together: past it they would mostly overlap
+THUMB_MAX = 32  # pixels a side: MNIST's 28 drawn as they are, 64x64 pictures halved
+CACHE_LIMIT = 2048  # scaled images kept (~2 MB at 32x32 in colour); cleared when full
+
+
+def thumb_side(image_shape: tuple[int, int, int]) -> int:
+    return min(THUMB_MAX, max(image_shape[1:]))
+
+
+class ThumbCache:
+    """The bundle's test images (uint8 (M, C, H, W)) as framed-to-be thumbnails, made on first use."""
+
+    def __init__(self, images: np.ndarray, image_surface):
+        self.images, self.image_surface = images, image_surface  # render.image_surface, passed to avoid a cycle
+        self.side = thumb_side(images.shape[1:])
+        self.cache: dict[int, pygame.Surface] = {}
+
+    def placed(
+        self, points: np.ndarray, view: np.ndarray, size: tuple[int, int], shown: np.ndarray | None
+    ) -> np.ndarray | None:
+        """Rows of `points` (plane (N, 2)) whose thumbnails would show in a plot of `size`, when they fit;
+        None when they don't (too many in view): draw dots. `shown`: a mask of the rows that may be drawn."""
+        if not len(points):
+            return None
+        x, y = centres(points, view, size)  # pixel column and row + 0.5, float32
+        half = self.side / 2
+        inside = (x > -half) & (x < size[0] + half) & (y > -half) & (y < size[1] + half)
+        if shown is not None:
+            inside &= shown
+        count = int(np.count_nonzero(inside))
+        if count == 0 or count > MAX_THUMBS or count * self.side**2 > FILL * size[0] * size[1]:
+            return None
+        return np.flatnonzero(inside)
+
+    def get(self, index: int) -> pygame.Surface:
+        if index not in self.cache:
+            if len(self.cache) >= CACHE_LIMIT:
+                self.cache.clear()
+            self.cache[index] = self.image_surface(self.images[index] / 255.0, (self.side, self.side))
+        return self.cache[index]
