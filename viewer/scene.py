@@ -449,13 +449,13 @@ def _panel_captions(state: ViewState, bundle: Bundle) -> tuple[str, str]:
     if state.focus == Focus.PICTURE:
         return f"your picture: {state.picture_name}"[:40], rebuilt
     if state.focus == Focus.SLIDER:
-        return "decoded on the A->B slider", "worst reconstructed" if state.color_by_error else "nearest test images"
+        return "decoded on the A->B slider", "worst errors" if state.color_by_error else "nearest test images"
     if state.focus == Focus.SAMPLE:
         return "a sample from the prior N(0, I)", "nearest test images"
     if state.focus == Focus.WALK:
         return f"walk through {len(state.waypoints)} waypoints", "nearest test images"  # the HUD says how
     if state.color_by_error:
-        return "decoded at the cursor", "worst reconstructed (click)"
+        return "decoded at the cursor", "worst (click one)"
     return "decoded at the cursor", "nearest digits" if bundle.dataset.endswith("mnist") else "nearest test images"
 
 
