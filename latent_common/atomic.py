@@ -100,6 +100,22 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any], suffix: str
         raise
 
 
+def check_writable(folder: str | Path) -> None:
+    """Raise WriteError now if files can't be written in folder (read-only, not a folder, no permission), rather
+    than after minutes of work: a temp file is made and removed in it, or in the nearest existing folder above it
+    when it doesn't exist yet (so nothing is left behind, not even an empty folder)."""
+    folder = Path(folder)
+    probe_in = folder
+    while not probe_in.exists() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent
+    try:
+        fd, tmp = tempfile.mkstemp(dir=probe_in, prefix=".write-check.")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise WriteError(f"{folder}: cannot write there ({exc.strerror or reason(exc)})") from None
+
+
 def write_json(path: str | Path, data: Any) -> None:
     atomic_write(path, lambda handle: handle.write((json.dumps(data, indent=2, allow_nan=False) + "\n").encode()))
 

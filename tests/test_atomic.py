@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from latent_common.atomic import WriteError, atomic_write, write_json
+from latent_common.atomic import WriteError, atomic_write, check_writable, write_json
 from latent_common.errors import printable, reason
 
 
@@ -95,3 +95,11 @@ def test_library_text_is_made_printable():
     assert line == "node '?]0;pwned??[31mred' failed???"
     assert printable("日本語 ok") == "日本語 ok"  # ordinary text stays as it is
     assert reason(RuntimeError("")) == "RuntimeError"
+
+
+def test_check_writable_leaves_nothing_behind_and_refuses_what_it_cannot_write(tmp_path):
+    check_writable(tmp_path / "new" / "deeper")  # not there yet: probed in tmp_path, and not created
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WriteError, match="cannot write there"):
+        check_writable(tmp_path / "file" / "run")

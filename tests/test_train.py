@@ -135,6 +135,24 @@ def test_existing_run_is_refused_in_one_line(tiny_root: Path, tmp_path: Path):
     assert (tmp_path / "run" / CHECKPOINT).read_bytes() == before
 
 
+@pytest.mark.parametrize("where", ["under a file", "in /proc"])
+def test_a_run_dir_that_cannot_be_written_is_refused_before_training(tiny_root: Path, tmp_path: Path, where):
+    if where == "under a file":
+        (tmp_path / "notes.txt").write_text("mine")
+        run = tmp_path / "notes.txt" / "run"
+    else:  # a place even root can't write, on any Linux; elsewhere the case is skipped
+        if not Path("/proc/self").is_dir():
+            pytest.skip("no /proc here")
+        run = Path("/proc/latent-explorer-run")
+    result = run_module("training", "--data-root", str(tiny_root), "--run-dir", str(run), "--epochs", "1")
+    assert_one_line_error(result, str(run), "cannot write there", "--run-dir")
+    assert "epoch" not in result.stderr  # refused before any training, not after the first epoch
+    if where == "under a file":
+        assert (tmp_path / "notes.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == [
+            "notes.txt"
+        ]
+
+
 def test_resume_without_a_run_is_one_line(tmp_path: Path):
     result = run_module("training", "--run-dir", str(tmp_path / "none"), "--resume")
     assert_one_line_error(result, "resume")

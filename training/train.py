@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from latent_common.atomic import write_json
+from latent_common.atomic import WriteError, check_writable, write_json
 from latent_common.charts import curve_png
 from latent_common.errors import UserError, reason
 from training.average import WeightAverage
@@ -313,6 +313,10 @@ def _run(config: TrainConfig) -> dict:
         )
     if config.batch_size < world:
         raise TrainError(f"--batch-size {config.batch_size}: must be at least the number of processes ({world})")
+    try:  # before any data is read: a read-only --run-dir would otherwise fail only after the first epoch
+        check_writable(config.run_path)
+    except WriteError as exc:
+        raise TrainError(f"{exc}; pick another --run-dir") from None
 
     options = DataOptions.from_config(config)  # export reads them back from config.json: the same split
     train = load_split(config.dataset, config.data_root, "train", options=options)

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from latent_common.atomic import write_error
+from latent_common.atomic import WriteError, check_writable, write_error
 from latent_common.errors import UserError, printable, reason
 
 FORMAT_VERSION = 2
@@ -701,7 +701,12 @@ def view_bounds(z: np.ndarray, coverage: float = 0.99, margin: float = 0.15) -> 
 
 def check_replaceable(out: Path, force: bool) -> None:
     """Refuse to write a bundle at out unless nothing is there, an empty folder is, or (with force) a
-    bundle and nothing but a bundle is: replacing a folder deletes everything in it."""
+    bundle and nothing but a bundle is: replacing a folder deletes everything in it. The bundle is built beside
+    out, so its folder must take new files: checked here too, before any work."""
+    try:
+        check_writable(out.parent)
+    except WriteError as exc:
+        raise BundleError(f"{exc}; pick another --out (nothing was written)") from None
     if not os.path.lexists(out):
         return
     if out.is_symlink():

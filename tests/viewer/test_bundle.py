@@ -26,6 +26,7 @@ from viewer.bundle import (
     METADATA,
     BundleError,
     check_no_external_data,
+    check_replaceable,
     load_bundle,
     sha256_file,
     view_bounds,
@@ -594,6 +595,13 @@ def test_force_replaces_only_a_bundle(tmp_path: Path, make, fragment: str):
     with pytest.raises(BundleError, match=re.escape(fragment)):
         write_bundle(out, bundle_files(), shipped_meta(), force=True)
     assert tree(tmp_path) == before
+
+
+def test_an_out_folder_that_cannot_take_files_is_refused_before_any_work(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(BundleError, match="cannot write there.*pick another --out"):
+        check_replaceable(tmp_path / "notes.txt" / "models" / "mine", force=False)
+    assert tree(tmp_path) == {"notes.txt": b"mine"}
 
 
 def test_force_refuses_a_symlink_and_keeps_its_target(tmp_path: Path):
