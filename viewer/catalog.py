@@ -101,15 +101,16 @@ def plain(value: object) -> str:
     return str(value)
 
 
+# The training config's keys the card names, in its words; a bundle from before a key existed just lacks it.
+RECIPE_WORDS = (("schedule", "schedule"), ("lr", "lr"), ("batch_size", "batch"), ("adam_beta2", "Adam β2"),
+                ("ema", "weight average"), ("seed", "seed"))  # fmt: skip
+
+
 def training_line(bundle: Bundle) -> str:
     history = bundle.training_history
     seconds = [epoch["seconds"] for epoch in history if isinstance(epoch, dict) and "seconds" in epoch]
     config = bundle.meta.get("train_config", {})
-    recipe = ", ".join(
-        f"{label} {config[key]}"
-        for key, label in (("schedule", "schedule"), ("lr", "lr"), ("batch_size", "batch"), ("seed", "seed"))
-        if key in config
-    )
+    recipe = ", ".join(f"{label} {config[key]}" for key, label in RECIPE_WORDS if key in config)
     epochs = f"{len(history)} epochs" if history else "epochs unknown"
     time = f"{sum(seconds):.0f} s" if seconds and len(seconds) == len(history) else "time unknown"
     return f"{epochs}, {time}" + (f" ({recipe})" if recipe else "")

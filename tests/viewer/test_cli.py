@@ -77,6 +77,14 @@ def test_info_prints_the_card_and_verifies_the_files():
         assert f"sha256 {digest}  verified" in card and name in card
 
 
+def test_info_names_the_training_recipe(bundle: Path):
+    meta = json.loads((bundle / METADATA).read_text())
+    meta["train_config"] |= {"adam_beta2": 0.95, "ema": 0.98}
+    (bundle / METADATA).write_text(json.dumps(meta))
+    card = run_module("viewer", str(bundle), "--info").stdout
+    assert "(schedule onecycle, lr 0.002, batch 256, Adam β2 0.95, weight average 0.98, seed 0)" in card
+
+
 def test_info_says_unknown_for_what_an_older_bundle_lacks(bundle: Path):
     meta = json.loads((bundle / METADATA).read_text())
     for key in ("test_mse", "knn_accuracy", "knn_k", "training_history", "train_config", "versions", "model_config"):
