@@ -87,7 +87,7 @@ class TrainConfig:
     # Bigger batches make bf16 epochs cheaper (1.8 s at 256, 1.3 s at 512, 1.0 s at 1,024 on one core), but
     # fewer steps an epoch: 12 epochs at 512 ended at 0.0377, 15 at 1,024 at 0.0374. 256 is the seed's.
     batch_size: int = field(
-        default=256, metadata={"help": "digits per optimiser step (all processes together)", "range": (1, 1 << 20)}
+        default=256, metadata={"help": "images per optimiser step (all processes together)", "range": (1, 1 << 20)}
     )
     # Adam's step is about lr whatever the gradient's size, so lr > 1 moves a weight by more than its scale.
     # 4e-3: 30 epochs ended at 0.0341 (2e-3: 0.0344) and crossed 0.0375 at epoch 12 (2e-3: 0.0377 at 13), both
@@ -138,7 +138,7 @@ class TrainConfig:
     )
     train_limit: int = field(
         default=0,
-        metadata={"help": "use only the first N training digits (0: all); for quick runs", "range": (0, 10**9)},
+        metadata={"help": "use only the first N training images (0: all); for quick runs", "range": (0, 10**9)},
     )
     resume: bool = field(default=False, metadata={"help": "continue the run in --run-dir from its last checkpoint"})
     overwrite: bool = field(

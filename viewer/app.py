@@ -108,7 +108,7 @@ def read_session(models: Models, args: argparse.Namespace) -> Session | None:
     if args.session is None:
         return None
     bundle = models.bundle
-    return load_session(args.session, bundle.latent_dim, len(bundle.class_names), missing_ok=True)
+    return load_session(args.session, bundle.latent_dim, len(bundle.class_names), True, bundle.name)
 
 
 def start_state(

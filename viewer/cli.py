@@ -149,8 +149,8 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "--session",
         type=Path,
         metavar="FILE",
-        help="carry on where you stopped: restore the view, pins, waypoints, hidden classes and offsets from FILE "
-        "(if it exists) and save them there on quit",
+        help="carry on where you stopped: restore the view, pins, waypoints, hidden classes, offsets and a feature "
+        "direction from FILE (if it exists; saved with this bundle) and save them there on quit",
     )
     parser.add_argument(
         "--export-csv",

@@ -62,7 +62,10 @@ DOWN_KEYS = (pygame.K_MINUS, pygame.K_KP_MINUS, pygame.K_PAGEDOWN)
 CONTROLS = [
     Control("move over the scatter", "decode the point under the cursor"),
     Control(
-        "wheel / drag / R", "zoom about the cursor / pan / reset the view", (pygame.K_r,), lambda s, k: reset_view(s)
+        "wheel / drag / R",
+        "zoom about the cursor (close up: the images) / pan / reset the view",
+        (pygame.K_r,),
+        lambda s, k: reset_view(s),
     ),
     Control("G", "manifold map: decoded images tiling the view", (pygame.K_g,), lambda s, k: toggle_map(s)),
     Control("click, click", "pin A, then B: decodes along A->B below"),
@@ -142,7 +145,7 @@ CONTROLS = [
     Control("H or ?", "this help", (pygame.K_h,), lambda s, k: toggle_help(s), chars=("?",)),
     Control(
         "Esc or Q",
-        "quit (Esc first closes the help, F's direction, a playing walk or draw mode)",
+        "quit (Esc first closes the help, traversals, F's direction, a walk, draw mode)",
         (pygame.K_ESCAPE, pygame.K_q),
         _quit,
     ),

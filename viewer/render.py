@@ -370,8 +370,10 @@ def hint_surface(size: tuple[int, int], lines: list[str], font: pygame.font.Font
     return surface
 
 
-def colour_bar_surface(layout: Layout, edges: np.ndarray, colors: list, font: pygame.font.Font) -> pygame.Surface:
-    """The anomaly view's legend: the error scale as a bar of its colours, ticked in error units (log scale)."""
+def colour_bar_surface(layout: Layout, edges: np.ndarray, colors: list, font: pygame.font.Font,
+                       hidden: list[str] = ()) -> pygame.Surface:  # fmt: skip
+    """The anomaly view's legend: the error scale as a bar of its colours, ticked in error units (log scale), and
+    the classes left out (the class legend that would show it isn't there)."""
     surface = pygame.Surface(layout.legend.size).convert()
     surface.fill(BACKGROUND)
     width = layout.legend.width - 16
@@ -385,6 +387,10 @@ def colour_bar_surface(layout: Layout, edges: np.ndarray, colors: list, font: py
         surface.blit(label, label.get_rect(midtop=(min(max(x, 20), width - 12), 24)))
     note = font.render("per-image MSE after encode -> decode (log scale)", True, DIM_TEXT)
     surface.blit(note, (8, 44))
+    if hidden:
+        names = ", ".join(hidden)
+        line = font.render(f"hidden: {names} (their keys show them)"[:80], True, PIN)
+        surface.blit(line, (8, 64), area=pygame.Rect(0, 0, layout.legend.width - 16, line.get_height()))
     return surface
 
 

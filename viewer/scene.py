@@ -107,6 +107,8 @@ class Scene:
         """
         if state.scatter_changed:
             self._refresh_scatter(state, models)
+            if state.color_by_error and not encodes_canvas(state):  # a class hidden or shown: the worst list too
+                self._refresh_worst(state, models)
             state.scatter_changed, state.overlay_changed = False, True
         if state.canvas_changed:
             self._refresh_canvas(state, models, stats)
@@ -146,7 +148,8 @@ class Scene:
                 layout, state.view, points, scale.bins[keep], frozenset(), self.fonts, words, tiles, shift,
                 scale.colors, self.scatter_thumbs, self.placed, rows,
             )  # fmt: skip
-            self.legend = render.colour_bar_surface(layout, scale.edges, scale.colors, self.fonts["small"])
+            hidden = [bundle.class_names[index] for index in sorted(state.hidden)]
+            self.legend = render.colour_bar_surface(layout, scale.edges, scale.colors, self.fonts["small"], hidden)
             return
         self.placed = self.scatter_thumbs.placed(models.points, state.view, layout.plot.size, self.visible)
         self.scatter = render.scatter_surface(
@@ -310,7 +313,8 @@ class Scene:
         except ModelRunError as exc:
             notify(state, str(exc))
             rebuilt = np.full_like(images, np.nan)
-        captions = [f"{scale.errors[i]:.4f}  #{i}" for i in worst]
+        names = models.bundle.class_names
+        captions = [f"{scale.errors[i]:.4f} #{i} {names[models.bundle.labels[i]]}" for i in worst]  # clipped
         self.side = render.worst_surface(self.layout, images, rebuilt, captions, self.fonts["small"])
         self.side_for = ("worst", *worst)
         show_worst(state, worst)
@@ -472,13 +476,21 @@ def offset_lines(state: ViewState, plane) -> list[tuple[str, tuple]]:
     return [(line, render.PIN) for line in lines]
 
 
+def readout_decimals(view: np.ndarray, least: int) -> int:
+    """Decimals that make the readout change from one pixel to the next at this zoom (about 1 / 1,000 of the
+    view's width), at least `least`, at most 7 (float32 holds about that many)."""
+    width = float(np.ptp(view[0]))
+    return int(np.clip(np.ceil(-np.log10(max(width, 1e-30) / 1000)), least, 7))
+
+
 def hud_lines(state: ViewState, models: Models, stats: FrameStats) -> list[tuple[str, tuple]]:
     """The HUD's text: where z is, decode time and frame rate, what drives the decode, the bundle."""
     bundle, plane, z = models.bundle, models.plane, state.z[0]
+    decimals = readout_decimals(state.view, 3 if plane.dim <= 2 else 2)
     if plane.dim <= 2:
-        where = "z = (" + ", ".join(f"{v:+.3f}" for v in z) + ")"
+        where = "z = (" + ", ".join(f"{v:+.{decimals}f}" for v in z) + ")"
     else:
-        shown = ", ".join(f"{v:+.2f}" for v in z[:4])
+        shown = ", ".join(f"{v:+.{decimals}f}" for v in z[:4])
         where = f"z = [{shown}{', …' if plane.dim > 4 else ''}]  ({plane.dim}-D)"
     focus = {
         Focus.HOVER: "hover",

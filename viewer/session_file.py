@@ -68,8 +68,11 @@ def save_session(path: str | Path, session: Session, latent_dim: int, bundle_nam
     write_json(path, data)  # allow_nan=False: a NaN pin is a bug, refused here rather than written
 
 
-def load_session(path: str | Path, latent_dim: int, class_count: int, missing_ok: bool = False) -> Session | None:
-    """Read and check a session for a bundle with this latent dimension and class count.
+def load_session(
+    path: str | Path, latent_dim: int, class_count: int, missing_ok: bool = False, bundle_name: str = ""
+) -> Session | None:
+    """Read and check a session for a bundle with this latent dimension, class count and name (a session saved
+    with another bundle is refused, whatever its latent size: its view, pins and classes mean other things).
 
     A missing file is a SessionError, or None with missing_ok (the first run of `--session FILE`)."""
     path = Path(path)
@@ -77,7 +80,7 @@ def load_session(path: str | Path, latent_dim: int, class_count: int, missing_ok
     if data is None:
         return None
     where = printable(str(path))
-    check_header(where, data, latent_dim)
+    check_header(where, data, latent_dim, bundle_name)
     return Session(
         view=read_view(where, data.get("view")),
         pins=read_pins(where, data.get("pins", []), latent_dim),
@@ -118,7 +121,7 @@ def refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a session can hold")
 
 
-def check_header(where: str, data: dict[str, Any], latent_dim: int) -> None:
+def check_header(where: str, data: dict[str, Any], latent_dim: int, bundle_name: str = "") -> None:
     if data.get("format") != FORMAT:
         raise SessionError(f'{where}: not a session file (no "format": "{FORMAT}")')
     version = data.get("format_version")
@@ -138,6 +141,14 @@ def check_header(where: str, data: dict[str, Any], latent_dim: int) -> None:
         raise SessionError(
             f"{where}: saved with a {saved}-D latent{named}, but this bundle's latent is {latent_dim}-D; "
             "open that bundle, or start without the session"
+        )
+    saved_name = data.get("bundle", "")
+    if not isinstance(saved_name, str):
+        raise SessionError(f"{where}: 'bundle' must be a bundle's name")
+    if saved_name and bundle_name and saved_name != bundle_name:
+        raise SessionError(
+            f"{where}: saved with the bundle {printable(saved_name, 60)!r}, not {printable(bundle_name, 60)!r}; "
+            "open that bundle, or give another session file"
         )
 
 

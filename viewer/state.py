@@ -491,10 +491,13 @@ def toggle_direction(state: ViewState) -> None:
 
 
 def back_out(state: ViewState) -> bool:
-    """Esc: close the first of these that is open: the help, F's picking or its direction, a playing walk, draw
-    mode. False when none is, and Esc quits (a student pressing Esc to dismiss something shouldn't lose the window)."""
+    """Esc: close the first of these that is open: the help, the traversal grid, F's picking or its direction, a
+    playing walk, draw mode. False when none is, and Esc quits (a student pressing Esc to dismiss something
+    shouldn't lose the window). The map and the anomaly view are ways of looking, not things opened: they stay."""
     if state.show_help:
         toggle_help(state)
+    elif state.show_traversal:
+        toggle_traversal(state)
     elif state.picking is not None or state.direction is not None:
         toggle_direction(state)
     elif state.focus == Focus.WALK:

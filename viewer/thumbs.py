@@ -1,9 +1,10 @@
 """Real images instead of dots once the view is zoomed in far enough that they fit.
 
 Zoomed out, a dot per test image shows the embedding's shape; zoomed in on a few dozen points, a dot says
-less than the image it stands for. So when the visible points are few enough that their images, drawn at
-THUMB_MAX pixels or their own size, would cover at most FILL of the plot, `ThumbCache.placed` picks them and
-render.scatter_surface draws each one's test image centred on its point, framed in its dot's colour. The
+less than the image it stands for. So when at most MAX_THUMBS points are in view and their images, each at
+least THUMB_MIN pixels a side, would cover at most FILL of the plot, `ThumbCache.placed` picks them (and the
+side: as large as that allows, up to THUMB_MAX or the images' own size) and render.scatter_surface draws each
+one's test image centred on its point, framed in its dot's colour. Sides are multiples of SIDE_STEP and the
 scaled surfaces are kept across redraws: a zoom or pan redraws the scatter, and mostly the same images.
 """
 
@@ -17,11 +18,9 @@ from viewer.dots import centres
 MAX_THUMBS = 300  # more in view than this and they stay dots, however large the plot
 FILL = 0.3  # the share of the plot the thumbnails may cover together: past it they would mostly overlap
 THUMB_MAX = 32  # pixels a side: MNIST's 28 drawn as they are, 64x64 pictures halved
+THUMB_MIN = 16  # smaller than this, a digit is a smudge: dots say as much
+SIDE_STEP = 4  # sides come in steps of this, so zooming reuses the scaled images it made
 CACHE_LIMIT = 2048  # scaled images kept (~2 MB at 32x32 in colour); cleared when full
-
-
-def thumb_side(image_shape: tuple[int, int, int]) -> int:
-    return min(THUMB_MAX, max(image_shape[1:]))
 
 
 class ThumbCache:
@@ -29,29 +28,38 @@ class ThumbCache:
 
     def __init__(self, images: np.ndarray, image_surface):
         self.images, self.image_surface = images, image_surface  # render.image_surface, passed to avoid a cycle
-        self.side = thumb_side(images.shape[1:])
-        self.cache: dict[int, pygame.Surface] = {}
+        self.largest = min(THUMB_MAX, max(images.shape[2:]))
+        self.side = self.largest  # pixels a side, as the last placement chose
+        self.cache: dict[tuple[int, int], pygame.Surface] = {}
 
     def placed(
         self, points: np.ndarray, view: np.ndarray, size: tuple[int, int], shown: np.ndarray | None
     ) -> np.ndarray | None:
-        """Rows of `points` (plane (N, 2)) whose thumbnails would show in a plot of `size`, when they fit;
-        None when they don't (too many in view): draw dots. `shown`: a mask of the rows that may be drawn."""
+        """Rows of `points` (plane (N, 2)) whose thumbnails would show in a plot of `size`, and sets `side`; None
+        when they don't fit (too many in view): draw dots. Empty when the view holds none: still zoomed in.
+        `shown`: a mask of the rows that may be drawn."""
         if not len(points):
             return None
         x, y = centres(points, view, size)  # pixel column and row + 0.5, float32
-        half = self.side / 2
+        half = self.largest / 2
         inside = (x > -half) & (x < size[0] + half) & (y > -half) & (y < size[1] + half)
         if shown is not None:
             inside &= shown
         count = int(np.count_nonzero(inside))
-        if count == 0 or count > MAX_THUMBS or count * self.side**2 > FILL * size[0] * size[1]:
+        if count > MAX_THUMBS:
             return None
+        room = int(np.sqrt(FILL * size[0] * size[1] / max(count, 1))) // SIDE_STEP * SIDE_STEP
+        side = min(self.largest, room)
+        if side < min(THUMB_MIN, self.largest):
+            return None
+        self.side = side
         return np.flatnonzero(inside)
 
     def get(self, index: int) -> pygame.Surface:
-        if index not in self.cache:
+        """The test image at row `index`, scaled to the current side."""
+        key = (index, self.side)
+        if key not in self.cache:
             if len(self.cache) >= CACHE_LIMIT:
                 self.cache.clear()
-            self.cache[index] = self.image_surface(self.images[index] / 255.0, (self.side, self.side))
-        return self.cache[index]
+            self.cache[key] = self.image_surface(self.images[index] / 255.0, (self.side, self.side))
+        return self.cache[key]

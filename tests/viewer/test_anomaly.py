@@ -15,6 +15,7 @@ from viewer import app
 from viewer.anomaly import BINS, error_scale, palette
 from viewer.bundle import load_bundle
 from viewer.layout import make_layout, window_size
+from viewer.render import PIN
 
 LAYOUT = make_layout(window_size())
 EIGHT_D = ROOT / "models" / "mnist-ae-8d"
@@ -66,6 +67,24 @@ def test_color_by_error_colours_the_dots_and_draws_the_bar(tmp_path: Path, monke
     all_errors = reconstruction_errors(dec, enc, bundle.images_chw)
     assert list(worst) == list(np.argsort(-all_errors, kind="stable")[:4])
     assert all_errors.mean() == pytest.approx(bundle.test_mse, rel=1e-4)
+
+
+def test_hiding_a_class_drops_it_from_the_worst_list_at_once_and_the_legend_says_so(tmp_path: Path, monkeypatch):
+    states = spy_states(monkeypatch)
+    bundle = load_bundle(SHIPPED)
+
+    def hide_the_worsts_class(frame, layout):
+        if frame == 2:
+            label = int(bundle.labels[states[-1][0][0]])  # the class of the worst image
+            hide_the_worsts_class.label = label
+            return [key(pygame.K_0 + label, str(label))]
+        return []
+
+    _, shot = run_viewer(tmp_path, hide_the_worsts_class, 5, "--mouse", "still", "--color-by", "error")
+    label = hide_the_worsts_class.label
+    assert all(bundle.labels[i] != label for i in states[-1][0])  # without the mouse moving
+    legend = pygame.surfarray.array3d(shot)[LAYOUT.legend.left : LAYOUT.legend.right, LAYOUT.legend.top :]
+    assert count_near(legend, PIN, 60) > 10  # "hidden: ..." under the colour bar
 
 
 @pytest.mark.parametrize("bundle_path", [SHIPPED, EIGHT_D])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -48,6 +49,7 @@ def test_help_shows_a_default_only_where_there_is_one():
     text = " ".join(run_module("viewer", "--help").stdout.split())  # argparse wraps lines anywhere
     assert "(default: None)" not in text and "(default: False)" not in text
     assert "(default: 60)" in text  # --fps
+    assert "N×N grid of the view once and interpolate" in text and "(default: 0)" in text  # a 0 default is one
     assert text.count("default: warn") == 1  # --strict's help names its default; nothing is added to it
 
 
@@ -156,3 +158,13 @@ def test_another_distribution_shipping_our_package_names_is_reported(tmp_path: P
 )
 def test_a_bad_flag_is_one_line_and_status_2(flags, fragment):
     assert_one_line_error(run_module("viewer", "--headless", *flags), fragment)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnx") is not None, reason="the training extra is installed here")
+def test_export_where_only_the_viewer_is_installed_explains_itself(tmp_path: Path):
+    result = run_module("export", "--help")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "training extra" in result.stdout and "--encoder" in result.stdout  # the pair's help, which works here
+    failed = run_module("export", str(tmp_path / "run"), "--out", str(tmp_path / "out"))
+    assert_one_line_error(failed, "needs the training extra", "latent-explorer[train]", "--encoder")
+    assert not (tmp_path / "out").exists()

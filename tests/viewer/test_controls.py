@@ -85,6 +85,16 @@ def test_esc_closes_the_help_before_it_quits():
     assert not state.running
 
 
+def test_esc_closes_the_traversal_grid_but_leaves_the_anomaly_view():
+    plane, state = fresh()
+    for name in ("t", "a"):
+        state = handle(key(getattr(pygame, f"K_{name}"), name), state, LAYOUT, plane)
+    state = handle(key(pygame.K_ESCAPE), state, LAYOUT, plane)
+    assert not state.show_traversal and state.color_by_error and state.running
+    state = handle(key(pygame.K_ESCAPE), state, LAYOUT, plane)
+    assert not state.running
+
+
 def test_esc_leaves_draw_mode_before_it_quits():
     plane, state = fresh()
     state = handle(key(pygame.K_d, "d"), state, LAYOUT, plane)

@@ -102,3 +102,14 @@ def test_the_wheel_over_the_panel_leaves_the_plot_alone():
 def test_equal_scales_give_both_axes_the_same_span():
     view = equal_scales(np.array([[-2.0, 2.0], [0.0, 10.0]]))
     np.testing.assert_allclose(view, [[-5.0, 5.0], [0.0, 10.0]])
+
+
+def test_the_readout_gains_decimals_as_the_view_narrows():
+    from viewer.scene import readout_decimals
+
+    def view(width):
+        return np.array([[0.0, width], [0.0, width]])
+
+    assert readout_decimals(view(50.0), 3) == 3  # the home view: as always
+    assert readout_decimals(view(0.004), 3) == 6  # a pixel of a 0.004-wide view is ~8e-6
+    assert readout_decimals(view(1e-12), 2) == 7  # float32's limit

@@ -72,6 +72,13 @@ def test_a_missing_session_starts_fresh_and_a_bad_one_is_one_line(tmp_path):
                         "--session", str(eight))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert_one_line_error(run_module("viewer", "--headless", "--frames", "2", "--session", str(eight)), "8-D")
+    vae = tmp_path / "vae.json"  # saved with mnist-vae, opened with mnist-ae: both 2-D, but not the same space
+    result = run_module("viewer", "mnist-vae", "--headless", "--frames", "2", "--session", str(vae))
+    assert result.returncode == 0, result.stderr
+    before = vae.read_bytes()
+    refused = run_module("viewer", "--headless", "--frames", "2", "--session", str(vae))
+    assert_one_line_error(refused, "'mnist-vae'", "'mnist-ae'")
+    assert vae.read_bytes() == before  # not overwritten by the other bundle's state
 
 
 def test_export_csv_writes_every_test_image_and_exits(tmp_path):

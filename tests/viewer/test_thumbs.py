@@ -10,7 +10,7 @@ from tests.viewer.harness import ev, move, run_viewer
 from viewer.bundle import load_bundle
 from viewer.explore import make_plane, plane_bounds
 from viewer.render import INK
-from viewer.thumbs import FILL, MAX_THUMBS, ThumbCache
+from viewer.thumbs import FILL, MAX_THUMBS, THUMB_MIN, ThumbCache
 
 PLOT = (500, 500)
 
@@ -34,16 +34,23 @@ def test_few_points_in_view_are_placed_and_many_are_not():
     assert placed[0] not in thumbs.placed(points, view, PLOT, shown)  # a hidden class stays hidden
 
 
-def test_they_must_fit_the_plot_and_the_count():
+def test_their_side_shrinks_with_their_count_down_to_a_legible_size():
     thumbs = cache(side=28)
-    fits = int(FILL * PLOT[0] * PLOT[1] / 28**2)  # 95 thumbnails cover 30% of a 500x500 plot
     view = np.array([[0.0, 1.0], [0.0, 1.0]])
-    grid = np.random.default_rng(1).uniform(0.1, 0.9, (fits + 1, 2)).astype(np.float32)
-    assert thumbs.placed(grid[:fits], view, PLOT, None) is not None
-    assert thumbs.placed(grid, view, PLOT, None) is None
+    spots = np.random.default_rng(1).uniform(0.1, 0.9, (400, 2)).astype(np.float32)
+    sides = {}
+    for count in (10, 100, 250):
+        assert thumbs.placed(spots[:count], view, PLOT, None) is not None
+        sides[count] = thumbs.side
+    # 30% of a 500x500 plot shared: 10 get the images' own 28 px, 100 get 24 (27.4 in steps of 4), 250 get 16
+    assert sides == {10: 28, 100: 24, 250: 16}
+    assert (FILL * PLOT[0] * PLOT[1] / 293) ** 0.5 < THUMB_MIN
+    assert thumbs.placed(spots[:293], view, PLOT, None) is None  # they would be under 16 px: dots
     big = (5000, 5000)
     many = np.random.default_rng(2).uniform(0.1, 0.9, (MAX_THUMBS + 1, 2)).astype(np.float32)
     assert thumbs.placed(many, view, big, None) is None  # room enough, but more than MAX_THUMBS
+    empty = thumbs.placed(spots, np.array([[5.0, 6.0], [5.0, 6.0]]), PLOT, None)
+    assert empty is not None and len(empty) == 0  # zoomed in on an empty patch: still the zoomed-in look
 
 
 def test_zooming_in_on_the_shipped_bundle_shows_its_digits(tmp_path):
