@@ -3,7 +3,7 @@
 
 import sys
 
-from export.onnx_pair import build_parser
+from export.onnx_pair import PAIR_COMMAND, build_parser
 from export.onnx_pair import main as pair_main
 
 TRAIN_EXTRA = "pip install 'latent-explorer[train]'"
@@ -23,8 +23,7 @@ def run_dir_main() -> int:
             return 0
         print(
             f"error: exporting a run directory needs the training extra ({exc.name} is not installed): "
-            f"{TRAIN_EXTRA}; an ONNX pair exports without it: python -m export --encoder ENC.onnx "
-            "--decoder DEC.onnx --dataset SPEC --out BUNDLE",
+            f"{TRAIN_EXTRA}; an ONNX pair exports without it: {PAIR_COMMAND}",
             file=sys.stderr,
         )
         return 2

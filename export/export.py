@@ -17,8 +17,8 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from export.onnx_pair import embedding_bytes, source_keys
-from latent_common.cli import ArgumentParser, HelpFormatter
+from export.onnx_pair import PAIR_COMMAND, embedding_bytes, source_keys
+from latent_common.cli import ArgumentParser
 from latent_common.errors import UserError, reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
 from training.data import DataOptions, load_split
@@ -194,9 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m export",
         description="Export a training run to a model bundle "
         "(ONNX decoder and encoder, test-set embedding, bundle.json).",
-        epilog="Your own ONNX pair from any framework, without torch: python -m export --encoder ENC.onnx "
-        "--decoder DEC.onnx --dataset SPEC --out BUNDLE (see python -m export --encoder x --help).",
-        formatter_class=HelpFormatter,
+        epilog=f"Your own ONNX pair from any framework, without torch: {PAIR_COMMAND} "
+        "(see python -m export --encoder x --help).",
     )
     parser.add_argument("run_dir", type=Path, help="run directory written by `python -m training`")
     parser.add_argument("--out", type=Path, required=True, help="bundle folder to write, e.g. models/mnist-ae")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from latent_common.cli import ArgumentParser, HelpFormatter
+from latent_common.cli import ArgumentParser
 from latent_common.errors import UserError, reason
 from training.data import PICTURE_SOURCES, DataOptions, Split, load_split
 from training.metrics import KNN_K, knn_accuracy
@@ -309,12 +309,14 @@ def held_out_images(dataset: str, root: str, pair: Pair, test_fraction: float) -
     return load_split(dataset, root, "test", download=True, options=options)
 
 
+PAIR_COMMAND = "python -m export --encoder ENC.onnx --decoder DEC.onnx --dataset SPEC --out BUNDLE"  # the usage
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m export --encoder ENC.onnx --decoder DEC.onnx",
         description="Turn your own encoder/decoder pair in ONNX (from any framework) into a model bundle; "
         "no torch needed.",
-        formatter_class=HelpFormatter,
     )
     parser.add_argument("--encoder", type=Path, required=True, help="image [N, C, H, W] float32 in [0, 1] -> z [N, D]")
     parser.add_argument("--decoder", type=Path, required=True, help="z [N, D] float32 -> image [N, C, H, W] in [0, 1]")

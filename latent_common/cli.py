@@ -13,7 +13,12 @@ class UsageError(UserError):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing its usage and exiting (each main() prints the line)."""
+    """argparse that raises UsageError instead of printing its usage and exiting (each main() prints the line),
+    and whose --help shows defaults through HelpFormatter."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         raise UsageError(f"{message} (see {self.prog} --help)")

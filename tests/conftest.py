@@ -3,6 +3,7 @@ emoji sets when present."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -31,6 +32,18 @@ def make_tiny_mnist(root: Path, n_train: int = 512, n_test: int = 256, seed: int
         write_idx(raw / image_file, images)
         write_idx(raw / label_file, labels)
     return root
+
+
+def tiny_config(root: Path, run_dir: Path, **changes):
+    """A quick training config on the tiny data: 3 epochs of a small dense model on the CPU, changes applied.
+    fp32 pinned: auto would ask a timing probe, and tests compare weights bit for bit across runs."""
+    from training.config import TrainConfig
+
+    base = TrainConfig(
+        data_root=str(root), run_dir=str(run_dir), epochs=3, batch_size=64, device="cpu", hidden="64,32",
+        precision="fp32",
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from export import export as export_module
+from tests.conftest import tiny_config
 from tests.helpers import run_module
 from training import train as train_module
 from training.checkpoint import load_checkpoint
-from training.config import TrainConfig
 from training.model import MODEL_KINDS, Autoencoder, ModelConfig, kl_divergence
 from viewer.bundle import load_bundle
 
@@ -35,16 +35,7 @@ def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_each_kind_trains_exports_and_opens(kind, tiny_root: Path, tmp_path: Path):
     run_dir, out = tmp_path / "run", tmp_path / kind
-    config = TrainConfig(
-        data_root=str(tiny_root),
-        run_dir=str(run_dir),
-        epochs=2,
-        batch_size=64,
-        device="cpu",
-        hidden="64,32",
-        model=kind,
-    )
-    metrics = train_module.run(config)
+    metrics = train_module.run(tiny_config(tiny_root, run_dir, epochs=2, model=kind, precision="auto"))
     assert metrics["epochs"][-1]["test_mse"] < metrics["epochs"][0]["test_mse"] * 1.05
     export_module.export(run_dir, out, data_root=None, name=None, force=False)  # parity checked inside
     bundle = load_bundle(out, strict=True)
@@ -55,17 +46,7 @@ def test_each_kind_trains_exports_and_opens(kind, tiny_root: Path, tmp_path: Pat
 
 def test_vae_embedding_is_the_posterior_mean(tiny_root: Path, tmp_path: Path):
     run_dir, out = tmp_path / "run", tmp_path / "vae"
-    train_module.run(
-        TrainConfig(
-            data_root=str(tiny_root),
-            run_dir=str(run_dir),
-            epochs=1,
-            batch_size=64,
-            device="cpu",
-            hidden="32",
-            model="vae",
-        )
-    )
+    train_module.run(tiny_config(tiny_root, run_dir, epochs=1, hidden="32", model="vae", precision="auto"))
     export_module.export(run_dir, out, data_root=None, name=None, force=False)
     model, _ = export_module.load_run(run_dir)
     bundle = load_bundle(out)
@@ -75,8 +56,8 @@ def test_vae_embedding_is_the_posterior_mean(tiny_root: Path, tmp_path: Path):
 
 
 def test_vae_resume_matches_uninterrupted(tiny_root: Path, tmp_path: Path, monkeypatch):
-    base = dict(data_root=str(tiny_root), epochs=2, batch_size=64, device="cpu", hidden="32", model="vae")
-    train_module.run(TrainConfig(run_dir=str(tmp_path / "whole"), **base))
+    base = dict(epochs=2, hidden="32", model="vae", precision="auto")
+    train_module.run(tiny_config(tiny_root, tmp_path / "whole", **base))
     real_epoch = train_module.train_epoch
 
     def stop_in_second_epoch(*args, **kwargs):
@@ -86,10 +67,10 @@ def test_vae_resume_matches_uninterrupted(tiny_root: Path, tmp_path: Path, monke
 
     monkeypatch.setattr(train_module, "train_epoch", stop_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
-        train_module.run(TrainConfig(run_dir=str(tmp_path / "split"), **base))
+        train_module.run(tiny_config(tiny_root, tmp_path / "split", **base))
     monkeypatch.setattr(train_module, "train_epoch", real_epoch)
     torch.manual_seed(12345)  # a different global RNG state: the VAE's noise must not depend on it
-    train_module.run(TrainConfig(run_dir=str(tmp_path / "split"), **base, resume=True))
+    train_module.run(tiny_config(tiny_root, tmp_path / "split", **base, resume=True))
     whole, split = load_checkpoint(tmp_path / "whole")["model"], load_checkpoint(tmp_path / "split")["model"]
     assert all(torch.equal(whole[k], split[k]) for k in whole)
 
@@ -123,17 +104,7 @@ def test_p_samples_the_prior_only_for_a_vae(kind, decodes, tiny_root: Path, tmp_
     from viewer import app, cli
 
     run_dir, out = tmp_path / "run", tmp_path / kind
-    train_module.run(
-        TrainConfig(
-            data_root=str(tiny_root),
-            run_dir=str(run_dir),
-            epochs=1,
-            batch_size=64,
-            device="cpu",
-            hidden="32",
-            model=kind,
-        )
-    )
+    train_module.run(tiny_config(tiny_root, run_dir, epochs=1, hidden="32", model=kind, precision="auto"))
     export_module.export(run_dir, out, data_root=None, name=None, force=False)
     args = cli.build_parser().parse_args([str(out), "--headless", "--mouse", "still", "--frames", "4", "--fps", "0"])
     stats = app.run(

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import make_tiny_mnist
+from tests.conftest import make_tiny_mnist, tiny_config
 from tests.helpers import ROOT, assert_one_line_error, run_module
 from training import train as train_module
 from training.average import WeightAverage
@@ -25,20 +25,6 @@ from training.data import load_split
 from training.evaluate import evaluate, to_tensor
 from training.model import Autoencoder, ModelConfig
 from viewer import bundle as bundle_module
-
-
-def tiny_config(root: Path, run_dir: Path, **changes) -> TrainConfig:
-    # fp32 pinned: auto would ask a timing probe, and these tests compare weights bit for bit across runs.
-    base = TrainConfig(
-        data_root=str(root),
-        run_dir=str(run_dir),
-        epochs=3,
-        batch_size=64,
-        device="cpu",
-        hidden="64,32",
-        precision="fp32",
-    )
-    return dataclasses.replace(base, **changes)
 
 
 def test_flags_are_generated_from_the_dataclass():

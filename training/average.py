@@ -24,9 +24,9 @@ class WeightAverage:
     `updates` counts them; a resumed run sets it to the steps already taken.
     """
 
-    def __init__(self, model: nn.Module, decay: float, updates: int = 0):
+    def __init__(self, model: nn.Module, decay: float):
         self.module = copy.deepcopy(model).requires_grad_(False)
-        self.decay, self.updates = decay, updates
+        self.decay, self.updates = decay, 0
         # Views of the same storage as the parameters: the optimiser and load_state_dict change them in place.
         self._averages = [p.detach() for p in self.module.parameters()]
         self._weights = [p.detach() for p in model.parameters()]

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from latent_common.cli import ArgumentParser, HelpFormatter
+from latent_common.cli import ArgumentParser
 from latent_common.errors import UserError, printable
 from training.data import check_dataset
 
@@ -198,7 +198,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m training",
         description="Train an autoencoder on MNIST or your own pictures and write a run directory "
         "that `python -m export` turns into a bundle.",
-        formatter_class=HelpFormatter,
     )
     for f in dataclasses.fields(TrainConfig):
         if f.type in ("bool", bool):

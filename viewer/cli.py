@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from latent_common.cli import ArgumentParser, HelpFormatter, UsageError, int_in
+from latent_common.cli import ArgumentParser, UsageError, int_in
 from latent_common.errors import UserError
 from viewer import catalog
 from viewer.catalog import default_bundle  # benchmarks/run.py opens the same default
@@ -20,7 +20,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="latent-explorer",
         description="Explore an autoencoder's latent space: hover the scatter of encoded images to decode the point "
         "under the mouse. Press H in the window for every control.",
-        formatter_class=HelpFormatter,
     )
     _add_bundle_arguments(parser)
     _add_view_arguments(parser)

@@ -13,7 +13,7 @@ import numpy as np
 
 from latent_common.errors import UserError
 from viewer.explore import Plane, pan, zoom
-from viewer.session_file import Session, SessionError, read_pins
+from viewer.session_file import Session, SessionError, is_int, read_pins
 from viewer.walk import group_direction, path
 
 SLIDER_STEP = 0.05
@@ -584,13 +584,13 @@ def restore_direction(state: ViewState, direction, steps, where: str) -> None:
     if not (
         isinstance(direction, list)
         and len(direction) == 2
-        and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < state.class_count for i in direction)
+        and all(is_int(i) and 0 <= i < state.class_count for i in direction)
         and direction[0] != direction[1]
     ):
         raise SessionError(
             f"{where}: 'extra.direction' must be two different class indices from 0 to {state.class_count - 1}"
         )
-    if not (isinstance(steps, int) and not isinstance(steps, bool) and low <= steps <= high):
+    if not (is_int(steps) and low <= steps <= high):
         raise SessionError(f"{where}: 'extra.direction_steps' must be an integer from {low} to {high}")
     if state.class_means is None:
         return
