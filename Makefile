@@ -18,11 +18,12 @@ GPU_OUT     ?= gpu_results
 TRAIN_PY  := $(VENV)/bin/python
 VIEWER_PY := $(VIEWER_VENV)/bin/python
 
-.PHONY: help install install-viewer train export view test lint bench clean data-emoji gpu-check
+.PHONY: help install install-viewer train export view test test-all lint bench clean data-emoji gpu-check
 
 help:
 	@echo "make view       open the viewer on $(BUNDLE) (sets up $(VIEWER_VENV): numpy, onnxruntime, pygame-ce)"
-	@echo "make test       lint, then the test suite (torch tests in $(VENV), viewer tests in torch-free $(VIEWER_VENV))"
+	@echo "make test       lint, then the test suite but its slow soak and scale tests (viewer tests in torch-free $(VIEWER_VENV))"
+	@echo "make test-all   lint, then every test, the slow ones too (what CI runs)"
 	@echo "make train      train on MNIST in DATA_ROOT=$(DATA_ROOT) into RUN_DIR=$(RUN_DIR) (EPOCHS=$(EPOCHS))"
 	@echo "make export     export RUN_DIR to BUNDLE=$(BUNDLE), replacing it"
 	@echo "make bench      measure decode, frames, start-up, size, training; write $(BENCH_DIR)/bench.{json,md}"
@@ -61,9 +62,15 @@ lint: install
 	$(VENV)/bin/ruff check training export viewer benchmarks tests latent_common
 	$(VENV)/bin/ruff format --check training export viewer benchmarks tests latent_common
 
+# TEST_MARK selects the tests: make test leaves out the slow soak and scale tests, make test-all runs them too.
+TEST_MARK ?= not slow
+
 test: install install-viewer lint
-	TORCH_FREE=1 $(VIEWER_PY) -m pytest -q tests/viewer
-	$(TRAIN_PY) -m pytest -q tests --ignore=tests/viewer
+	TORCH_FREE=1 $(VIEWER_PY) -m pytest -q -m "$(TEST_MARK)" tests/viewer
+	$(TRAIN_PY) -m pytest -q -m "$(TEST_MARK)" tests --ignore=tests/viewer
+
+test-all:
+	$(MAKE) test TEST_MARK=
 
 # The colour demo's pictures into $(DATA_ROOT)/emoji-google/: npm fetches the package by name (Noto Emoji
 # images, Apache-2.0; the package's own files, MIT). Only the index files and the 64x64 PNGs are kept.

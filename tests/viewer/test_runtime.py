@@ -83,6 +83,7 @@ def test_strict_provider_turns_the_fallback_into_an_error():
     assert_one_line_error(result, "CoreMLExecutionProvider", "--strict-provider")
 
 
+@pytest.mark.slow
 def test_soak_memory_stays_flat(tmp_path: Path):
     """100,000 frames with a moving cursor: resident memory grows by less than 5 MB after the first 1,000."""
     stats = tmp_path / "soak.json"
