@@ -1,5 +1,8 @@
 """Train the autoencoder: `train_epoch` and `main`, which runs epochs, checkpoints them and stops cleanly on a signal.
 
+`_run` is the spine: set-up (the run directory, the data, the model and its optimiser, a resumed run's state),
+the epoch loop (train, test, save each epoch), and finish (the k-NN accuracy and metrics.json).
+
 What is on disk is always one consistent run: the checkpoint carries its own training config and
 history (nanoGPT's self-describing checkpoint), and config.json and metrics.json are written only after
 it, so a run stopped at any moment (a signal, a full disk, a diverging loss) resumes from what is there,
