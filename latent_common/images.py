@@ -1,7 +1,7 @@
 """Turn a picture into what a model takes: the one conversion that training and the viewer share.
 
-Training decodes a file with Pillow and the viewer with pygame; both hand the RGBA pixels to
-`to_model_input`, so a user's picture reaches the encoder exactly as the training images did. numpy only.
+Both decode a file with latent_common.pictures.read_picture and hand its RGBA pixels to `to_model_input`,
+so a user's picture reaches the encoder exactly as the training images did. numpy only.
 
 The steps, in order (recorded in a bundle's `preprocess` as `"resize": RESIZE_METHOD`):
   1. composite: alpha blends each pixel onto `background` (white by default), the way a page shows a

@@ -90,7 +90,7 @@ def test_an_onnx_pair_becomes_a_bundle_without_torch(picture_folder: Path, tmp_p
 
 @pytest.mark.skipif(not VIEWER_PYTHON.exists(), reason="no .venv-viewer (make install-viewer)")
 def test_the_onnx_path_runs_with_the_viewers_dependencies_alone(tmp_path: Path):
-    """.venv-viewer has numpy, onnxruntime and pygame-ce: no torch, no onnx, no Pillow. An npz: dataset needs none."""
+    """.venv-viewer has numpy, onnxruntime, pygame-ce and Pillow: no torch, no onnx. An npz: dataset needs neither."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8)
     np.savez(tmp_path / "data.npz", images=images, labels=np.arange(40) % 4)

@@ -17,6 +17,7 @@ import torch
 
 from tests.conftest import make_tiny_mnist, tiny_config
 from tests.helpers import ROOT, assert_one_line_error, run_module
+from training import run_dir
 from training import train as train_module
 from training.average import WeightAverage
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, save_checkpoint
@@ -297,7 +298,7 @@ def test_a_run_from_before_the_recipe_flags_resumes_on_its_own_recipe(tmp_path: 
     saved = dataclasses.asdict(TrainConfig(run_dir=str(tmp_path)))
     for key in ("warmup", "adam_beta2", "ema"):
         del saved[key]
-    resumed = train_module.resume_config(TrainConfig(run_dir=str(tmp_path)), {"train_config": saved})
+    resumed = run_dir.resume_config(TrainConfig(run_dir=str(tmp_path)), {"train_config": saved})
     assert (resumed.warmup, resumed.adam_beta2, resumed.ema) == (0.3, 0.999, 0.0)  # torch's and Adam's own, no average
 
 

@@ -2,7 +2,7 @@
 folder outside the repository. It carries the shipped bundles, opens the default one with no argument, and
 the `viewer` it imports is its own.
 
-Building and installing takes ~10 s (pip fetches numpy, onnxruntime and pygame-ce from the registry, or
+Building and installing takes ~10 s (pip fetches numpy, onnxruntime, pygame-ce and Pillow from the registry, or
 its cache), so the venv is made once for the module.
 """
 

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import gzip
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from latent_common.errors import UserError
+from training import datasets
+from training.split import DataError, DataOptions, Split
 
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MNIST_FILES = {
@@ -45,41 +43,6 @@ FASHION_CLASSES = [
 DATASETS = {"mnist": ("MNIST", MNIST_CLASSES), "fashion-mnist": ("FashionMNIST", FASHION_CLASSES)}
 PICTURE_SOURCES = ("folder:", "npz:")  # + "emoji": read by training/datasets.py
 IDX_SHAPE = (1, 28, 28)  # what MNIST, Fashion-MNIST and idx:DIR images are: C, H, W
-
-
-class DataError(UserError):
-    """A data file that is missing or unreadable; the message names the file and what to do."""
-
-
-@dataclass
-class Split:
-    images: np.ndarray  # (N, C, H, W) uint8; MNIST: (N, 1, 28, 28), 0 = background
-    labels: np.ndarray  # (N,) uint8
-    class_names: list[str] = field(default_factory=list)
-    # How a new picture must be converted to look like these images (latent_common.images.to_model_input's
-    # arguments: size, channels, background, resize); None for the IDX datasets, which come as arrays.
-    preprocess: dict[str, Any] | None = None
-    notice: str | None = None  # licence or attribution text the images need wherever they are shown
-
-
-@dataclass(frozen=True)
-class DataOptions:
-    """How pictures become training images; the IDX datasets are fixed at 1x28x28 and only accept that."""
-
-    size: tuple[int, int] | None = None  # (H, W) after conversion; None: the pictures' own, when they share one
-    channels: int = 0  # 1 (grey) or 3 (RGB); 0: RGB when any picture has colour
-    test_fraction: float = 0.1  # held out per class when the data names no test split
-
-    @classmethod
-    def from_config(cls, config: Any) -> DataOptions:
-        """From a TrainConfig or its config.json (an older run's has none of the keys: the defaults)."""
-        values = config if isinstance(config, Mapping) else vars(config)
-        size = int(values.get("image_size") or 0)
-        return cls(
-            size=(size, size) if size else None,
-            channels=int(values.get("channels") or 0),
-            test_fraction=float(values.get("test_fraction", cls.test_fraction)),
-        )
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -147,8 +110,6 @@ def load_split(
     check_dataset(dataset)
     options = options or DataOptions()
     if dataset == "emoji" or dataset.startswith(PICTURE_SOURCES):
-        from training import datasets  # imports this module: Split, DataOptions, DataError
-
         return datasets.load_split(dataset, Path(root), split, options)
     if (options.size or IDX_SHAPE[1:]) != IDX_SHAPE[1:] or options.channels not in (0, IDX_SHAPE[0]):
         raise DataError(

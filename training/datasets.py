@@ -15,7 +15,8 @@ size when they all share one; without --channels they stay RGB when any of them 
 
 Where the data names no test split, a seeded, stratified share of each class is held out (--test-fraction):
 the same files give the same split on every run, so export measures exactly the images training held out.
-Pillow decodes the files; it is imported only here and only when a folder or the emoji set is read.
+latent_common.pictures decodes the files (Pillow, upright by their EXIF orientation), the decoder the viewer uses
+for a dropped picture; Pillow is imported only when a folder or the emoji set is read.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ import numpy as np
 
 from latent_common.errors import printable, reason
 from latent_common.images import DEFAULT_BACKGROUND, RESIZE_METHOD, has_colour, to_model_input
-from training.data import DataError, DataOptions, Split
+from latent_common.pictures import PictureError, PillowMissing, read_picture
+from training.split import DataError, DataOptions, Split
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 MIN_SIDE, MAX_SIDE = 8, 256  # the bundle contract's image sizes
@@ -207,49 +209,15 @@ def _hidden(path: Path, base: Path) -> bool:
 # Decoding and converting pictures
 
 
-def _pillow():
-    try:
-        from PIL import Image
-    except ImportError:
-        raise DataError("reading picture files needs Pillow, which is not installed here: pip install pillow") from None
-    return Image
-
-
 def decode(path: Path) -> np.ndarray | None:
-    """The picture's pixels as uint8 RGBA (H, W, 4), or None when Pillow can't read it (first frame of an animation)."""
-    image_module = _pillow()
+    """The picture's pixels as uint8 RGBA (H, W, 4), upright, or None when it can't be read (too large, not an
+    image, truncated): latent_common.pictures.read_picture, the decoder the viewer uses for a user's picture."""
     try:
-        with image_module.open(path) as image:
-            return np.asarray(image.convert("RGBA"))
-    except (OSError, ValueError, SyntaxError, EOFError, image_module.DecompressionBombError):
+        return read_picture(path)
+    except PillowMissing as exc:
+        raise DataError(str(exc)) from None
+    except PictureError:
         return None
-
-
-def picture_size(pictures: list[Picture], folder: Path) -> tuple[int, int]:
-    """The size all the pictures share (read from their headers only); a clear error when they don't."""
-    image_module = _pillow()
-    sizes: dict[tuple[int, int], Path] = {}
-    for picture in pictures:
-        try:
-            with image_module.open(picture.path) as image:
-                sizes.setdefault((image.height, image.width), picture.path)
-        except (OSError, ValueError, SyntaxError, EOFError, image_module.DecompressionBombError):
-            continue  # counted as skipped when it is decoded
-        if len(sizes) > 1:
-            (a, path_a), (b, path_b) = sizes.items()
-            raise DataError(
-                f"{folder}: pictures differ in size ({path_a.name} is {a[1]}x{a[0]}, {path_b.name} {b[1]}x{b[0]}); "
-                f"pass --image-size N to resize them all to NxN"
-            )
-    if not sizes:
-        return (0, 0)  # nothing readable: read_pictures says so
-    (size,) = sizes
-    if not all(MIN_SIDE <= n <= MAX_SIDE for n in size):
-        raise DataError(
-            f"{folder}: the pictures are {size[1]}x{size[0]}; models take {MIN_SIDE} to {MAX_SIDE} pixels a side, "
-            f"so pass --image-size N"
-        )
-    return size
 
 
 def read_pictures(
@@ -262,16 +230,16 @@ def read_pictures(
     notice: str | None = None,
 ) -> Source:
     """Decode and convert every picture (to_model_input), skipping the unreadable ones with one notice."""
-    size = options.size or picture_size(pictures, folder)
     channels = options.channels or 3  # auto: convert to RGB, keep one plane if nothing had colour (exact: see below)
     total, skipped = len(pictures) + len(skipped), list(skipped)  # files looked at; the ones left out
-    images, kept, coloured = [], [], False
+    images, kept, coloured, sizes = [], [], False, SharedSize(folder)
     for index, picture in enumerate(pictures):
         rgba = decode(picture.path)
         if rgba is None:
             skipped.append(str(picture.path.relative_to(folder)))
             continue
         coloured = coloured or has_colour(rgba)
+        size = options.size or sizes.check(rgba.shape[:2], picture.path)  # upright: after the EXIF orientation
         images.append(to_model_input(rgba, size, channels, DEFAULT_BACKGROUND))
         kept.append(index)
     if not images:
@@ -292,6 +260,32 @@ def read_pictures(
         groups=np.array([p.group for p in kept_pictures], dtype=np.int64),
         notice=notice,
     )
+
+
+class SharedSize:
+    """Without --image-size the pictures keep their own size, so they must all share one that a model takes:
+    the first readable picture sets it, and the first that differs is a clear error naming both."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.size, self.first = folder, None, None
+
+    def check(self, size: tuple[int, int], path: Path) -> tuple[int, int]:
+        """size (H, W) of the picture at path; returns the shared size."""
+        size = tuple(int(n) for n in size)
+        if self.size is None:
+            if not all(MIN_SIDE <= n <= MAX_SIDE for n in size):
+                raise DataError(
+                    f"{self.folder}: the pictures are {size[1]}x{size[0]}; models take {MIN_SIDE} to {MAX_SIDE} "
+                    "pixels a side, so pass --image-size N"
+                )
+            self.size, self.first = size, path
+        elif size != self.size:
+            a, b = self.size, size
+            raise DataError(
+                f"{self.folder}: pictures differ in size ({self.first.name} is {a[1]}x{a[0]}, "
+                f"{path.name} {b[1]}x{b[0]}); pass --image-size N to resize them all to NxN"
+            )
+        return self.size
 
 
 def _skip_text(skipped: list[str], total: int) -> str:

@@ -22,7 +22,7 @@ from training.config import TrainConfig
 from training.evaluate import embed, evaluate
 from training.metrics import knn_accuracy
 from training.model import Autoencoder, ModelConfig
-from training.train import TrainError, summarise  # train.py imports this module only when --model pca
+from training.run_dir import TrainError, saved_config, summarise
 
 
 def principal_axes(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,7 +76,7 @@ def run(
     train_mse, test_mse = evaluate(model, train_images), evaluate(model, test_images)
     seconds = time.perf_counter() - started
     history = [{"epoch": 1, "train_loss": train_mse, "test_mse": test_mse, "seconds": round(seconds, 3)}]
-    saved = dataclasses.asdict(config) | {"resume": False, "overwrite": False}
+    saved = saved_config(config)
     state = {"model": model.state_dict(), "model_config": dataclasses.asdict(model_config), "optimizer": {}}
     save_checkpoint(config.run_path, state | {"scheduler": {}, "epoch": 1, "train_config": saved, "history": history})
     write_json(config.run_path / CONFIG, saved)

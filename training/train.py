@@ -1,5 +1,8 @@
 """Train the autoencoder: `train_epoch` and `main`, which runs epochs, checkpoints them and stops cleanly on a signal.
 
+`_run` is the spine: set-up (the run directory, the data, the model and its optimiser, a resumed run's state),
+the epoch loop (train, test, save each epoch), and finish (the k-NN accuracy and metrics.json).
+
 What is on disk is always one consistent run: the checkpoint carries its own training config and
 history (nanoGPT's self-describing checkpoint), and config.json and metrics.json are written only after
 it, so a run stopped at any moment (a signal, a full disk, a diverging loss) resumes from what is there,
@@ -12,37 +15,40 @@ import dataclasses
 import hashlib
 import math
 import os
-import shlex
 import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from latent_common.atomic import WriteError, check_writable, write_json
+from latent_common.atomic import write_json
 from latent_common.charts import curve_png
 from latent_common.errors import UserError, reason
+from training import pca
 from training.average import WeightAverage
-from training.checkpoint import (
-    CHECKPOINT,
-    CONFIG,
-    CURVE,
-    METRICS,
-    load_checkpoint,
-    read_json,
-    save_checkpoint,
-)
+from training.checkpoint import CHECKPOINT, CONFIG, CURVE, METRICS, read_json, save_checkpoint
 from training.config import TrainConfig, parse_config, validate
 from training.data import DataOptions, load_split
 from training.evaluate import embed, evaluate, to_tensor
 from training.metrics import check_knn_points, knn_accuracy
 from training.model import Autoencoder, ModelConfig, kl_divergence
 from training.precision import resolve as resolve_precision
+from training.run_dir import (
+    TrainError,
+    check_run_dir_writable,
+    on_disk,
+    open_run_dir,
+    resume_command,
+    saved_config,
+    summarise,
+)
 
 # Denormals appear as weights and Adam's moments shrink, and each one costs a CPU core a microcode assist.
 # Flushing them is a per-thread CPU flag that a thread copies from its creator, so it is set here, on import,
@@ -50,10 +56,6 @@ from training.precision import resolve as resolve_precision
 # workers slow down epoch by epoch (measured: 1.4 s epochs creeping to 3.2 s, and 2.1 s to 3.3 s for the seed
 # setup in benchmarks/torch_side.py, which imports this module before it computes anything).
 torch.set_flush_denormal(True)
-
-
-class TrainError(UserError):
-    """A problem with the run directory or flags that the user can fix."""
 
 
 class NonFinite(Exception):
@@ -169,70 +171,6 @@ def make_scheduler(optimizer, config: TrainConfig, steps_per_epoch: int):
     )
 
 
-# What a run saved before these flags existed trained with: torch's OneCycleLR pct_start, Adam's own beta2,
-# and no weight average. A resumed older run keeps them, so it ends as it would have uninterrupted.
-LEGACY_RECIPE = {"warmup": 0.3, "adam_beta2": 0.999, "ema": 0.0}
-
-
-def resume_config(config: TrainConfig, state: dict) -> TrainConfig:
-    """A resumed run keeps the config saved with its checkpoint (the schedule depends on it); the run
-    directory, data root and device are the ones on this command line (a copied run writes where it is now),
-    and so is the precision when it names one (auto keeps the run's own: resumed equals uninterrupted)."""
-    saved = state.get("train_config")
-    if not isinstance(saved, dict):  # a checkpoint from before the config travelled inside it
-        path = config.run_path / CONFIG
-        if not path.is_file():
-            raise TrainError(f"{config.run_path}: no {CONFIG} beside {CHECKPOINT} to resume from")
-        saved = read_json(path)
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    saved = LEGACY_RECIPE | saved
-    try:
-        restored = TrainConfig(**{key: value for key, value in saved.items() if key in known})
-    except TypeError as exc:
-        raise TrainError(f"{config.run_path}: its saved training config is incomplete ({exc})") from None
-    resumed = dataclasses.replace(
-        restored,
-        run_dir=config.run_dir,
-        data_root=config.data_root,
-        device=config.device,
-        precision=restored.precision if config.precision == "auto" else config.precision,
-        resume=True,
-        overwrite=False,
-    )
-    return validate(resumed)
-
-
-def resume_command(config: TrainConfig) -> str:
-    return (
-        f"python -m training --run-dir {shlex.quote(config.run_dir)} "
-        f"--data-root {shlex.quote(config.data_root)} --resume"
-    )
-
-
-def on_disk(config: TrainConfig, saved: int, earlier_run: bool) -> str:
-    """What the run directory holds now, in words, and what to do next."""
-    checkpoint = config.run_path / CHECKPOINT
-    if saved:
-        return f"{saved} of {config.epochs} epochs are saved in {checkpoint}"
-    if earlier_run:
-        return (
-            "no epoch of this run finished, so nothing of it was saved; "
-            f"{config.run_path} still holds the earlier run, unchanged"
-        )
-    return "no epoch finished, so nothing was saved; start again with the same command"
-
-
-def summarise(history: list[dict], device: torch.device, arithmetic: dict) -> dict:
-    return {
-        "epochs": history,
-        "test_mse": history[-1]["test_mse"] if history else None,
-        "train_seconds": round(sum(row["seconds"] for row in history), 3),
-        "device": str(device),
-        "precision": arithmetic,
-        "torch": torch.__version__,
-    }
-
-
 def pick_precision(config: TrainConfig, device: torch.device, world: int) -> tuple[TrainConfig, dict]:
     """Resolve --precision auto (a probe on a CPU) and return the config with the precision it trains in,
     and what metrics.json records about it: used, requested, and the probe's figures when there was one.
@@ -293,188 +231,259 @@ def run(config: TrainConfig) -> dict:
             dist.destroy_process_group()
 
 
+@dataclass
+class Processes:
+    """Where this process trains: its rank among world processes (torchrun), and its device."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0  # the one process that evaluates, writes and prints
+
+
+@dataclass
+class Data:
+    """The splits as tensors on the device: images (N, C, H, W) in [0, 1]; the test labels for the k-NN."""
+
+    train: torch.Tensor
+    test: torch.Tensor
+    test_labels: np.ndarray
+
+
+@dataclass
+class Run:
+    """Everything the epoch loop moves forward, and what a message says about the run directory."""
+
+    config: TrainConfig
+    model: Autoencoder
+    model_config: ModelConfig
+    objective: nn.Module  # the loss around the model; wrapped in DistributedDataParallel with several processes
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    average: WeightAverage | None
+    steps_per_epoch: int
+    arithmetic: dict  # metrics.json's "precision": used, requested, the probe's figures
+    earlier_run: bool  # the run directory held a checkpoint when this run started
+    history: list[dict] = field(default_factory=list)
+    saved: int = 0  # epochs of this run in the checkpoint on disk
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """What is tested, checkpointed and exported: the weight average when there is one."""
+        return self.average.module if self.average is not None else self.model
+
+
 def _run(config: TrainConfig) -> dict:
     validate(config)
-    rank, world, device = start_distributed(resolve_device(config.device))
-    main_rank = rank == 0  # the one process that evaluates, writes and prints
-    state = None
-    if config.run_path.exists() and not config.run_path.is_dir():
-        raise TrainError(f"{config.run_path}: is a file, not a run directory; pick another --run-dir")
-    earlier_run = (config.run_path / CHECKPOINT).exists()
-    if config.resume:
-        if not earlier_run:
-            raise TrainError(f"{config.run_path}: no {CHECKPOINT} to resume from (no epoch of a run there finished)")
-        state = load_checkpoint(config.run_path, map_location=str(device))
-        config = resume_config(config, state)
-    elif earlier_run and not config.overwrite:
-        raise TrainError(
-            f"{config.run_path}: already holds a run; pass --resume to continue it, "
-            "--overwrite to replace it, or pick another --run-dir"
-        )
-    if config.batch_size < world:
-        raise TrainError(f"--batch-size {config.batch_size}: must be at least the number of processes ({world})")
-    try:  # before any data is read: a read-only --run-dir would otherwise fail only after the first epoch
-        check_writable(config.run_path)
-    except WriteError as exc:
-        raise TrainError(f"{exc}; pick another --run-dir") from None
+    procs = Processes(*start_distributed(resolve_device(config.device)))
+    config, state, earlier_run = open_run_dir(config, procs.device)
+    if config.batch_size < procs.world:
+        raise TrainError(f"--batch-size {config.batch_size}: must be at least the number of processes ({procs.world})")
+    check_run_dir_writable(config)
+    data = load_data(config, procs)
+    if config.model == "pca":  # closed form: no epochs, optimiser or schedule
+        return pca.run(config, data.train, data.test, data.test_labels, procs.device) if procs.main else {}
+    config, arithmetic = pick_precision(config, procs.device, procs.world)  # before the seed: the probe draws none
+    torch.manual_seed(config.seed)
+    run = build(config, data, procs, arithmetic, earlier_run)
+    if state is not None:
+        resume_from(run, state)
+    train_epochs(run, data, procs)
+    return finish(run, data, procs)
 
+
+# Set-up
+
+
+def load_data(config: TrainConfig, procs: Processes) -> Data:
     options = DataOptions.from_config(config)  # export reads them back from config.json: the same split
     train = load_split(config.dataset, config.data_root, "train", options=options)
     test = load_split(config.dataset, config.data_root, "test", options=options)
-    train_images = to_tensor(train.images[: config.train_limit or None], device)
-    test_images = to_tensor(test.images, device)
-    if len(train_images) < world:
-        raise TrainError(
-            f"--dataset {config.dataset}: the training split has {len(train_images)} images; nothing to train on"
-        )
-    check_knn_points(len(test_images), f"--dataset {config.dataset}")  # before training, not after it
-    if config.model == "pca":  # closed form: no epochs, optimiser or schedule
-        from training import pca
-
-        return pca.run(config, train_images, test_images, test.labels, device) if main_rank else {}
-
-    config, arithmetic = pick_precision(config, device, world)  # before the seed: the probe draws no numbers from it
-    torch.manual_seed(config.seed)
-    image_shape = tuple(train.images.shape[1:])  # (C, H, W)
-    model_config = ModelConfig(
-        latent_dim=config.latent_dim, hidden=config.hidden_sizes, image_shape=image_shape, kind=config.model
+    data = Data(
+        train=to_tensor(train.images[: config.train_limit or None], procs.device),
+        test=to_tensor(test.images, procs.device),
+        test_labels=test.labels,
     )
-    model = Autoencoder(model_config).to(device)
+    if len(data.train) < procs.world:
+        raise TrainError(
+            f"--dataset {config.dataset}: the training split has {len(data.train)} images; nothing to train on"
+        )
+    check_knn_points(len(data.test), f"--dataset {config.dataset}")  # before training, not after it
+    return data
+
+
+def build(config: TrainConfig, data: Data, procs: Processes, arithmetic: dict, earlier_run: bool) -> Run:
+    """The model, its loss, optimiser, schedule and weight average, freshly initialised from config.seed."""
+    model_config = ModelConfig(
+        latent_dim=config.latent_dim,
+        hidden=config.hidden_sizes,
+        image_shape=tuple(data.train.shape[1:]),
+        kind=config.model,
+    )
+    model = Autoencoder(model_config).to(procs.device)
     objective = Objective(model, config.beta)
-    if world > 1:  # broadcasts rank 0's initial weights, then averages gradients every step
-        objective = DistributedDataParallel(objective, device_ids=[device] if device.type == "cuda" else None)
+    if procs.world > 1:  # broadcasts rank 0's initial weights, then averages gradients every step
+        devices = [procs.device] if procs.device.type == "cuda" else None
+        objective = DistributedDataParallel(objective, device_ids=devices)
     # fused: one kernel for all of Adam's arithmetic; 0.9 ms a step against foreach's 3 ms here (about a
     # sixth of a bf16 step at batch 256). Its state dict is Adam's, so older checkpoints still resume.
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, config.adam_beta2), fused=True)
-    average = WeightAverage(model, config.ema) if config.ema else None
-    evaluated = average.module if average is not None else model  # what is tested, checkpointed and exported
-    steps_per_epoch = -(-(len(train_images) // world) // (config.batch_size // world))
-    scheduler = make_scheduler(optimizer, config, steps_per_epoch)
-    history: list[dict] = []
-    start_epoch = 0
-    if state is not None:
-        try:
-            if average is not None:  # "model" is the average; the weights the steps move are beside it
-                average.module.load_state_dict(state["model"])
-                average.updates = state["epoch"] * steps_per_epoch
-            model.load_state_dict(state["train_model"] if average is not None else state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            if scheduler is not None:
-                scheduler.load_state_dict(state["scheduler"])
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise TrainError(
-                f"{config.run_path / CHECKPOINT}: doesn't match its saved config ({reason(exc)})"
-            ) from None
-        start_epoch = state["epoch"]
-        history = state.get("history") or read_json(config.run_path / METRICS)["epochs"][:start_epoch]
-        print(f"resuming {config.run_path} after epoch {start_epoch}/{config.epochs}", file=sys.stderr)
-    saved = start_epoch  # epochs of this run in the checkpoint on disk
+    steps_per_epoch = -(-(len(data.train) // procs.world) // (config.batch_size // procs.world))
+    return Run(
+        config=config,
+        model=model,
+        model_config=model_config,
+        objective=objective,
+        optimizer=optimizer,
+        scheduler=make_scheduler(optimizer, config, steps_per_epoch),
+        average=WeightAverage(model, config.ema) if config.ema else None,
+        steps_per_epoch=steps_per_epoch,
+        arithmetic=arithmetic,
+        earlier_run=earlier_run,
+    )
 
+
+def resume_from(run: Run, state: dict) -> None:
+    """Load a checkpoint's weights, optimiser, schedule and history into a freshly built run."""
+    try:
+        if run.average is not None:  # "model" is the average; the weights the steps move are beside it
+            run.average.module.load_state_dict(state["model"])
+            run.average.updates = state["epoch"] * run.steps_per_epoch
+        run.model.load_state_dict(state["train_model"] if run.average is not None else state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        if run.scheduler is not None:
+            run.scheduler.load_state_dict(state["scheduler"])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise TrainError(
+            f"{run.config.run_path / CHECKPOINT}: doesn't match its saved config ({reason(exc)})"
+        ) from None
+    run.saved = state["epoch"]
+    run.history = state.get("history") or read_json(run.config.run_path / METRICS)["epochs"][: run.saved]
+    print(f"resuming {run.config.run_path} after epoch {run.saved}/{run.config.epochs}", file=sys.stderr)
+
+
+# The epoch loop
+
+
+def train_epochs(run: Run, data: Data, procs: Processes) -> None:
+    """Every epoch not yet saved, each checkpointed as it ends; Ctrl-C or SIGTERM stops after the batch in
+    hand, saying what the run directory holds and how to continue."""
     STOP.clear()
     previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     progress = tqdm(
-        total=steps_per_epoch, unit="batch", leave=False, mininterval=0.25, file=sys.stderr, disable=not main_rank
+        total=run.steps_per_epoch, unit="batch", leave=False, mininterval=0.25, file=sys.stderr, disable=not procs.main
     )
     try:
-        for epoch in range(start_epoch, config.epochs):
-            progress.reset()
-            progress.set_description(f"epoch {epoch + 1}/{config.epochs}")
-            started = time.perf_counter()
-            try:
-                train_loss = train_epoch(
-                    objective,
-                    train_images,
-                    optimizer=optimizer,
-                    scheduler=scheduler,
-                    config=config,
-                    epoch=epoch,
-                    progress=progress,
-                    average=average,
-                    rank=rank,
-                    world=world,
-                )
-            except NonFinite as exc:
-                raise diverged(
-                    config, epoch, f"batch {exc.batch}: the loss became {exc.loss}", saved, earlier_run
-                ) from None
-            seconds = time.perf_counter() - started
-            if not main_rank:
-                continue
-            test_mse = evaluate(evaluated, test_images)
-            if not (math.isfinite(train_loss) and math.isfinite(test_mse) and finite_weights(evaluated)):
-                raise diverged(config, epoch, f"the test MSE became {test_mse}", saved, earlier_run)
-            history.append(
-                {"epoch": epoch + 1, "train_loss": train_loss, "test_mse": test_mse, "seconds": round(seconds, 3)}
-            )
-            save_checkpoint(
-                config.run_path,
-                {
-                    "model": evaluated.state_dict(),
-                    **({"train_model": model.state_dict()} if average is not None else {}),
-                    "model_config": dataclasses.asdict(model_config),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else {},
-                    "epoch": epoch + 1,
-                    "train_config": saved_config(config),
-                    "history": history,
-                },
-            )
-            saved = epoch + 1
-            # After the checkpoint, never before: a config.json beside an older checkpoint would not resume.
-            write_json(config.run_path / CONFIG, saved_config(config))
-            write_json(config.run_path / METRICS, summarise(history, device, arithmetic))
-            curve_png(
-                history, config.run_path / CURVE, f"{config.model} on {config.dataset}, latent dim {config.latent_dim}"
-            )
-            check_stop()
-            progress.write(
-                f"epoch {epoch + 1:>3}/{config.epochs}  train loss {train_loss:.5f}  "
-                f"test MSE {test_mse:.5f}  {seconds:5.1f}s"
-            )
+        for epoch in range(run.saved, run.config.epochs):
+            run_epoch(run, data, procs, epoch, progress)
     except (KeyboardInterrupt, Interrupted):
         progress.close()
-        if main_rank:
-            advice = f"; continue with: {resume_command(config)}" if saved else ""
-            print(f"\ninterrupted: {on_disk(config, saved, earlier_run)}{advice}", file=sys.stderr)
+        if procs.main:
+            advice = f"; continue with: {resume_command(run.config)}" if run.saved else ""
+            print(f"\ninterrupted: {on_disk(run.config, run.saved, run.earlier_run)}{advice}", file=sys.stderr)
         raise
     finally:
         progress.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    extra = {}
-    if world > 1:  # DDP keeps replicas identical; check it rather than assume it
-        digests = [None] * world
-        dist.all_gather_object(digests, weights_digest(model))
-        extra["distributed"] = {
-            "world_size": world,
-            "backend": dist.get_backend(),
-            "weights_identical": len(set(digests)) == 1,
-        }
-    if not main_rank:
+
+
+def run_epoch(run: Run, data: Data, procs: Processes, epoch: int, progress: tqdm) -> None:
+    """Train one epoch; on the main process, test it, then save it (a diverged epoch is never saved)."""
+    config = run.config
+    progress.reset()
+    progress.set_description(f"epoch {epoch + 1}/{config.epochs}")
+    started = time.perf_counter()
+    try:
+        train_loss = train_epoch(
+            run.objective,
+            data.train,
+            optimizer=run.optimizer,
+            scheduler=run.scheduler,
+            config=config,
+            epoch=epoch,
+            progress=progress,
+            average=run.average,
+            rank=procs.rank,
+            world=procs.world,
+        )
+    except NonFinite as exc:
+        raise diverged(run, epoch, f"batch {exc.batch}: the loss became {exc.loss}") from None
+    seconds = time.perf_counter() - started
+    if not procs.main:
+        return
+    test_mse = evaluate(run.evaluated, data.test)
+    if not (math.isfinite(train_loss) and math.isfinite(test_mse) and finite_weights(run.evaluated)):
+        raise diverged(run, epoch, f"the test MSE became {test_mse}")
+    run.history.append(
+        {"epoch": epoch + 1, "train_loss": train_loss, "test_mse": test_mse, "seconds": round(seconds, 3)}
+    )
+    save_epoch(run, epoch, procs.device)
+    check_stop()
+    progress.write(
+        f"epoch {epoch + 1:>3}/{config.epochs}  train loss {train_loss:.5f}  test MSE {test_mse:.5f}  {seconds:5.1f}s"
+    )
+
+
+def save_epoch(run: Run, epoch: int, device: torch.device) -> None:
+    """The checkpoint first; config.json, metrics.json and the curve after it, never before: a config.json
+    beside an older checkpoint would not resume."""
+    config = run.config
+    save_checkpoint(
+        config.run_path,
+        {
+            "model": run.evaluated.state_dict(),
+            **({"train_model": run.model.state_dict()} if run.average is not None else {}),
+            "model_config": dataclasses.asdict(run.model_config),
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict() if run.scheduler is not None else {},
+            "epoch": epoch + 1,
+            "train_config": saved_config(config),
+            "history": run.history,
+        },
+    )
+    run.saved = epoch + 1
+    write_json(config.run_path / CONFIG, saved_config(config))
+    write_json(config.run_path / METRICS, summarise(run.history, device, run.arithmetic))
+    curve_png(
+        run.history, config.run_path / CURVE, f"{config.model} on {config.dataset}, latent dim {config.latent_dim}"
+    )
+
+
+# Finish
+
+
+def finish(run: Run, data: Data, procs: Processes) -> dict:
+    """metrics.json, complete: the epochs, the latent k-NN accuracy, and (DDP) whether the replicas agree."""
+    extra = {"distributed": replicas_agree(run.model, procs)} if procs.world > 1 else {}
+    if not procs.main:
         return {}
     # Once, at the end: a leave-one-out k-NN over 10,000 test latents takes a few seconds.
-    metrics = (
-        summarise(history, device, arithmetic)
-        | {"knn_accuracy": knn_accuracy(embed(evaluated, test_images), test.labels)}
-        | extra
-    )
-    write_json(config.run_path / METRICS, metrics)
+    knn = knn_accuracy(embed(run.evaluated, data.test), data.test_labels)
+    metrics = summarise(run.history, procs.device, run.arithmetic) | {"knn_accuracy": knn} | extra
+    write_json(run.config.run_path / METRICS, metrics)
     return metrics
 
 
-def saved_config(config: TrainConfig) -> dict:
-    return dataclasses.asdict(config) | {"resume": False, "overwrite": False}
+def replicas_agree(model: nn.Module, procs: Processes) -> dict:
+    """DDP keeps replicas identical; check it rather than assume it (every rank takes part)."""
+    digests = [None] * procs.world
+    dist.all_gather_object(digests, weights_digest(model))
+    return {"world_size": procs.world, "backend": dist.get_backend(), "weights_identical": len(set(digests)) == 1}
 
 
 def finite_weights(model: nn.Module) -> bool:
     return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())
 
 
-def diverged(config: TrainConfig, epoch: int, what: str, saved: int, earlier_run: bool) -> TrainError:
+def diverged(run: Run, epoch: int, what: str) -> TrainError:
     """The error for a run whose loss became NaN or Inf: where, and what the run directory still holds."""
     return TrainError(
         f"training diverged in epoch {epoch + 1}, {what}; stopped without saving it: "
-        f"{on_disk(config, saved, earlier_run)}; try a lower --lr than {config.lr:g}"
+        f"{on_disk(run.config, run.saved, run.earlier_run)}; try a lower --lr than {run.config.lr:g}"
     )
 
 

@@ -1,33 +1,23 @@
-"""Animated GIFs in numpy and the standard library: how a latent walk leaves the viewer as one file.
+"""Animated GIFs: how a latent walk leaves the viewer as one file.
 
-Why no dependency: the viewer installs numpy, onnxruntime and pygame-ce only, and pygame saves PNG, JPEG and
-BMP but cannot write a GIF. Pillow can, but it is not a viewer dependency (it is training's, to read pictures),
-and adding it for one export would grow every viewer install. The format is small enough to write directly:
-about a hundred lines below, checked against Pillow's decoder in tests/test_gif_pillow.py.
+pygame saves PNG, JPEG and BMP but cannot write a GIF; Pillow (a viewer dependency: it also decodes a dropped
+picture) writes the file here: GIF89a, one global colour table, the NETSCAPE2.0 loop count (0 = forever), each
+frame's delay in 1/100 s, every frame left in place for the next (disposal 1). Pillow stores a frame identical to
+the one before as that frame shown for the summed delay, so the animation plays the same in fewer frames.
 
-The file (GIF89a, https://www.w3.org/Graphics/GIF/spec-gif89a.txt):
-  header "GIF89a", logical screen descriptor with one 256-entry global colour table;
-  NETSCAPE2.0 application extension: the loop count (0 = forever);
-  per frame: graphic control extension (delay in 1/100 s), image descriptor, LZW-compressed pixel indices;
-  trailer ";".
-LZW (spec appendix F): 8-bit minimum code size, codes from 9 up to 12 bits growing as the table fills, a clear
-code first and whenever the table reaches 4096 entries, packed least significant bit first into sub-blocks of at
-most 255 bytes.
-
-Palette: grey frames (T, H, W) use the 256 grey levels, so they are stored exactly. Colour frames (T, H, W, 3)
-share one palette for the whole animation (so colours don't flicker from frame to frame): when the frames hold
-at most 256 distinct colours, those colours exactly; otherwise a median cut (Heckbert 1982) over the distinct
-colours of all frames, weighted by how often each occurs, and every colour mapped to its nearest palette entry
-(Euclidean in RGB, no dithering: dithering would make frames that barely differ flicker). Beyond 32,768 distinct
-colours (photo-like frames), colours are first grouped into cells of 8 levels a channel and the cells' mean
-colours cut and mapped instead, which adds at most a cell's width to the error and keeps the time bounded.
-
-Speed: the LZW loop is plain Python over one frame's bytes (a dict from (prefix, byte) to code); decoded digits
-are mostly background, which LZW codes in long runs, so a 40-frame 224x224 walk takes a fraction of a second.
+Palette: this module picks it, so Pillow only indexes and compresses. Grey frames (T, H, W) use the 256 grey
+levels, so they are stored exactly. Colour frames (T, H, W, 3) share one palette for the whole animation (so
+colours don't flicker from frame to frame): when the frames hold at most 256 distinct colours, those colours
+exactly; otherwise a median cut (Heckbert 1982) over the distinct colours of all frames, weighted by how often
+each occurs, and every colour mapped to its nearest palette entry (Euclidean in RGB, no dithering: dithering
+would make frames that barely differ flicker). Beyond 32,768 distinct colours (photo-like frames), colours are
+first grouped into cells of 8 levels a channel and the cells' mean colours cut and mapped instead, which adds at
+most a cell's width to the error and keeps the time bounded. Pillow is imported when a GIF is written.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,8 +25,6 @@ import numpy as np
 
 from latent_common.atomic import atomic_write
 
-MIN_CODE_SIZE = 8  # pixel indices are bytes: a 256-entry palette
-MAX_CODE_BITS = 12  # the GIF limit: the table holds at most 4096 codes
 MAX_SIDE = 65535  # width and height are 16-bit fields
 MIN_DELAY_CS = 2  # browsers show a delay under 2/100 s as 10/100 s, so the shortest that plays as asked
 PALETTE_SIZE = 256
@@ -55,24 +43,31 @@ def write_gif(path: str | Path, frames: np.ndarray, duration_ms: float | Sequenc
 
 def encode_gif(frames: np.ndarray, duration_ms: float | Sequence[float] = 80, loop: int | None = 0) -> bytes:
     """The bytes of the GIF that write_gif writes."""
+    from PIL import Image
+
     frames = check_frames(frames)
     delays = delays_cs(duration_ms, len(frames))
+    if loop is not None and not 0 <= loop <= 0xFFFF:
+        raise ValueError(f"loop must be 0 (forever) to 65535, got {loop}")
     palette, indices = quantise(frames)  # (256, 3) uint8, (T, H, W) uint8
     height, width = indices.shape[1:]
-    parts = [b"GIF89a", logical_screen(width, height), palette.tobytes()]
-    if loop is not None:
-        parts.append(netscape_loop(loop))
-    for frame, delay in zip(indices, delays):
-        parts += [graphic_control(delay), image_descriptor(width, height), bytes([MIN_CODE_SIZE])]
-        parts.append(sub_blocks(pack_codes(*lzw_codes(frame.tobytes()))))
-    parts.append(b";")  # the trailer
-    return b"".join(parts)
+    pictures = [Image.frombytes("P", (width, height), frame.tobytes()) for frame in indices]
+    for picture in pictures:
+        picture.putpalette(palette.tobytes())
+    # optimize=False: Pillow keeps our palette as it is (no per-frame subset, no transparency trick for
+    # unchanged pixels); Pillow's duration is in ms and it writes ms // 10, so whole hundredths pass exactly.
+    options = {"duration": [10 * delay for delay in delays], "disposal": 1, "optimize": False}
+    if loop is not None:  # no loop extension at all: the animation plays once
+        options["loop"] = loop
+    out = io.BytesIO()
+    pictures[0].save(out, format="GIF", save_all=True, append_images=pictures[1:], **options)
+    return out.getvalue()
 
 
 def frames_from_images(images: np.ndarray, scale: int = 1) -> np.ndarray:
     """Viewer images, float (T, C, H, W) in [0, 1] with C = 1 or 3, -> GIF frames uint8 (T, H * scale, W * scale)
     for grey or (T, H * scale, W * scale, 3) for colour, each pixel repeated scale times each way (nearest
-    neighbour: a 28x28 digit stays crisp at 224x224, and long runs of equal pixels are what LZW compresses)."""
+    neighbour: a 28x28 digit stays crisp at 224x224, and long runs of equal pixels are what GIF's LZW compresses)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"images must be (T, C, H, W) with C = 1 or 3, got {list(images.shape)}")
@@ -171,87 +166,3 @@ def nearest_colour(rgb: np.ndarray, palette: np.ndarray, chunk: int = 4096) -> n
         block = rgb[start : start + chunk]
         out[start : start + chunk] = np.argmin(squared[None, :] - 2 * block @ palette.T, axis=1)
     return out
-
-
-# Blocks ---------------------------------------------------------------------------------------------------------
-
-
-def u16(value: int) -> bytes:
-    return int(value).to_bytes(2, "little")
-
-
-def logical_screen(width: int, height: int) -> bytes:
-    # packed: global colour table present, 8 bits of colour resolution, unsorted, 2^(7+1) = 256 entries
-    return u16(width) + u16(height) + bytes([0b1111_0111, 0, 0])
-
-
-def netscape_loop(loop: int) -> bytes:
-    if not 0 <= loop <= 0xFFFF:
-        raise ValueError(f"loop must be 0 (forever) to 65535, got {loop}")
-    return b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + u16(loop) + b"\x00"
-
-
-def graphic_control(delay_cs: int) -> bytes:
-    # packed: disposal 1 (leave the frame in place: every frame covers the whole screen), no transparency
-    return b"\x21\xf9\x04" + bytes([0b0000_0100]) + u16(delay_cs) + b"\x00\x00"
-
-
-def image_descriptor(width: int, height: int) -> bytes:
-    return b"\x2c" + u16(0) + u16(0) + u16(width) + u16(height) + b"\x00"  # no local table, not interlaced
-
-
-def sub_blocks(data: bytes) -> bytes:
-    """Data as length-prefixed blocks of at most 255 bytes, ended by an empty block."""
-    blocks = [bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255)]
-    return b"".join(blocks) + b"\x00"
-
-
-# LZW ------------------------------------------------------------------------------------------------------------
-
-
-def lzw_codes(pixels: bytes, min_code_size: int = MIN_CODE_SIZE) -> tuple[list[int], list[int]]:
-    """LZW-encode palette indices: the codes and the bit width each is written with.
-
-    The decoder builds the same table one code behind the encoder, so the width grows right after the encoder
-    adds the entry numbered 2^width (the decoder adds its twin before reading the next code).
-    """
-    clear, end = 1 << min_code_size, (1 << min_code_size) + 1
-    codes, widths = [clear], [min_code_size + 1]
-    table: dict[int, int] = {}  # (prefix code << 8 | next byte) -> code
-    next_code, width = end + 1, min_code_size + 1
-    prefix = pixels[0]
-    for byte in pixels[1:]:
-        key = (prefix << 8) | byte
-        code = table.get(key)
-        if code is not None:  # the string so far plus this byte is known: keep extending it
-            prefix = code
-            continue
-        codes.append(prefix)
-        widths.append(width)
-        table[key] = next_code
-        if next_code == 1 << width and width < MAX_CODE_BITS:
-            width += 1
-        next_code += 1
-        if next_code == 1 << MAX_CODE_BITS:  # the table is full: start again, so codes keep adapting
-            codes.append(clear)
-            widths.append(width)
-            table.clear()
-            next_code, width = end + 1, min_code_size + 1
-        prefix = byte
-    codes.append(prefix)
-    widths.append(width)
-    if next_code == 1 << width and width < MAX_CODE_BITS:  # the decoder adds its twin of the last entry on
-        width += 1  # reading that code, and may grow before it reads the end code
-    codes.append(end)
-    widths.append(width)
-    return codes, widths
-
-
-def pack_codes(codes: list[int], widths: list[int]) -> bytes:
-    """Concatenate codes of the given bit widths, least significant bit first, into bytes."""
-    codes_arr = np.asarray(codes, dtype=np.uint16)
-    widths_arr = np.asarray(widths, dtype=np.uint8)
-    positions = np.arange(MAX_CODE_BITS, dtype=np.uint16)
-    bits = ((codes_arr[:, None] >> positions) & 1).astype(np.uint8)  # (N, 12), bit 0 first
-    used = positions[None, :] < widths_arr[:, None]  # row-major order keeps code order and bit order
-    return np.packbits(bits[used], bitorder="little").tobytes()

@@ -98,3 +98,12 @@ def test_encode_of_a_missing_or_broken_file_is_one_line(tmp_path: Path, content)
         path.write_bytes(content)
     result = run_module("viewer", "--headless", "--frames", "2", "--encode", str(path))
     assert_one_line_error(result, "picture.png", "cannot read it as an image")
+
+
+def test_encode_of_a_picture_too_large_is_one_line_before_decoding(tmp_path: Path):
+    from tests.test_pictures import png_header
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_header(60000, 60000))  # 3.6 billion pixels declared: refused from the header alone
+    result = run_module("viewer", "--headless", "--frames", "2", "--encode", str(path))
+    assert_one_line_error(result, "huge.png", "pixels")
