@@ -3,7 +3,7 @@
     python -m export --encoder ENC.onnx --decoder DEC.onnx --dataset SPEC [--data-root ROOT] --out BUNDLE
                      [--name NAME] [--kind ae|vae] [--test-fraction F] [--force]
 
-The pair must keep the bundle contract (viewer/bundle.py): the decoder maps `z` float32 [N, D] to `image`
+The pair must keep the bundle contract (viewer/bundle/): the decoder maps `z` float32 [N, D] to `image`
 float32 [N, C, H, W] in [0, 1], the encoder `image` back to `z`; C is 1 or 3, H and W 8 to 256, N dynamic.
 Each break of it is one line naming the file, the input or output and what is wrong. The test split of
 --dataset is converted to the pair's own size and channels (folder:, npz: and emoji; the IDX datasets must
@@ -28,8 +28,8 @@ import onnxruntime as ort
 
 from latent_common.cli import ArgumentParser
 from latent_common.errors import UserError, reason
+from latent_common.metrics import KNN_K, knn_accuracy
 from training.data import PICTURE_SOURCES, DataOptions, Split, load_split
-from training.metrics import KNN_K, knn_accuracy
 from viewer.bundle import (
     DECODER,
     EMBEDDING,

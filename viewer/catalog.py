@@ -64,7 +64,16 @@ def find(text: str) -> Path:
     return shipped().get(text, path)
 
 
+# Bundles a clone has in models/ but the wheel leaves out (pyproject's exclude-package-data: too large for it).
+IN_THE_REPOSITORY_ONLY = {"emoji-vae": "the colour demo (64 × 64 RGB emoji, a conv-VAE)"}
+
+
 def missing(path: Path) -> str:
+    if str(path) in IN_THE_REPOSITORY_ONLY:
+        return (
+            f"{path}: {IN_THE_REPOSITORY_ONLY[str(path)]} lives in the repository, not in the installed package; "
+            f"in a clone, open it by path: latent-explorer path/to/clone/models/{path}"
+        )
     names = ", ".join(shipped()) or "none found"
     return f"{path}: no such bundle folder (shipped bundles, by name: {names})"
 
