@@ -43,6 +43,7 @@ from viewer.bundle.format import (
     BundleError,
     BundleMeta,
     sha256_file,
+    validate_meta,
     view_bounds,
 )
 from viewer.bundle.read import Bundle, load_bundle
@@ -78,6 +79,7 @@ __all__ = [
     "sha256_file",
     "shape_text",
     "single_float",
+    "validate_meta",
     "view_bounds",
     "write_bundle",
 ]

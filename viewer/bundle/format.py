@@ -190,6 +190,12 @@ class BundleMeta:
         _check_bounds(file, self)
 
 
+def validate_meta(data: Any, file: Path | str = METADATA) -> BundleMeta:
+    """Check a bundle.json's parsed content as the viewer does (for a writer that edits the file as it is on disk,
+    keys it doesn't know included); returns its record, or raises BundleError."""
+    return BundleMeta.from_dict(data, file)
+
+
 def _default(spec: dataclasses.Field) -> Any:
     return spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
 
