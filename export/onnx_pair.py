@@ -235,18 +235,23 @@ def build_bundle(
     test: Split,
     out: Path,
     *,
+    dataset: str,
     force: bool = False,
     pair: Pair | None = None,
+    name: str | None = None,
+    model_config: dict[str, Any] | None = None,
+    versions: dict[str, Any] | None = None,
     **known: Any,
 ) -> BundleMeta:
     """Measure the pair on the test split and write the bundle at out: the one place a bundle.json is assembled.
 
-    known: the BundleMeta fields only the caller knows (dataset and model_config always; name, train_config,
-    parity_max_abs_diff, ... when it has them); its `versions` add to the graphs' own. Returns the record written."""
+    model_config: at least the kind (default "ae"); versions: added to the graphs' own; known: any other BundleMeta
+    field the caller knows (a training run's train_config, torch's parity_max_abs_diff, ...), passed on as it is.
+    Returns the record written."""
     pair = pair or load_pair(encoder, decoder)
     if tuple(test.images.shape[1:]) != pair.image_shape:
         raise PairError(
-            f"--dataset {known.get('dataset')}: its test images are {list(test.images.shape[1:])} (C, H, W) but the "
+            f"--dataset {dataset}: its test images are {list(test.images.shape[1:])} (C, H, W) but the "
             f"pair takes {list(pair.image_shape)}"
         )
     measures = measure(pair, test.images, test.labels)
@@ -255,13 +260,11 @@ def build_bundle(
         f"latent {KNN_K}-NN accuracy {measures.knn_accuracy:.3f}",
         file=sys.stderr,
     )
-    versions = graph_versions([encoder, decoder]) | known.pop("versions", {})
-    name = known.pop("name", None) or out.name
     shape = {"kind": "ae", "latent_dim": pair.latent_dim, "image_shape": list(pair.image_shape)}
-    model_config = shape | known.pop("model_config", {})  # the caller's kind (a training run's: all its config)
     meta = BundleMeta(
         **known,
-        name=name,
+        name=name or out.name,
+        dataset=dataset,
         class_names=test.class_names or [str(i) for i in range(int(test.labels.max()) + 1)],
         latent_dim=pair.latent_dim,
         image_shape=list(pair.image_shape),
@@ -269,8 +272,8 @@ def build_bundle(
         test_mse=measures.test_mse,
         knn_accuracy=measures.knn_accuracy,
         knn_k=KNN_K,
-        model_config=model_config,
-        versions=versions,
+        model_config=shape | (model_config or {}),  # the caller's kind; a training run's whole config
+        versions=graph_versions([encoder, decoder]) | (versions or {}),
         preprocess=test.preprocess or {},
         notice=test.notice,
     )

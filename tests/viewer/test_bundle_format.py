@@ -14,7 +14,7 @@ from viewer.bundle import METADATA, BundleError, BundleMeta, load_bundle
 from viewer.bundle.format import key
 
 SHIPPED_BUNDLES = sorted(folder for folder in SHIPPED.parent.iterdir() if (folder / METADATA).is_file())
-OPTIONAL = [spec for spec in BundleMeta.keys() if not spec.metadata["required"]]
+OPTIONAL = [spec for spec in BundleMeta.json_fields() if not spec.metadata["required"]]
 # A value of each JSON kind that passes every optional key's own check and differs from its default.
 SAMPLES = {float: 0.25, int: 3, str: "a text", dict: {"kind": "vae"}, list: [{"epoch": 1, "seconds": 2.0}]}
 
@@ -48,7 +48,7 @@ def test_each_optional_key_of_the_wrong_kind_is_refused_by_name(spec: dataclasse
         BundleMeta.from_dict(shipped_dict() | {spec.name: wrong})
 
 
-@pytest.mark.parametrize("spec", [s for s in BundleMeta.keys() if s.metadata["required"]], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [s for s in BundleMeta.json_fields() if s.metadata["required"]], ids=lambda s: s.name)
 def test_each_required_key_is_required(spec: dataclasses.Field):
     data = {name: value for name, value in shipped_dict().items() if name != spec.name}
     with pytest.raises(BundleError, match=f"missing key '{spec.name}'"):

@@ -148,7 +148,8 @@ class BundleMeta:
     # JSON
 
     @classmethod
-    def keys(cls) -> list[dataclasses.Field]:
+    def json_fields(cls) -> list[dataclasses.Field]:
+        """The fields that are bundle.json keys (every field but `unknown`)."""
         return [f for f in dataclasses.fields(cls) if f.metadata.get("kind") is not None]
 
     @classmethod
@@ -160,7 +161,7 @@ class BundleMeta:
         """
         if not isinstance(data, dict):
             raise BundleError(f"{file}: expected a JSON object at the top level")
-        known = {f.name: f for f in cls.keys()}
+        known = {f.name: f for f in cls.json_fields()}
         data = {k: v for k, v in data.items() if not (k in known and v is None and not known[k].metadata["required"])}
         for name, spec in known.items():
             _check_kind(file, name, data, spec.metadata)
@@ -171,19 +172,19 @@ class BundleMeta:
                 raise BundleError(f"{file}: {problem}")
         values = {name: _parse(data[name], known[name].metadata["kind"], file) for name in known if name in data}
         meta = cls(**values, unknown={k: v for k, v in data.items() if k not in known})
-        meta.check(file, data)
+        meta.check_across_keys(file, data)
         return meta
 
     def to_dict(self) -> dict[str, Any]:
         """bundle.json's content: every required key, each optional one that differs from its default."""
         data = {}
-        for spec in self.keys():
+        for spec in self.json_fields():
             value = getattr(self, spec.name)
             if spec.metadata["required"] or value != _default(spec):
                 data[spec.name] = value.to_dict() if hasattr(value, "to_dict") else value
         return data | self.unknown
 
-    def check(self, file: Path | str, data: dict[str, Any]) -> None:
+    def check_across_keys(self, file: Path | str, data: dict[str, Any]) -> None:
         """The checks that span keys: the format version, the sizes against the limits, the texts, the bounds."""
         _check_sizes(file, self)
         _check_texts(file, self, data)
