@@ -17,6 +17,7 @@ from viewer.bundle import (
     DECODER,
     ENCODER,
     FORMAT_VERSION,
+    METADATA,
     Bundle,
     BundleError,
     BundleMeta,
@@ -48,7 +49,7 @@ def shipped() -> dict[str, Path]:
     root = shipped_dir()
     if not root.is_dir():
         return {}
-    return {folder.name: folder for folder in sorted(root.iterdir()) if (folder / "bundle.json").is_file()}
+    return {folder.name: folder for folder in sorted(root.iterdir()) if (folder / METADATA).is_file()}
 
 
 def default_bundle() -> Path:
