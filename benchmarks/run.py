@@ -7,6 +7,7 @@ Runs in the viewer's environment (no torch). The torch comparisons run in a seco
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -162,8 +163,7 @@ def scale_bundle(source: Bundle, count: int, out: Path) -> Path:
     np.savez(embedding, z=z, labels=source.labels[picked], images=images)
     del images
     # format_version and image_shape stay the source's: its graphs are format 1's (N, H, W) or later (N, C, H, W).
-    meta = {key: value for key, value in source.meta.items() if key != "files"}
-    meta |= {"name": f"{source.name}-{count}-points", "latent_bounds": view_bounds(z)}
+    meta = dataclasses.replace(source.meta, name=f"{source.name}-{count}-points", latent_bounds=view_bounds(z))
     files = {DECODER: source.path / DECODER, ENCODER: source.path / ENCODER, EMBEDDING: embedding}
     write_bundle(out, files, meta)
     embedding.unlink()

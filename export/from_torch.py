@@ -4,7 +4,7 @@
     from_torch(my_encoder, my_decoder, test_images, test_labels, "bundles/mine", class_names=["cat", "dog"])
 
 Both modules go through the same ONNX export and parity check against torch as a training run's
-(export/export.py), then the same measuring and writing as an ONNX pair's (export/onnx_pair.py).
+(export/torch_to_onnx.py), then the same measuring and writing as an ONNX pair's (export/onnx_pair.py).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from export.export import PARITY_SAMPLES, ExportError, check_parity, to_onnx
-from export.onnx_pair import MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, build_bundle, load_pair
+from export.onnx_pair import build_bundle
+from export.torch_to_onnx import ExportError, torch_to_onnx
 from training.data import Split
-from viewer.bundle import DECODER, ENCODER, check_replaceable, view_bounds
+from viewer.bundle import MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, BundleMeta, check_replaceable
 
 
 class LatentOf(nn.Module):
@@ -67,7 +67,7 @@ def from_torch(
     preprocess: dict[str, Any] | None = None,
     notice: str | None = None,
     force: bool = False,
-) -> dict[str, Any]:
+) -> BundleMeta:
     """Export a PyTorch encoder/decoder pair with its test images to a bundle the viewer opens.
 
     encoder: image (N, C, H, W) float32 in [0, 1] -> z (N, D); a module returning a tuple (a VAE's
@@ -76,10 +76,33 @@ def from_torch(
     images: the test images, uint8 (M, C, H, W) or floats in [0, 1]; labels: (M,) class indices.
     class_names: one per class (default "0", "1", ...); kind: "ae", or "vae" for a decoder trained on
         a N(0, I) prior (the viewer's P key samples it). preprocess and notice go into bundle.json as they are.
-    Returns bundle.json's content; raises ExportError (nothing written) when onnxruntime and torch disagree.
+    Returns bundle.json's record; raises ExportError (nothing written) when onnxruntime and torch disagree.
     """
     out = Path(out)
     check_replaceable(out, force)
+    if kind not in ("ae", "vae"):
+        raise ExportError(f"kind {kind!r}: expected 'ae' or 'vae'")
+    test = as_split(images, labels, class_names, preprocess, notice)
+    inputs = torch.from_numpy(test.images).float().div_(255.0)  # (M, C, H, W) in [0, 1]
+    graphs = torch_to_onnx(LatentOf(encoder.cpu().eval()).eval(), decoder.cpu().eval(), inputs)
+    return build_bundle(
+        graphs.encoder,
+        graphs.decoder,
+        test,
+        out,
+        force=force,
+        dataset=dataset,
+        name=name,
+        model_config={"kind": kind},
+        parity_max_abs_diff=graphs.parity,
+        versions={"torch": torch.__version__},
+    )
+
+
+def as_split(
+    images: Any, labels: Any, class_names: list[str] | None, preprocess: dict[str, Any] | None, notice: str | None
+) -> Split:
+    """The caller's test images and labels as a Split, checked: uint8 (M, C, H, W) images, a name for each class."""
     pixels = as_uint8_images(images)
     labels = np.asarray(labels)
     if labels.shape != (len(pixels),) or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 255:
@@ -89,36 +112,4 @@ def from_torch(
     names = list(class_names or [str(i) for i in range(int(labels.max()) + 1)])
     if labels.max() >= len(names):
         raise ExportError(f"labels: class {labels.max()} has no name ({len(names)} class_names)")
-    if kind not in ("ae", "vae"):
-        raise ExportError(f"kind {kind!r}: expected 'ae' or 'vae'")
-    encoder_module, decoder_module = LatentOf(encoder.cpu().eval()).eval(), decoder.cpu().eval()
-    inputs = torch.from_numpy(pixels).float().div_(255.0)  # (M, C, H, W) in [0, 1]
-    with torch.inference_mode():
-        z = encoder_module(inputs[:PARITY_SAMPLES]).float()
-    latent_dim, image_shape = z.shape[1], tuple(pixels.shape[1:])
-    encoder_onnx = to_onnx(encoder_module, inputs[:2], "image", "z")
-    decoder_onnx = to_onnx(decoder_module, torch.zeros(2, latent_dim), "z", "image")
-    low, high = np.asarray(view_bounds(z.numpy())).T
-    latents = torch.from_numpy(
-        np.random.default_rng(0).uniform(low, high, (PARITY_SAMPLES, latent_dim)).astype(np.float32)
-    )
-    shape = (latent_dim, image_shape)
-    parity = {
-        "decoder": check_parity(DECODER, decoder_onnx, decoder_module, latents, "decoder", shape),
-        "encoder": check_parity(ENCODER, encoder_onnx, encoder_module, inputs[:PARITY_SAMPLES], "encoder", shape),
-    }
-    test = Split(images=pixels, labels=labels.astype(np.uint8), class_names=names, preprocess=preprocess, notice=notice)
-    pair = load_pair(encoder_onnx, decoder_onnx)
-    return build_bundle(
-        encoder_onnx,
-        decoder_onnx,
-        test,
-        out,
-        dataset=dataset,
-        name=name,
-        kind=kind,
-        force=force,
-        pair=pair,
-        extra={"parity_max_abs_diff": parity},
-        versions={"torch": torch.__version__},
-    )
+    return Split(images=pixels, labels=labels.astype(np.uint8), class_names=names, preprocess=preprocess, notice=notice)

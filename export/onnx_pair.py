@@ -3,7 +3,7 @@
     python -m export --encoder ENC.onnx --decoder DEC.onnx --dataset SPEC [--data-root ROOT] --out BUNDLE
                      [--name NAME] [--kind ae|vae] [--test-fraction F] [--force]
 
-The pair must keep the bundle contract (viewer/bundle.py): the decoder maps `z` float32 [N, D] to `image`
+The pair must keep the bundle contract (viewer/bundle/): the decoder maps `z` float32 [N, D] to `image`
 float32 [N, C, H, W] in [0, 1], the encoder `image` back to `z`; C is 1 or 3, H and W 8 to 256, N dynamic.
 Each break of it is one line naming the file, the input or output and what is wrong. The test split of
 --dataset is converted to the pair's own size and channels (folder:, npz: and emoji; the IDX datasets must
@@ -11,13 +11,13 @@ already match), encoded and decoded with onnxruntime for the embedding, the test
 
 Only numpy, onnxruntime and this project's torch-free modules are imported (`onnx`, when installed, adds
 its checker and the opset to bundle.json), so a Keras or JAX user can run it beside the viewer.
-`build_bundle` is the shared second half: export/from_torch.py hands it graphs it exported itself.
+`build_bundle` is every export path's second half, and the one place bundle.json is assembled: export.py and
+from_torch.py hand it the graphs torch_to_onnx.py made.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +28,8 @@ import onnxruntime as ort
 
 from latent_common.cli import ArgumentParser
 from latent_common.errors import UserError, reason
+from latent_common.metrics import KNN_K, knn_accuracy
 from training.data import PICTURE_SOURCES, DataOptions, Split, load_split
-from training.metrics import KNN_K, knn_accuracy
 from viewer.bundle import (
     DECODER,
     EMBEDDING,
@@ -37,9 +37,11 @@ from viewer.bundle import (
     MAX_IMAGE_SIDE,
     MIN_IMAGE_SIDE,
     BundleError,
+    BundleMeta,
     check_model_io,
     check_no_external_data,
     check_replaceable,
+    embedding_bytes,
     single_float,
     view_bounds,
     write_bundle,
@@ -202,16 +204,6 @@ def measure(pair: Pair, images: np.ndarray, labels: np.ndarray) -> Measures:
     return Measures(z, squared / images.size, knn_accuracy(z, labels), np.concatenate(errors))
 
 
-def embedding_bytes(z: np.ndarray, labels: np.ndarray, images: np.ndarray, errors: np.ndarray) -> bytes:
-    """embedding.npz: z float32 (M, D), labels uint8 (M,), images uint8 (M, C, H, W), errors float32 (M,);
-    no pickles."""
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer, z=z.astype(np.float32), labels=labels.astype(np.uint8), images=images.astype(np.uint8), errors=errors
-    )
-    return buffer.getvalue()
-
-
 def graph_versions(sources: list[bytes | Path]) -> dict[str, Any]:
     """onnxruntime's version, and onnx's and the graphs' opset when onnx is installed (it runs its checker too)."""
     versions: dict[str, Any] = {"onnxruntime": ort.__version__}
@@ -244,21 +236,23 @@ def build_bundle(
     out: Path,
     *,
     dataset: str,
-    name: str | None = None,
-    kind: str = "ae",
     force: bool = False,
     pair: Pair | None = None,
-    extra: dict[str, Any] | None = None,
+    name: str | None = None,
+    model_config: dict[str, Any] | None = None,
     versions: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Measure the pair on the test split and write the bundle at out; returns bundle.json's content.
+    **known: Any,
+) -> BundleMeta:
+    """Measure the pair on the test split and write the bundle at out: the one place a bundle.json is assembled.
 
-    extra: more bundle.json keys (from_torch's parity figures); versions: more entries for its versions."""
+    model_config: at least the kind (default "ae"); versions: added to the graphs' own; known: any other BundleMeta
+    field the caller knows (a training run's train_config, torch's parity_max_abs_diff, ...), passed on as it is.
+    Returns the record written."""
     pair = pair or load_pair(encoder, decoder)
     if tuple(test.images.shape[1:]) != pair.image_shape:
         raise PairError(
-            f"--dataset {dataset}: its test images are {list(test.images.shape[1:])} (C, H, W) but the pair takes "
-            f"{list(pair.image_shape)}"
+            f"--dataset {dataset}: its test images are {list(test.images.shape[1:])} (C, H, W) but the "
+            f"pair takes {list(pair.image_shape)}"
         )
     measures = measure(pair, test.images, test.labels)
     print(
@@ -266,37 +260,29 @@ def build_bundle(
         f"latent {KNN_K}-NN accuracy {measures.knn_accuracy:.3f}",
         file=sys.stderr,
     )
-    meta = (
-        {
-            "name": name or out.name,
-            "dataset": dataset,
-            "class_names": test.class_names or [str(i) for i in range(int(test.labels.max()) + 1)],
-            "latent_dim": pair.latent_dim,
-            "image_shape": list(pair.image_shape),
-            "latent_bounds": view_bounds(measures.z),
-            "test_mse": measures.test_mse,
-            "knn_accuracy": measures.knn_accuracy,
-            "knn_k": KNN_K,
-            "model_config": {"kind": kind, "latent_dim": pair.latent_dim, "image_shape": list(pair.image_shape)},
-            "versions": graph_versions([encoder, decoder]) | (versions or {}),
-        }
-        | (extra or {})
-        | source_keys(test)
+    shape = {"kind": "ae", "latent_dim": pair.latent_dim, "image_shape": list(pair.image_shape)}
+    meta = BundleMeta(
+        **known,
+        name=name or out.name,
+        dataset=dataset,
+        class_names=test.class_names or [str(i) for i in range(int(test.labels.max()) + 1)],
+        latent_dim=pair.latent_dim,
+        image_shape=list(pair.image_shape),
+        latent_bounds=view_bounds(measures.z),
+        test_mse=measures.test_mse,
+        knn_accuracy=measures.knn_accuracy,
+        knn_k=KNN_K,
+        model_config=shape | (model_config or {}),  # the caller's kind; a training run's whole config
+        versions=graph_versions([encoder, decoder]) | (versions or {}),
+        preprocess=test.preprocess or {},
+        notice=test.notice,
     )
     files = {
         ENCODER: encoder,
         DECODER: decoder,
         EMBEDDING: embedding_bytes(measures.z, test.labels, test.images, measures.errors),
     }
-    write_bundle(out, files, meta, force=force)
-    return meta
-
-
-def source_keys(test: Split) -> dict[str, Any]:
-    """bundle.json's keys about the images themselves: how a user's picture is converted to match them
-    (preprocess), and their licence (notice), when the dataset has them."""
-    keys = {"preprocess": test.preprocess, "notice": test.notice}
-    return {key: value for key, value in keys.items() if value is not None}
+    return write_bundle(out, files, meta, force=force)
 
 
 def held_out_images(dataset: str, root: str, pair: Pair, test_fraction: float) -> Split:
@@ -353,18 +339,18 @@ def main(argv: list[str] | None = None) -> int:
             args.decoder,
             test,
             args.out,
-            dataset=args.dataset,
-            name=args.name,
-            kind=args.kind,
             force=args.force,
             pair=pair,
+            dataset=args.dataset,
+            name=args.name,
+            model_config={"kind": args.kind},
         )
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    shape = "x".join(map(str, meta["image_shape"]))
+    shape = "x".join(map(str, meta.image_shape))
     print(
-        f"wrote {args.out} (latent dim {meta['latent_dim']}, images {shape}, test MSE {meta['test_mse']:.5f}); "
+        f"wrote {args.out} (latent dim {meta.latent_dim}, images {shape}, test MSE {meta.test_mse:.5f}); "
         f"view it with: python -m viewer {args.out}"
     )
     return 0

@@ -109,7 +109,7 @@ def test_idx_folder_dataset_trains_and_exports_with_its_own_classes(tmp_path: Pa
     train_module.run(config)
     export_module.export(tmp_path / "run", tmp_path / "bundle", data_root=None, name=None, force=False)
     bundle = load_bundle(tmp_path / "bundle", strict=True)
-    assert bundle.meta["dataset"] == f"idx:{folder}" and bundle.class_names == [str(i) for i in range(10)]
+    assert bundle.meta.dataset == f"idx:{folder}" and bundle.class_names == [str(i) for i in range(10)]
 
 
 def test_unknown_dataset_and_missing_fashion_files_are_one_line(tmp_path: Path):

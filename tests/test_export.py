@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from export import export as export_module
+from export import torch_to_onnx
 from tests.helpers import assert_one_line_error, run_module
 from training import train as train_module
 from training.config import TrainConfig
@@ -39,9 +40,9 @@ def test_bundle_loads_strictly_and_records_its_run(tiny_bundle: Path):
     bundle = load_bundle(tiny_bundle, strict=True)
     assert bundle.latent_dim == 2 and bundle.image_shape == (1, 28, 28)
     assert bundle.z.shape == (256, 2) and bundle.images.shape == (256, 1, 28, 28)
-    assert bundle.meta["train_config"]["epochs"] == 2
-    assert bundle.meta["versions"]["opset"] == export_module.OPSET
-    assert 0 < bundle.meta["test_mse"] < 0.2
+    assert bundle.meta.train_config["epochs"] == 2
+    assert bundle.meta.versions["opset"] == torch_to_onnx.OPSET
+    assert 0 < bundle.meta.test_mse < 0.2
 
 
 def test_onnx_matches_torch_on_fresh_inputs(tiny_run: Path, tiny_bundle: Path):
@@ -86,7 +87,7 @@ def test_existing_bundle_needs_force(tiny_run: Path, tiny_bundle: Path):
 
 
 def test_parity_failure_writes_nothing(tiny_run: Path, tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(export_module, "PARITY_ATOL", -1.0)  # no difference can pass
+    monkeypatch.setattr(torch_to_onnx, "PARITY_ATOL", -1.0)  # no difference can pass
     with pytest.raises(export_module.ExportError, match="differs from torch"):
         export_module.export(tiny_run, tmp_path / "out", data_root=None, name=None, force=False)
     assert list(tmp_path.iterdir()) == []
@@ -94,7 +95,7 @@ def test_parity_failure_writes_nothing(tiny_run: Path, tmp_path: Path, monkeypat
 
 def test_parity_failure_keeps_the_previous_bundle(tiny_run: Path, tiny_bundle: Path, monkeypatch):
     before = {p.name: p.read_bytes() for p in tiny_bundle.iterdir()}
-    monkeypatch.setattr(export_module, "PARITY_ATOL", -1.0)
+    monkeypatch.setattr(torch_to_onnx, "PARITY_ATOL", -1.0)
     with pytest.raises(export_module.ExportError):
         export_module.export(tiny_run, tiny_bundle, data_root=None, name=None, force=True)
     assert {p.name: p.read_bytes() for p in tiny_bundle.iterdir()} == before

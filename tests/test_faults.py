@@ -19,6 +19,7 @@ from training import train as train_module
 from training.checkpoint import CHECKPOINT, METRICS
 from training.config import TrainConfig
 from viewer import bundle as bundle_module
+from viewer.bundle import write as bundle_write
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -65,7 +66,8 @@ def test_failed_bundle_write_keeps_the_previous_bundle(tmp_path: Path, monkeypat
     monkeypatch.setattr(Path, "write_bytes", full_disk)
     files = {name: (SHIPPED / name).read_bytes() for name in bundle_module.DATA_FILES}
     with pytest.raises(WriteError, match="No space left"):
-        bundle_module.write_bundle(out, files, json.loads((SHIPPED / "bundle.json").read_text()), force=True)
+        meta = bundle_module.BundleMeta.from_dict(json.loads((SHIPPED / "bundle.json").read_text()))
+        bundle_module.write_bundle(out, files, meta, force=True)
     assert snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["bundle"]
 
@@ -77,7 +79,7 @@ def test_export_cli_reports_a_failed_write_in_one_line(tiny_root: Path, tmp_path
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(bundle_module, "tempfile", SimpleNamespace(mkdtemp=read_only))
+    monkeypatch.setattr(bundle_write, "tempfile", SimpleNamespace(mkdtemp=read_only))
     status = export_module.main([str(run), "--out", str(tmp_path / "b")])
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
     assert status == 2 and len(err) == 1 and "Read-only file system" in err[0]

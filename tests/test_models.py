@@ -39,7 +39,7 @@ def test_each_kind_trains_exports_and_opens(kind, tiny_root: Path, tmp_path: Pat
     assert metrics["epochs"][-1]["test_mse"] < metrics["epochs"][0]["test_mse"] * 1.05
     export_module.export(run_dir, out, data_root=None, name=None, force=False)  # parity checked inside
     bundle = load_bundle(out, strict=True)
-    assert bundle.meta["model_config"]["kind"] == kind and bundle.z.shape == (256, 2)
+    assert bundle.meta.model_config["kind"] == kind and bundle.z.shape == (256, 2)
     result = run_module("viewer", str(out), "--headless", "--frames", "5")
     assert result.returncode == 0, result.stderr
 

@@ -207,7 +207,7 @@ def test_from_torch_exports_checks_parity_and_writes_a_bundle(tmp_path: Path):
     meta = from_torch(encoder, decoder, images, labels, tmp_path / "mine", class_names=["a", "b", "c"], kind="vae")
     bundle = load_bundle(tmp_path / "mine", strict=True)
     assert bundle.kind == "vae" and bundle.class_names == ["a", "b", "c"] and bundle.images.shape == (30, 3, 16, 16)
-    assert meta["parity_max_abs_diff"]["decoder"] <= 1e-5 and "torch" in meta["versions"]
+    assert meta.parity_max_abs_diff["decoder"] <= 1e-5 and "torch" in meta.versions
     with torch.inference_mode():
         mean = encoder(torch.from_numpy(images).float() / 255)[0].numpy()
     np.testing.assert_allclose(bundle.z, mean, atol=1e-5)  # the posterior mean, from onnxruntime

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from latent_common.errors import printable
 from tests.helpers import SHIPPED
 from training.data import DataError, read_idx
-from viewer.bundle import EMBEDDING, METADATA, BundleError, _read_embedding, _read_metadata
+from viewer.bundle import EMBEDDING, METADATA, BundleError, BundleMeta
+from viewer.bundle.read import _read_embedding, _read_metadata
 
 VALID_META = json.loads((SHIPPED / METADATA).read_text())
 VALID_IDX = b"\x00\x00\x08\x03" + (2).to_bytes(4, "big") + (3).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes(18)
@@ -80,7 +81,7 @@ def test_hostile_text_in_names(tmp_path_factory, key, text):
     except BundleError as exc:
         assert printable(str(exc)) == str(exc)
     else:
-        assert printable(accepted[key]) == accepted[key]
+        assert printable(getattr(accepted, key)) == getattr(accepted, key)
 
 
 @SETTINGS
@@ -115,7 +116,8 @@ VALID_NPZ = small_npz()
 
 
 def parse_embedding(tmp: Path, content: bytes) -> None:
-    only_own_errors(tmp / EMBEDDING, content, lambda path: _read_embedding(path.parent, VALID_META), BundleError)
+    meta = BundleMeta.from_dict(VALID_META)
+    only_own_errors(tmp / EMBEDDING, content, lambda path: _read_embedding(path.parent, meta), BundleError)
 
 
 @SETTINGS

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, assert_one_line_error
 
 WHEEL_LIMIT_MB = 25  # every shipped bundle rides along while the wheel stays under this
 TOP_LEVEL = {"viewer", "training", "export", "latent_common"}
@@ -125,6 +125,11 @@ def test_list_info_and_version_work_from_any_folder(venv: Path, tmp_path: Path):
     assert first == f"latent-explorer {version}"
     assert "site-packages/viewer" in package and "the installed distribution's own files" in package
     assert "site-packages/viewer/models" in bundles and warnings == []
+
+
+def test_a_bundle_left_out_of_the_wheel_says_where_it_lives(venv: Path, tmp_path: Path):
+    for name in IN_THE_REPOSITORY_ONLY:
+        assert_one_line_error(explorer(venv, tmp_path, name, check=False), "lives in the repository", f"models/{name}")
 
 
 def test_import_viewer_in_the_venv_is_this_wheels_own_files(venv: Path, tmp_path: Path):

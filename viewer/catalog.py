@@ -12,7 +12,18 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from viewer.bundle import DATA_FILES, DECODER, ENCODER, FORMAT_VERSION, Bundle, BundleError, load_bundle, sha256_file
+from viewer.bundle import (
+    DATA_FILES,
+    DECODER,
+    ENCODER,
+    FORMAT_VERSION,
+    METADATA,
+    Bundle,
+    BundleError,
+    BundleMeta,
+    load_bundle,
+    sha256_file,
+)
 from viewer.inference import CPU, OnnxModel
 
 if TYPE_CHECKING:
@@ -38,7 +49,7 @@ def shipped() -> dict[str, Path]:
     root = shipped_dir()
     if not root.is_dir():
         return {}
-    return {folder.name: folder for folder in sorted(root.iterdir()) if (folder / "bundle.json").is_file()}
+    return {folder.name: folder for folder in sorted(root.iterdir()) if (folder / METADATA).is_file()}
 
 
 def default_bundle() -> Path:
@@ -54,7 +65,16 @@ def find(text: str) -> Path:
     return shipped().get(text, path)
 
 
+# Bundles a clone has in models/ but the wheel leaves out (pyproject's exclude-package-data: too large for it).
+IN_THE_REPOSITORY_ONLY = {"emoji-vae": "the colour demo (64 × 64 RGB emoji, a conv-VAE)"}
+
+
 def missing(path: Path) -> str:
+    if str(path) in IN_THE_REPOSITORY_ONLY:
+        return (
+            f"{path}: {IN_THE_REPOSITORY_ONLY[str(path)]} lives in the repository, not in the installed package; "
+            f"in a clone, open it by path: latent-explorer path/to/clone/models/{path}"
+        )
     names = ", ".join(shipped()) or "none found"
     return f"{path}: no such bundle folder (shipped bundles, by name: {names})"
 
@@ -89,9 +109,18 @@ def number(value: float | None, spec: str) -> str:
     return UNKNOWN if value is None else format(value, spec)
 
 
-def model_line(bundle: Bundle) -> str:
-    details = [f"{key} {plain(value)}" for key, value in bundle.model_config.items() if key != "kind"]
-    return bundle.kind + (f" ({', '.join(details)})" if details else "") + f", latent dim {bundle.latent_dim}"
+# What a model kind is, beside its kind: a dense model's hidden widths mean something, a conv model's don't
+# (its layers follow from the image size), and latent_dim and image_shape have lines of their own.
+CONV_WORDS = "stride-2 convolutions down to a few pixels a side, transposed convolutions back up"
+SHOWN_ELSEWHERE = ("kind", "latent_dim", "image_shape")
+
+
+def model_line(meta: BundleMeta) -> str:
+    if meta.kind.startswith("conv-"):
+        details = [CONV_WORDS]
+    else:
+        details = [f"{key} {plain(value)}" for key, value in meta.model_config.items() if key not in SHOWN_ELSEWHERE]
+    return meta.kind + (f" ({', '.join(details)})" if details else "") + f", latent dim {meta.latent_dim}"
 
 
 def plain(value: object) -> str:
@@ -106,19 +135,19 @@ RECIPE_WORDS = (("schedule", "schedule"), ("lr", "lr"), ("batch_size", "batch"),
                 ("ema", "weight average"), ("seed", "seed"))  # fmt: skip
 
 
-def training_line(bundle: Bundle) -> str:
-    history = bundle.training_history
-    seconds = [epoch["seconds"] for epoch in history if isinstance(epoch, dict) and "seconds" in epoch]
-    config = bundle.meta.get("train_config", {})
+def training_line(meta: BundleMeta) -> str:
+    history = meta.training_history
+    seconds = [epoch["seconds"] for epoch in history if "seconds" in epoch]
+    config = meta.train_config
     recipe = ", ".join(f"{label} {config[key]}" for key, label in RECIPE_WORDS if key in config)
     epochs = f"{len(history)} epochs" if history else "epochs unknown"
     time = f"{sum(seconds):.0f} s" if seconds and len(seconds) == len(history) else "time unknown"
     return f"{epochs}, {time}" + (f" ({recipe})" if recipe else "")
 
 
-def versions_line(bundle: Bundle) -> str:
-    versions = ", ".join(f"{key} {value}" for key, value in bundle.versions.items()) or UNKNOWN
-    return f"{versions}; bundle format {bundle.meta['format_version']} (this viewer reads up to {FORMAT_VERSION})"
+def versions_line(meta: BundleMeta) -> str:
+    versions = ", ".join(f"{key} {value}" for key, value in meta.versions.items()) or UNKNOWN
+    return f"{versions}; bundle format {meta.format_version} (this viewer reads up to {FORMAT_VERSION})"
 
 
 def file_lines(bundle: Bundle) -> tuple[list[str], int]:
@@ -127,7 +156,7 @@ def file_lines(bundle: Bundle) -> tuple[list[str], int]:
     for name in DATA_FILES:
         file = bundle.path / name
         digest = sha256_file(file)
-        ok = digest == bundle.meta["files"].get(name)
+        ok = digest == bundle.meta.files.get(name)
         verified += ok
         status = "verified" if ok else "DIFFERS from bundle.json"
         lines.append(f"    {name:<14} {file.stat().st_size:>10,} bytes  sha256 {digest}  {status}")
@@ -140,23 +169,23 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
     for role, name in (("decoder", DECODER), ("encoder", ENCODER)):  # the same checks as opening the viewer
         OnnxModel(bundle.path / name, role, bundle.latent_dim, bundle.image_shape, [CPU])
     files, verified = file_lines(bundle)
-    k = bundle.meta.get("knn_k")
-    channels, height, width = bundle.chw
+    meta, (channels, height, width) = bundle.meta, bundle.chw
+    k = meta.knn_k
     return [
-        f"{bundle.name}  {bundle.path.resolve()}",
-        f"  model          {model_line(bundle)}",
-        f"  dataset        {bundle.dataset}, {len(bundle.class_names)} classes: {', '.join(bundle.class_names)}",
+        f"{meta.name}  {bundle.path.resolve()}",
+        f"  model          {model_line(meta)}",
+        f"  dataset        {meta.dataset}, {len(meta.class_names)} classes: {', '.join(meta.class_names)}",
         f"  image shape    {height} × {width}, {'grey' if channels == 1 else 'colour (RGB)'}",
         f"  embedding      {len(bundle.z):,} test images",
-        f"  test MSE       {number(bundle.test_mse, '.4f')}",
-        f"  k-NN accuracy  {number(bundle.knn_accuracy, '.3f')}" + (f" (k = {k}, leave-one-out)" if k else ""),
-        f"  training       {training_line(bundle)}",
-        f"  exported with  {versions_line(bundle)}",
+        f"  test MSE       {number(meta.test_mse, '.4f')}",
+        f"  k-NN accuracy  {number(meta.knn_accuracy, '.3f')}" + (f" (k = {k}, leave-one-out)" if k else ""),
+        f"  training       {training_line(meta)}",
+        f"  exported with  {versions_line(meta)}",
         "  files",
         *files,
         f"  check          {verified} of {len(DATA_FILES)} files verify; "
         "decoder and encoder load and match the contract",
-    ] + ([f"  notice         {bundle.meta['notice']}"] if bundle.meta.get("notice") else [])
+    ] + ([f"  notice         {meta.notice}"] if meta.notice else [])
 
 
 # --version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -15,7 +16,6 @@ import pytest
 
 from latent_common.errors import printable
 from tests.helpers import SHIPPED, assert_one_line_error, run_module
-from viewer import bundle as bundle_module
 from viewer.bundle import (
     DECODER,
     EMBEDDING,
@@ -25,6 +25,7 @@ from viewer.bundle import (
     MAX_POINTS,
     METADATA,
     BundleError,
+    BundleMeta,
     check_no_external_data,
     check_replaceable,
     load_bundle,
@@ -32,6 +33,7 @@ from viewer.bundle import (
     view_bounds,
     write_bundle,
 )
+from viewer.bundle import read as bundle_read
 
 
 @pytest.fixture
@@ -70,8 +72,8 @@ def test_shipped_bundle_meets_the_contract():
     assert bundle.warnings == []
     assert bundle.z.shape == (10_000, bundle.latent_dim) and bundle.z.dtype == np.float32
     assert bundle.images.shape == (10_000, 28, 28) and bundle.labels.max() == 9
-    assert bundle.meta["format_version"] == 1  # kept at format 1: the shipped MNIST bundles prove old bundles open
-    assert bundle.meta["test_mse"] <= 0.035  # the seed's Keras model ends at 0.0377
+    assert bundle.meta.format_version == 1  # kept at format 1: the shipped MNIST bundles prove old bundles open
+    assert bundle.meta.test_mse <= 0.035  # the seed's Keras model ends at 0.0377
     low, high = bundle.bounds[:, 0], bundle.bounds[:, 1]
     inside = ((bundle.z >= low) & (bundle.z <= high)).all(axis=1).mean()
     assert inside > 0.98  # the view frames nearly every digit
@@ -248,7 +250,7 @@ def test_load_bundle_raises_only_bundle_error(bundle: Path):
 def test_write_bundle_keeps_the_old_bundle_without_force(bundle: Path):
     before = (bundle / METADATA).read_bytes()
     files = {name: bundle / name for name in ("decoder.onnx", "encoder.onnx", "embedding.npz")}
-    meta = json.loads(before)
+    meta = BundleMeta.from_dict(json.loads(before))
     with pytest.raises(BundleError, match="--force"):
         write_bundle(bundle, files, meta)
     assert (bundle / METADATA).read_bytes() == before
@@ -256,17 +258,17 @@ def test_write_bundle_keeps_the_old_bundle_without_force(bundle: Path):
 
 def test_write_bundle_replaces_with_force_and_leaves_no_temp(tmp_path: Path):
     files = {name: SHIPPED / name for name in ("decoder.onnx", "encoder.onnx", "embedding.npz")}
-    meta = json.loads((SHIPPED / METADATA).read_text()) | {"name": "copy"}
+    meta = BundleMeta.from_dict(json.loads((SHIPPED / METADATA).read_text()) | {"name": "copy"})
     out = tmp_path / "out"
     write_bundle(out, files, meta)
-    write_bundle(out, files, meta | {"name": "second"}, force=True)
+    write_bundle(out, files, dataclasses.replace(meta, name="second"), force=True)
     assert load_bundle(out, strict=True).name == "second"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_write_bundle_failure_leaves_previous_bundle_intact(tmp_path: Path):
     files = {name: SHIPPED / name for name in ("decoder.onnx", "encoder.onnx", "embedding.npz")}
-    meta = json.loads((SHIPPED / METADATA).read_text())
+    meta = BundleMeta.from_dict(json.loads((SHIPPED / METADATA).read_text()))
     out = tmp_path / "out"
     write_bundle(out, files, meta)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -381,7 +383,7 @@ def test_a_declared_shape_or_dtype_is_refused_before_any_data_is_read(bundle: Pa
 
 
 def test_images_larger_than_the_limit_are_refused_before_allocation(bundle: Path, monkeypatch):
-    monkeypatch.setattr(bundle_module, "MAX_EMBEDDING_BYTES", 1 << 20)  # the shipped 7.8 MB of images exceed it
+    monkeypatch.setattr(bundle_read, "MAX_EMBEDDING_BYTES", 1 << 20)  # the shipped 7.8 MB of images exceed it
     with pytest.raises(BundleError, match="exceed the viewer's limit of 1 MiB"):
         load_bundle(bundle)
 
@@ -570,8 +572,8 @@ def bundle_files() -> dict[str, Path]:
     return {name: SHIPPED / name for name in ("decoder.onnx", "encoder.onnx", "embedding.npz")}
 
 
-def shipped_meta() -> dict:
-    return json.loads((SHIPPED / METADATA).read_text())
+def shipped_meta() -> BundleMeta:
+    return BundleMeta.from_dict(json.loads((SHIPPED / METADATA).read_text()))
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -616,10 +618,10 @@ def test_force_refuses_a_symlink_and_keeps_its_target(tmp_path: Path):
 def test_an_empty_folder_is_written_into_without_force(tmp_path: Path):
     (tmp_path / "out").mkdir()
     write_bundle(tmp_path / "out", bundle_files(), shipped_meta())
-    assert load_bundle(tmp_path / "out", strict=True).name == shipped_meta()["name"]
+    assert load_bundle(tmp_path / "out", strict=True).name == shipped_meta().name
 
 
 def test_write_bundle_refuses_meta_the_viewer_would_refuse(tmp_path: Path):
     with pytest.raises(BundleError, match="latent_dim must be 1 to"):
-        write_bundle(tmp_path / "out", bundle_files(), shipped_meta() | {"latent_dim": 0})
+        write_bundle(tmp_path / "out", bundle_files(), dataclasses.replace(shipped_meta(), latent_dim=0))
     assert list(tmp_path.iterdir()) == []

@@ -79,6 +79,21 @@ def test_info_prints_the_card_and_verifies_the_files():
         assert f"sha256 {digest}  verified" in card and name in card
 
 
+def test_info_describes_a_conv_model_by_its_convolutions_not_dense_widths():
+    card = run_module("viewer", str(ROOT / "models" / "emoji-vae"), "--info").stdout
+    [line] = [line for line in card.splitlines() if line.startswith("  model ")]
+    assert line.split()[1] == "conv-vae" and "convolutions" in line and "latent dim 2" in line
+    assert "hidden" not in line and "512" not in line, line
+    dense = run_module("viewer", "mnist-ae", "--info").stdout
+    assert "model          ae (hidden 512-128-64), latent dim 2" in dense
+
+
+def test_a_name_the_wheel_leaves_out_says_where_it_lives(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(catalog, "shipped_dir", lambda: tmp_path)  # as an installed wheel: no emoji-vae
+    message = catalog.missing(catalog.find("emoji-vae"))
+    assert "lives in the repository" in message and "models/emoji-vae" in message and "\n" not in message
+
+
 def test_info_names_the_training_recipe(bundle: Path):
     meta = json.loads((bundle / METADATA).read_text())
     meta["train_config"] |= {"adam_beta2": 0.95, "ema": 0.98}

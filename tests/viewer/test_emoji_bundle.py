@@ -22,8 +22,8 @@ def bundle():
 
 
 def test_the_colour_bundle_is_format_2_with_its_notice(bundle):
-    assert bundle.meta["format_version"] == 2 and bundle.chw == (3, 64, 64) and bundle.images.shape[1:] == (3, 64, 64)
-    assert "Apache License" in bundle.meta["notice"] and "Apache License" in (EMOJI / "NOTICE").read_text()
+    assert bundle.meta.format_version == 2 and bundle.chw == (3, 64, 64) and bundle.images.shape[1:] == (3, 64, 64)
+    assert "Apache License" in bundle.meta.notice and "Apache License" in (EMOJI / "NOTICE").read_text()
     card = run_module("viewer", str(EMOJI), "--info")
     assert card.returncode == 0 and "64 × 64, colour (RGB)" in card.stdout and "Apache" in card.stdout
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tests.helpers import SHIPPED
-from viewer import bundle as bundle_module
 from viewer.bundle import EMBEDDING, METADATA, BundleError, load_bundle, sha256_file
+from viewer.bundle import read as bundle_read
 
 
 @pytest.fixture
@@ -81,12 +81,12 @@ def test_mapped_images_do_not_count_against_the_memory_budget(bundle: Path, monk
     arrays = shipped_arrays()
     np.savez(bundle / EMBEDDING, **arrays)
     rehash(bundle)
-    monkeypatch.setattr(bundle_module, "MAX_EMBEDDING_BYTES", 1 << 20)  # z and labels fit, the 7.8 MB of images don't
+    monkeypatch.setattr(bundle_read, "MAX_EMBEDDING_BYTES", 1 << 20)  # z and labels fit, the 7.8 MB of images don't
     assert load_bundle(bundle).images.shape == arrays["images"].shape
 
 
 def test_compressed_images_past_the_budget_say_how_to_store_them(bundle: Path, monkeypatch):
-    monkeypatch.setattr(bundle_module, "MAX_EMBEDDING_BYTES", 1 << 20)
+    monkeypatch.setattr(bundle_read, "MAX_EMBEDDING_BYTES", 1 << 20)
     with pytest.raises(BundleError, match=r"limit of 1 MiB; store the images uncompressed \(np.savez\)"):
         load_bundle(bundle)
 

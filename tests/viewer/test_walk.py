@@ -201,7 +201,7 @@ def test_reconstruction_errors_average_to_the_bundles_test_mse(ae):
     bundle, decoder, encoder = ae
     errors = reconstruction_errors(decoder, encoder, bundle.images_chw)
     assert errors.shape == (len(bundle.z),) and errors.dtype == np.float32
-    assert abs(errors.astype(np.float64).mean() - bundle.meta["test_mse"]) < 1e-4
+    assert abs(errors.astype(np.float64).mean() - bundle.meta.test_mse) < 1e-4
     np.testing.assert_allclose(reconstruction_errors(decoder, encoder, bundle.images_chw[:50], batch=7), errors[:50])
     one = bundle.images_chw[12].astype(np.float32) / 255
     assert np.isclose(reconstruction_error(decoder, encoder, one), errors[12], rtol=1e-5)

@@ -1,0 +1,336 @@
+"""Reading a bundle: bundle.json into its record, the hashes, and embedding.npz member by member (numpy only).
+
+A bundle may come from a stranger, so every size is checked against the limits (format.py) before anything
+is allocated. A large embedding's uncompressed images are memory-mapped: a million 28x28 digits are 784 MB,
+which then cost only the pages the viewer shows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import mmap
+import os
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from tokenize import TokenError
+from typing import Any
+
+import numpy as np
+
+from latent_common.errors import printable, reason
+from viewer.bundle.contract import check_no_external_data, shape_text
+from viewer.bundle.format import (
+    DATA_FILES,
+    DECODER,
+    EMBEDDING,
+    ENCODER,
+    LATENT_LIMIT,
+    MAX_EMBEDDING_BYTES,
+    MAX_POINTS,
+    METADATA,
+    BundleError,
+    BundleMeta,
+    sha256_file,
+)
+
+
+@dataclass
+class Bundle:
+    path: Path
+    meta: BundleMeta  # bundle.json
+    z: np.ndarray  # (M, D) float32 latents of the test images
+    labels: np.ndarray  # (M,) uint8 class index
+    images: np.ndarray  # uint8 test images as stored: (M, C, H, W), or (M, H, W) in format 1
+    warnings: list[str]
+    errors: np.ndarray | None = None  # (M,) float32 per-image reconstruction MSE, when export stored it
+
+    @property
+    def latent_dim(self) -> int:
+        return self.meta.latent_dim
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """As the graphs declare it: (C, H, W), or (H, W) in format 1."""
+        return tuple(self.meta.image_shape)
+
+    @property
+    def chw(self) -> tuple[int, int, int]:
+        """(C, H, W) of an image: format 1's grey (H, W) images have one channel."""
+        shape = self.image_shape
+        return shape if len(shape) == 3 else (1, *shape)
+
+    @property
+    def images_chw(self) -> np.ndarray:
+        """The test images as uint8 (M, C, H, W), a view whatever the stored layout."""
+        return self.images if self.images.ndim == 4 else self.images[:, None]
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.meta.class_names
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return np.asarray(self.meta.latent_bounds, dtype=np.float64)  # (D, 2): low, high per dimension
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def dataset(self) -> str:
+        return self.meta.dataset
+
+    @property
+    def model_config(self) -> dict[str, Any]:
+        return self.meta.model_config
+
+    @property
+    def kind(self) -> str:
+        return self.meta.kind
+
+    @property
+    def variational(self) -> bool:
+        return self.meta.variational
+
+    @property
+    def test_mse(self) -> float | None:
+        return self.meta.test_mse
+
+    @property
+    def knn_accuracy(self) -> float | None:
+        return self.meta.knn_accuracy
+
+    @property
+    def training_history(self) -> list[dict[str, Any]]:
+        return self.meta.training_history
+
+    @property
+    def versions(self) -> dict[str, Any]:
+        return self.meta.versions
+
+    @property
+    def background(self) -> tuple[int, int, int]:
+        return self.meta.background
+
+
+def load_bundle(path: str | Path, strict: bool = False) -> Bundle:
+    """Read and validate everything but running the ONNX graphs (see `check_model_io`, which needs a session)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(f"{path}: no such bundle directory")
+    meta = _read_metadata(path)
+    warnings = _check_hashes(path, meta, strict)
+    for name in (DECODER, ENCODER):
+        check_no_external_data(path / name)
+    z, labels, images, errors = _read_embedding(path, meta)
+    return Bundle(path=path, meta=meta, z=z, labels=labels, images=images, warnings=warnings, errors=errors)
+
+
+def _read_metadata(path: Path) -> BundleMeta:
+    file = path / METADATA
+    if not file.is_file():
+        raise BundleError(f"{file}: missing (not a model bundle; export one with `python -m export`)")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"{file}: not valid JSON (not UTF-8 text: {reason(exc)})") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, or an integer of over 4,300 digits
+        raise BundleError(f"{file}: not valid JSON ({reason(exc)})") from None
+    return BundleMeta.from_dict(data, file)
+
+
+# The data files
+
+
+def _check_hashes(path: Path, meta: BundleMeta, strict: bool) -> list[str]:
+    warnings = []
+    for name in DATA_FILES:
+        file = path / name
+        if not file.is_file():
+            raise BundleError(f"{file}: missing")
+        expected = meta.files.get(name)
+        try:
+            actual = sha256_file(file)
+        except OSError as exc:
+            raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
+        if expected != actual:
+            message = f"{file}: SHA-256 differs from the one in {METADATA} (file changed after export)"
+            if strict:
+                raise BundleError(message)
+            warnings.append(message)
+    return warnings
+
+
+# embedding.npz, read member by member: each .npy header is checked before its data is read, so a
+# declared size beyond the limits (or a deflate bomb, which must declare what it inflates to) costs nothing.
+EMBEDDING_ARRAYS = {
+    "z": np.dtype(np.float32),
+    "labels": np.dtype(np.uint8),
+    "images": np.dtype(np.uint8),
+    "errors": np.dtype(np.float32),  # optional: bundles without it still open, the view computes it on first use
+}
+MAP_HINT = "; store the images uncompressed (np.savez) so the viewer memory-maps them instead"
+
+
+def _npy_header(stream, file: Path, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) from a .npy header; the data stays unread."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(stream)
+        if version == (2, 0):
+            return np.lib.format.read_array_header_2_0(stream)
+    except (ValueError, SyntaxError, TokenError) as exc:  # numpy tokenizes old headers: garbage can raise TokenError
+        raise BundleError(f"{file}: '{key}' is not a .npy array ({reason(exc, 120)})") from None
+    raise BundleError(f"{file}: '{key}' is a .npy file of version {version}, which this viewer doesn't read")
+
+
+def _check_header(file: Path, key: str, dtype: np.dtype, shape: tuple, expected: tuple) -> None:
+    """dtype and shape as declared against the contract; None in expected: any count from 1 to MAX_POINTS."""
+    want = EMBEDDING_ARRAYS[key]
+    if dtype.hasobject:
+        raise BundleError(f"{file}: '{key}' holds pickled Python objects, which are refused")
+    if dtype.fields is not None or dtype.newbyteorder("=") != want:
+        raise BundleError(f"{file}: '{key}' must be {want}, got {printable(str(dtype), 60)}")
+    text = shape_text(list(expected)).replace("N", "M")
+    if len(shape) != len(expected):
+        raise BundleError(f"{file}: '{key}' must be a {want} {text} array, got shape {list(shape)}")
+    if expected[0] is None and not 1 <= shape[0] <= MAX_POINTS:
+        raise BundleError(f"{file}: '{key}' must hold 1 to {MAX_POINTS} points, got {shape[0]}")
+    if key == "z" and shape[1] != expected[1]:
+        raise BundleError(f"{file}: 'z' has latent dimension {shape[1]}, but {METADATA} says {expected[1]}")
+    if any(size is not None and got != size for got, size in zip(shape, expected)):
+        raise BundleError(f"{file}: '{key}' must be {want} {list(expected)}, got {dtype} {list(shape)}")
+
+
+def _member(archive: zipfile.ZipFile, file: Path, key: str) -> zipfile.ZipInfo:
+    try:
+        return archive.getinfo(f"{key}.npy")
+    except KeyError:
+        raise BundleError(f"{file}: missing array '{key}'") from None
+
+
+def _read_member(archive: zipfile.ZipFile, file: Path, key: str, expected: tuple, limit: int) -> np.ndarray:
+    """One array of the archive, its header checked against expected and its size against limit first."""
+    info = _member(archive, file, key)
+    try:
+        with archive.open(info) as stream:
+            shape, fortran, dtype = _npy_header(stream, file, key)
+            _check_header(file, key, dtype, tuple(shape), expected)
+            size = math.prod(shape) * dtype.itemsize
+            if size > limit:
+                hint = MAP_HINT if key == "images" else ""
+                raise BundleError(
+                    f"{file}: its arrays exceed the viewer's limit of {MAX_EMBEDDING_BYTES >> 20} MiB{hint}"
+                )
+            data = stream.read(size)
+            trailing = stream.read(1)  # reading to the end also makes zipfile check the CRC
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise BundleError(f"{file}: '{key}' is truncated or corrupt ({reason(exc, 120)})") from None
+    except (NotImplementedError, RuntimeError, OSError) as exc:  # an unknown compression, encryption, I/O
+        raise BundleError(f"{file}: '{key}' cannot be read ({reason(exc, 120)})") from None
+    if len(data) < size:
+        raise BundleError(f"{file}: '{key}' is truncated ({len(data)} of {size} data bytes)")
+    if trailing:
+        raise BundleError(f"{file}: '{key}' holds more data than its header declares")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return np.ascontiguousarray(array, dtype=EMBEDDING_ARRAYS[key])
+
+
+# Memory-mapping an uncompressed member: its bytes sit in the file as they are, after the member's local
+# header (30 bytes, then its name and extra field, whose lengths only the local header gives) and the .npy header.
+LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, 22 bytes we don't need, name length, extra length
+LOCAL_SIGNATURE = b"PK\x03\x04"
+
+
+def _stored(info: zipfile.ZipInfo) -> bool:
+    """Whether a member's bytes can be used in place: neither compressed nor encrypted."""
+    return info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1 and info.compress_size == info.file_size
+
+
+def _map_member(file: Path, info: zipfile.ZipInfo, key: str, expected: tuple) -> np.ndarray | None:
+    """A stored member as a read-only array over the file's pages, its .npy header checked first; None for
+    a Fortran-ordered array (read it instead: mapped, its images would be scattered over the file).
+
+    The zip's CRC is not checked (that would read every page): bundle.json's SHA-256 covers the file, and
+    any bytes are valid pixels. The member's size must match its header exactly, as when it is read.
+    """
+    try:
+        with file.open("rb") as handle:
+            handle.seek(info.header_offset)
+            local = handle.read(LOCAL_HEADER.size)
+            if len(local) < LOCAL_HEADER.size or local[:4] != LOCAL_SIGNATURE:
+                raise BundleError(f"{file}: '{key}' is truncated or corrupt (its local zip header is missing)")
+            name_length, extra_length = LOCAL_HEADER.unpack(local)[1:]
+            start = info.header_offset + LOCAL_HEADER.size + name_length + extra_length
+            handle.seek(start)
+            shape, fortran, dtype = _npy_header(handle, file, key)
+            _check_header(file, key, dtype, tuple(shape), expected)
+            if fortran:
+                return None
+            data_start, end = handle.tell(), start + info.compress_size
+            size = math.prod(shape) * dtype.itemsize
+            if data_start + size > min(end, os.fstat(handle.fileno()).st_size):
+                raise BundleError(f"{file}: '{key}' is truncated (its header declares {size} data bytes)")
+            if data_start + size < end:
+                raise BundleError(f"{file}: '{key}' holds more data than its header declares")
+            pages = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid once the file is closed
+    except (OSError, ValueError) as exc:  # I/O, or a file mmap refuses
+        raise BundleError(f"{file}: '{key}' cannot be read ({reason(exc, 120)})") from None
+    return np.frombuffer(pages, dtype=EMBEDDING_ARRAYS[key], count=math.prod(shape), offset=data_start).reshape(shape)
+
+
+def _read_images(archive: zipfile.ZipFile, file: Path, expected: tuple, limit: int) -> np.ndarray:
+    """The images, memory-mapped where the archive stores them uncompressed, else read within limit."""
+    info = _member(archive, file, "images")
+    mapped = _map_member(file, info, "images", expected) if _stored(info) else None
+    return mapped if mapped is not None else _read_member(archive, file, "images", expected, limit)
+
+
+def _open_archive(file: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(file)
+    except OSError as exc:
+        raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        if _starts_like_a_zip(file):  # a zip's index sits at its end: a cut-off archive has none
+            raise BundleError(f"{file}: truncated (it starts like a zip archive, but its end is missing)") from None
+        raise BundleError(f"{file}: not a readable .npz archive (a zip of .npy arrays): {reason(exc, 120)}") from None
+
+
+def _starts_like_a_zip(file: Path) -> bool:
+    with file.open("rb") as handle:
+        return handle.read(4) == b"PK\x03\x04"
+
+
+def _read_embedding(path: Path, meta: BundleMeta) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    file = path / EMBEDDING
+    limit = MAX_EMBEDDING_BYTES
+    with _open_archive(file) as archive:
+        z = _read_member(archive, file, "z", (None, meta.latent_dim), limit)
+        limit -= z.nbytes
+        labels = _read_member(archive, file, "labels", (len(z),), limit)
+        limit -= labels.nbytes
+        images = _read_images(archive, file, (len(z), *meta.image_shape), limit)
+        errors = _read_member(archive, file, "errors", (len(z),), limit) if _has_member(archive, "errors") else None
+    if errors is not None and not (np.isfinite(errors).all() and (errors >= 0).all()):
+        raise BundleError(f"{file}: 'errors' must be finite and not negative")
+    if not np.isfinite(z).all():
+        raise BundleError(f"{file}: 'z' contains NaN or Inf")
+    if not (np.abs(z) <= LATENT_LIMIT).all():
+        raise BundleError(f"{file}: 'z' has values beyond +-{LATENT_LIMIT:g}")
+    if labels.max() >= len(meta.class_names):
+        raise BundleError(f"{file}: label {labels.max()} is out of range of the {len(meta.class_names)} class names")
+    return z, labels, images, errors
+
+
+def _has_member(archive: zipfile.ZipFile, key: str) -> bool:
+    return f"{key}.npy" in archive.namelist()
