@@ -213,7 +213,7 @@ def make_data(args) -> int:
     import numpy as np
 
     from benchmarks.synthetic import tiled_digits
-    from training.data import MNIST_FILES, write_idx
+    from latent_common.data import MNIST_FILES, write_idx
 
     with np.load(ROOT / "models" / "mnist-ae" / "embedding.npz", allow_pickle=False) as npz:
         images, labels = npz["images"], npz["labels"]

@@ -115,11 +115,11 @@ done
 # c) Training, CUDA then the CPU baseline, on real MNIST when DATA_ROOT has it ---------------------------
 if [ -n "$DATA_ROOT" ] && [ -d "$DATA_ROOT/MNIST/raw" ]; then
   data=$DATA_ROOT
-  helper note training.data "real MNIST from DATA_ROOT=$DATA_ROOT"
+  helper note latent_common.data "real MNIST from DATA_ROOT=$DATA_ROOT"
 else
   data=$WORK/data
   step data 120 "$PYTHON" -m benchmarks.gpu_check make-data "$data"
-  helper note training.data "60,000 + 10,000 digits tiled from models/mnist-ae/embedding.npz (DATA_ROOT=${DATA_ROOT:-unset})"
+  helper note latent_common.data "60,000 + 10,000 digits tiled from models/mnist-ae/embedding.npz (DATA_ROOT=${DATA_ROOT:-unset})"
   helper record training.data_step --rc "$RC" --seconds "$ELAPSED" --output "$WORK/data.out"
 fi
 for device in cuda cpu; do

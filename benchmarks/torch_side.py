@@ -93,7 +93,7 @@ def training_benchmark(data_root: str, quick: bool) -> dict | None:
     Quick: one epoch on a few digits, to show it runs. Full: the whole recipe, so that (b) can read off
     when it reached the seed setup's test MSE, and the full run's final test MSE shows where it ends.
     """
-    from training.data import DataError
+    from latent_common.data import DataError
 
     with tempfile.TemporaryDirectory() as tmp:
         quick_flags = {"epochs": 1, "train_limit": QUICK_DIGITS} if quick else {}
@@ -127,11 +127,11 @@ def seed_setup(data_root: str) -> dict | None:
     as the trainer's history does, so (a) and (b) compare like with like. Denormals are flushed on every thread
     (importing training.train does it), as TensorFlow does on CPUs.
     """
-    from training.data import DataError, load_split
+    from latent_common.data import DataError, load_split
     from training.evaluate import evaluate, to_tensor
 
     try:
-        train, test = (load_split("mnist", data_root, split, download=False) for split in ("train", "test"))
+        train, test = (load_split("mnist", data_root, split) for split in ("train", "test"))
     except DataError as exc:
         print(f"seed setup skipped: {exc}", file=sys.stderr)
         return None

@@ -18,9 +18,10 @@ from torch import nn
 from export.onnx_pair import PAIR_COMMAND, build_bundle
 from export.torch_to_onnx import ExportError, torch_to_onnx
 from latent_common.cli import ArgumentParser
+from latent_common.data import DataOptions, Split, load_split
 from latent_common.errors import UserError, reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
-from training.data import DataOptions, Split, load_split
+from training.download import torchvision_fetch
 from training.evaluate import to_tensor
 from training.model import Autoencoder, ModelConfig
 from viewer.bundle import BundleMeta, check_replaceable
@@ -94,7 +95,8 @@ def run_test_split(model: Autoencoder, config: dict, data_root: str | None) -> S
     """The run's own held-out images, with its own data options: a folder without a test/ subfolder gives back
     the same held-out images as in training."""
     dataset = config.get("dataset", "mnist")
-    test = load_split(dataset, data_root or config["data_root"], "test", options=DataOptions.from_config(config))
+    root = data_root or config["data_root"]
+    test = load_split(dataset, root, "test", torchvision_fetch, DataOptions.from_config(config))
     if tuple(test.images.shape[1:]) != tuple(model.config.image_shape):
         raise ExportError(
             f"--dataset {dataset}: its test images are {list(test.images.shape[1:])} but the run's model takes "

@@ -18,7 +18,7 @@ from torch import nn
 
 from export.onnx_pair import build_bundle
 from export.torch_to_onnx import ExportError, torch_to_onnx
-from training.data import Split
+from latent_common.data import Split
 from viewer.bundle import MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, BundleMeta, check_replaceable
 
 

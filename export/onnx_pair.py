@@ -27,9 +27,9 @@ import numpy as np
 import onnxruntime as ort
 
 from latent_common.cli import ArgumentParser
+from latent_common.data import PICTURE_SOURCES, DataOptions, Split, load_split
 from latent_common.errors import UserError, reason
 from latent_common.metrics import KNN_K, knn_accuracy
-from training.data import PICTURE_SOURCES, DataOptions, Split, load_split
 from viewer.bundle import (
     DECODER,
     EMBEDDING,
@@ -292,7 +292,7 @@ def held_out_images(dataset: str, root: str, pair: Pair, test_fraction: float) -
         options = DataOptions(size=(height, width), channels=channels, test_fraction=test_fraction)
     else:
         options = DataOptions(test_fraction=test_fraction)  # the IDX datasets are what they are: 1x28x28
-    return load_split(dataset, root, "test", download=True, options=options)
+    return load_split(dataset, root, "test", options=options)  # no download: this path runs without torchvision
 
 
 PAIR_COMMAND = "python -m export --encoder ENC.onnx --decoder DEC.onnx --dataset SPEC --out BUNDLE"  # the usage

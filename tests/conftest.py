@@ -15,7 +15,7 @@ from tests.helpers import ROOT
 
 def make_tiny_mnist(root: Path, n_train: int = 512, n_test: int = 256, seed: int = 0) -> Path:
     """Write four IDX files of blurry digit-like blobs in torchvision's layout; returns the data root."""
-    from training.data import MNIST_FILES, write_idx
+    from latent_common.data import MNIST_FILES, write_idx
 
     rng = np.random.default_rng(seed)
     raw = root / "MNIST" / "raw"

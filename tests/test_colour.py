@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from export import export as export_module
+from latent_common.data import DataOptions, load_split
 from tests.helpers import run_module
 from training import train as train_module
 from training.config import TrainConfig
-from training.data import DataOptions, load_split
 from training.model import Autoencoder, ModelConfig, conv_stages
 from training.pca import principal_axes
 from viewer.bundle import load_bundle

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from latent_common.data import DataError, load_split, read_idx, write_idx
 from tests.conftest import make_tiny_mnist
 from tests.helpers import assert_one_line_error, run_module
-from training.data import DataError, load_split, read_idx, write_idx
 
 
 def test_idx_round_trip_plain_and_gzipped(tmp_path: Path):
@@ -47,14 +47,14 @@ def test_idx_errors_name_the_file(tmp_path: Path, content: bytes, message: str):
 
 
 def test_load_tiny_split(tiny_root: Path):
-    split = load_split("mnist", tiny_root, "train", download=False)
+    split = load_split("mnist", tiny_root, "train")
     assert split.images.shape == (512, 1, 28, 28) and split.images.dtype == np.uint8
     assert split.labels.shape == (512,) and split.labels.max() <= 9
 
 
 def test_missing_files_name_the_files_and_the_flag(tmp_path: Path):
     with pytest.raises(DataError) as info:
-        load_split("mnist", tmp_path, "test", download=False)
+        load_split("mnist", tmp_path, "test")
     assert "t10k-images-idx3-ubyte" in str(info.value) and "--data-root" in str(info.value)
 
 
@@ -82,7 +82,7 @@ def test_gzipped_files_load(tmp_path: Path):
         with path.open("rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
             shutil.copyfileobj(src, dst)
         path.unlink()
-    assert load_split("mnist", root, "test", download=False).images.shape == (256, 1, 28, 28)
+    assert load_split("mnist", root, "test").images.shape == (256, 1, 28, 28)
 
 
 def test_idx_folder_dataset_trains_and_exports_with_its_own_classes(tmp_path: Path):

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from latent_common import datasets
+from latent_common.data import DataError, DataOptions, load_split
+from latent_common.datasets import held_out
 from latent_common.images import to_model_input
 from tests.conftest import make_picture_folder
 from tests.helpers import ROOT, assert_one_line_error, run_module
-from training import datasets
-from training.data import DataError, DataOptions, load_split
-from training.datasets import held_out
 
 
 def split_pair(dataset: str, root: Path | str = "unused", **options):

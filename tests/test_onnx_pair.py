@@ -88,6 +88,17 @@ def test_an_onnx_pair_becomes_a_bundle_without_torch(picture_folder: Path, tmp_p
     assert viewed.returncode == 0, viewed.stderr
 
 
+def test_the_pair_path_imports_no_training_module_and_no_torch():
+    """Where torch is installed too: importing the pair path loads none of it, nor onnx or any training module."""
+    code = (
+        "import sys, export.onnx_pair; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision', 'training', 'onnx')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.skipif(not VIEWER_PYTHON.exists(), reason="no .venv-viewer (make install-viewer)")
 def test_the_onnx_path_runs_with_the_viewers_dependencies_alone(tmp_path: Path):
     """.venv-viewer has numpy, onnxruntime, pygame-ce and Pillow: no torch, no onnx. An npz: dataset needs neither."""

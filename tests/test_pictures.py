@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from latent_common import datasets
+from latent_common.data import DataOptions, load_split
 from latent_common.pictures import MAX_PICTURE_PIXELS, PictureError, read_picture
-from training import datasets
-from training.data import DataOptions, load_split
 from viewer.picture import load_picture
 
 WHITE = (255, 255, 255)

@@ -10,9 +10,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from latent_common.data import DataError, read_idx
 from latent_common.errors import printable
 from tests.helpers import SHIPPED
-from training.data import DataError, read_idx
 from viewer.bundle import EMBEDDING, METADATA, BundleError, BundleMeta
 from viewer.bundle.read import _read_embedding, _read_metadata
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from latent_common.data import load_split
 from tests.conftest import make_tiny_mnist, tiny_config
 from tests.helpers import ROOT, assert_one_line_error, run_module
 from training import run_dir
@@ -22,7 +23,6 @@ from training import train as train_module
 from training.average import WeightAverage
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, save_checkpoint
 from training.config import MAX_LATENT_DIM, TrainConfig, parse_config
-from training.data import load_split
 from training.evaluate import evaluate, to_tensor
 from training.model import Autoencoder, ModelConfig
 from viewer import bundle as bundle_module
@@ -309,7 +309,7 @@ def test_the_checkpointed_model_is_the_weight_average(tiny_root: Path, tmp_path:
     assert any(not torch.equal(average[key], last[key]) for key in average)  # the average is not the last step
     model = Autoencoder(ModelConfig.from_dict(state["model_config"]))
     model.load_state_dict(average)
-    test = load_split("mnist", str(tiny_root), "test", download=False)
+    test = load_split("mnist", str(tiny_root), "test")
     assert evaluate(model, to_tensor(test.images, torch.device("cpu"))) == pytest.approx(metrics["test_mse"])
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from latent_common.cli import ArgumentParser
+from latent_common.data import check_dataset
 from latent_common.errors import UserError, printable
-from training.data import check_dataset
 
 MAX_LATENT_DIM = 1024  # the bundle format's ceiling (viewer/bundle.py MAX_LATENT_DIM); a test keeps them equal
 MAX_LAYERS, MAX_WIDTH = 16, 65_536

@@ -30,12 +30,13 @@ from tqdm import tqdm
 
 from latent_common.atomic import write_json
 from latent_common.charts import curve_png
+from latent_common.data import DataOptions, load_split
 from latent_common.errors import UserError, reason
 from training import pca
 from training.average import WeightAverage
 from training.checkpoint import CHECKPOINT, CONFIG, CURVE, METRICS, read_json, save_checkpoint
 from training.config import TrainConfig, parse_config, validate
-from training.data import DataOptions, load_split
+from training.download import torchvision_fetch
 from training.evaluate import embed, evaluate, to_tensor
 from training.metrics import check_knn_points, knn_accuracy
 from training.model import Autoencoder, ModelConfig, kl_divergence
@@ -300,8 +301,8 @@ def _run(config: TrainConfig) -> dict:
 
 def load_data(config: TrainConfig, procs: Processes) -> Data:
     options = DataOptions.from_config(config)  # export reads them back from config.json: the same split
-    train = load_split(config.dataset, config.data_root, "train", options=options)
-    test = load_split(config.dataset, config.data_root, "test", options=options)
+    train = load_split(config.dataset, config.data_root, "train", torchvision_fetch, options)
+    test = load_split(config.dataset, config.data_root, "test", torchvision_fetch, options)
     data = Data(
         train=to_tensor(train.images[: config.train_limit or None], procs.device),
         test=to_tensor(test.images, procs.device),

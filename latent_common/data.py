@@ -1,25 +1,26 @@
 """Datasets as whole-dataset arrays, through one entry point: `load_split(dataset, root, split)`.
 
-  mnist, fashion-mnist   torchvision's layout under root (downloaded there when missing and reachable)
+  mnist, fashion-mnist   torchvision's layout under root (fetched there when missing, by the caller's `fetch`)
   idx:DIR                any four IDX files with MNIST's names in DIR; this module holds the strict IDX reader
-  folder:DIR, npz:FILE, emoji   pictures of any size and colour: training/datasets.py
+  folder:DIR, npz:FILE, emoji   pictures of any size and colour: latent_common/datasets.py
 
 Every split holds uint8 images [N, C, H, W] (C = 1 or 3) and uint8 labels. Holding the 70,000 digits as one
 array and slicing shuffled index batches out of it is several times faster on a CPU than a per-sample
-DataLoader, so this module returns arrays, not a Dataset. No torch here: the ONNX export path loads data
-without it (torchvision is imported only to download MNIST).
+DataLoader, so this module returns arrays, not a Dataset. No torch here: training and both export paths read
+data through it, and only training's `fetch` (training/download.py) brings in torchvision to download MNIST.
 """
 
 from __future__ import annotations
 
 import gzip
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from training import datasets
-from training.split import DataError, DataOptions, Split
+from latent_common import datasets
+from latent_common.split import DataError, DataOptions, Split
 
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MNIST_FILES = {
@@ -41,7 +42,8 @@ FASHION_CLASSES = [
 ]
 # name -> (torchvision's folder and class, class names); "idx:DIR" reads any four IDX files in DIR instead.
 DATASETS = {"mnist": ("MNIST", MNIST_CLASSES), "fashion-mnist": ("FashionMNIST", FASHION_CLASSES)}
-PICTURE_SOURCES = ("folder:", "npz:")  # + "emoji": read by training/datasets.py
+PICTURE_SOURCES = ("folder:", "npz:")  # + "emoji": read by latent_common/datasets.py
+Fetch = Callable[[Path, str], None]  # (root, torchvision's folder name) -> files there, or nothing on failure
 IDX_SHAPE = (1, 28, 28)  # what MNIST, Fashion-MNIST and idx:DIR images are: C, H, W
 
 
@@ -77,18 +79,6 @@ def _find(raw_dir: Path, name: str) -> Path | None:
     return None
 
 
-def _download(root: Path, folder: str) -> None:
-    """Let torchvision fetch a dataset into root; any failure is left to the caller, which names the files."""
-    try:
-        from torchvision import datasets
-
-        dataset = {"MNIST": datasets.MNIST, "FashionMNIST": datasets.FashionMNIST}[folder]
-        dataset(str(root), train=True, download=True)
-        dataset(str(root), train=False, download=True)
-    except Exception:  # no network, proxy, disk: the caller's message says what to do instead
-        pass
-
-
 def check_dataset(dataset: str) -> None:
     if dataset not in (*DATASETS, "emoji") and not dataset.startswith(("idx:", *PICTURE_SOURCES)):
         raise DataError(
@@ -104,9 +94,12 @@ def class_names(dataset: str, labels: np.ndarray) -> list[str]:
 
 
 def load_split(
-    dataset: str, root: str | Path, split: str, download: bool = True, options: DataOptions | None = None
+    dataset: str, root: str | Path, split: str, fetch: Fetch | None = None, options: DataOptions | None = None
 ) -> Split:
-    """Load the 'train' or 'test' split of any dataset above: images (N, C, H, W) uint8, labels, class names."""
+    """Load the 'train' or 'test' split of any dataset above: images (N, C, H, W) uint8, labels, class names.
+
+    fetch, when given, is asked once to bring MNIST or Fashion-MNIST files that are missing (training passes
+    torchvision's downloader); without it missing files are one DataError naming them."""
     check_dataset(dataset)
     options = options or DataOptions()
     if dataset == "emoji" or dataset.startswith(PICTURE_SOURCES):
@@ -116,12 +109,12 @@ def load_split(
             f"--dataset {dataset}: its images are {'x'.join(map(str, IDX_SHAPE))} (channels x height x width); "
             f"--image-size and --channels convert folder:, npz: and emoji pictures only"
         )
-    split_data = _load_idx_split(dataset, root, split, download)
+    split_data = _load_idx_split(dataset, root, split, fetch)
     split_data.class_names = class_names(dataset, split_data.labels)
     return split_data
 
 
-def _load_idx_split(dataset: str, root: str | Path, split: str, download: bool) -> Split:
+def _load_idx_split(dataset: str, root: str | Path, split: str, fetch: Fetch | None) -> Split:
     """torchvision's layout under root (root/MNIST/raw/, ...), or idx:DIR; images come as (N, 1, 28, 28)."""
     if dataset.startswith("idx:"):
         raw_dir, folder, hint = Path(dataset[4:]), None, "point --dataset idx:DIR at a folder holding them"
@@ -133,12 +126,13 @@ def _load_idx_split(dataset: str, root: str | Path, split: str, download: bool) 
         )
     names = MNIST_FILES[split]
     paths = [_find(raw_dir, name) for name in names]
-    if None in paths and download and folder is not None:
-        _download(Path(root), folder)
+    if None in paths and fetch is not None and folder is not None:
+        fetch(Path(root), folder)
         paths = [_find(raw_dir, name) for name in names]
     if None in paths:
         missing = ", ".join(name for name, path in zip(names, paths, strict=True) if path is None)
-        raise DataError(f"{raw_dir}: {dataset} files missing ({missing}) and could not be downloaded; {hint}")
+        fetched = " and could not be downloaded" if fetch is not None and folder is not None else ""
+        raise DataError(f"{raw_dir}: {dataset} files missing ({missing}){fetched}; {hint}")
     images, labels = (read_idx(path) for path in paths)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
         raise DataError(f"{paths[0]}: expected uint8 images of shape (N, 28, 28), got {images.dtype} {images.shape}")

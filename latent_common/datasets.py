@@ -33,7 +33,7 @@ import numpy as np
 from latent_common.errors import printable, reason
 from latent_common.images import DEFAULT_BACKGROUND, RESIZE_METHOD, has_colour, to_model_input
 from latent_common.pictures import PictureError, PillowMissing, read_picture
-from training.split import DataError, DataOptions, Split
+from latent_common.split import DataError, DataOptions, Split
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 MIN_SIDE, MAX_SIDE = 8, 256  # the bundle contract's image sizes
