@@ -49,7 +49,8 @@ EMBEDDING = "embedding.npz"
 METADATA = "bundle.json"
 DATA_FILES = (DECODER, ENCODER, EMBEDDING)
 NOTICE = "NOTICE"  # the licence notice for the images in embedding.npz, when bundle.json has one (a copy of it)
-BUNDLE_FILES = frozenset({*DATA_FILES, METADATA, NOTICE})  # all a bundle folder holds; --force deletes nothing else
+MAP = "map.npz"  # optional: a 2-D map of the embedding (python -m export.map; read by viewer/mapping.py)
+BUNDLE_FILES = frozenset({*DATA_FILES, METADATA, NOTICE, MAP})  # all a bundle holds; --force deletes nothing else
 
 # Limits: generous against what the project produces (MNIST: 10,000 points of 28x28, 10 classes, D = 2..8),
 # small enough that a hostile bundle is refused before it costs memory.
@@ -91,6 +92,7 @@ OPTIONAL_KEYS = {
     # {"size": [H, W], "channels": C, "background": [r, g, b] (transparency is composited onto it), "resize": ...}
     "preprocess": dict,
     "notice": str,  # licence or attribution for the images in embedding.npz, shown by --info
+    "map": dict,  # how map.npz was made (viewer/mapping.py MapInfo); its SHA-256 is in "files" beside the others
 }
 
 JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object", float: "a number"}
