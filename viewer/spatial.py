@@ -82,6 +82,21 @@ class GridIndex:
             radius = self._wider(radius)  # classes are hidden around here: look much wider
         return nearest(self.z, target, k, visible)  # too much of the embedding to look at: scan it all
 
+    def around(self, uv: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+        """(owner, index) pairs for plane points uv (N, 2): every point in the cells within reach of uv[owner],
+        so every point within reach of it in the plane, and some more (whole cells); owners in ascending order.
+        One vectorised pass for a whole batch (a hover, or a lattice of map tiles)."""
+        uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+        (columns, rows), (col, row) = self.shape, self._cells(uv)
+        cols_out, rows_out = (int(min(np.ceil(reach / self.cell[axis]), n)) for axis, n in enumerate(self.shape))
+        c0, c1 = np.maximum(col - cols_out, 0), np.minimum(col + cols_out, columns - 1)  # (N,)
+        r0, r1 = np.maximum(row - rows_out, 0), np.minimum(row + rows_out, rows - 1)
+        spans = r1 - r0 + 1  # rows of cells each query looks at
+        query = np.repeat(np.arange(len(uv)), spans)
+        band = np.repeat(r0 - np.cumsum(spans) + spans, spans) + np.arange(int(spans.sum()))  # each query's rows
+        begin, end = self.starts[band * columns + c0[query]], self.starts[band * columns + c1[query] + 1]
+        return np.repeat(query, end - begin), self.order[self._runs(begin, end)]
+
     def _radius_holding(self, col: int, row: int, k: int) -> int | None:
         """The smallest radius whose square of cells around (col, row) holds k points, visible or not;
         None when it would hold more than BRUTE_FRACTION of them."""

@@ -10,13 +10,24 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import SHIPPED
-from viewer.bundle import METADATA, BundleError, BundleMeta, load_bundle
+from viewer.bundle import METADATA, BundleError, BundleMeta, MapInfo, load_bundle
 from viewer.bundle.format import key
 
 SHIPPED_BUNDLES = sorted(folder for folder in SHIPPED.parent.iterdir() if (folder / METADATA).is_file())
 OPTIONAL = [spec for spec in BundleMeta.json_fields() if not spec.metadata["required"]]
 # A value of each JSON kind that passes every optional key's own check and differs from its default.
 SAMPLES = {float: 0.25, int: 3, str: "a text", dict: {"kind": "vae"}, list: [{"epoch": 1, "seconds": 2.0}]}
+# A nested record's key: its JSON object (the field holds kind.from_dict of it).
+SAMPLES[MapInfo] = {
+    "method": "pca", "library": "numpy", "version": "2.0", "seed": 0, "points": 3, "fitted": 3,
+    "embedding_sha256": "0" * 64, "parameters": {},
+}  # fmt: skip
+
+
+def sample(kind: type) -> tuple:
+    """(the field's value, the JSON that stands for it in bundle.json)."""
+    data = SAMPLES[kind]
+    return (kind.from_dict(data, Path(METADATA)) if hasattr(kind, "from_dict") else data), data
 
 
 def shipped_dict() -> dict:
@@ -35,9 +46,9 @@ def test_each_optional_key_round_trips_and_defaults_when_absent_or_null(spec: da
     absent = BundleMeta.from_dict(data)
     assert spec.name not in absent.to_dict()  # a default is never written out
     assert BundleMeta.from_dict(data | {spec.name: None}) == absent  # null means unknown, as if absent
-    value = SAMPLES[spec.metadata["kind"]]
+    value, data = sample(spec.metadata["kind"])
     record = dataclasses.replace(absent, **{spec.name: value})
-    assert record.to_dict()[spec.name] == value
+    assert record.to_dict()[spec.name] == data
     assert BundleMeta.from_dict(record.to_dict()) == record
 
 

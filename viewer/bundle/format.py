@@ -4,8 +4,8 @@
 own, so a new optional key is one field here and nothing else. Readers get the record from `from_dict`
 (which refuses, in one line, what breaks the schema or the limits); writers build it and `to_dict` it.
 
-A key whose kind is itself a record (a class with `from_dict(value, file)` and `to_dict()`) nests: an optional
-`map` with its own file and hash would be `map: MapMeta | None = key(MapMeta)`, MapMeta a dataclass like this one.
+A key whose kind is itself a record (a class with `from_dict(value, file)` and `to_dict()`) nests: the optional
+`map` (how map.npz was made; its hash sits in `files` beside the others) is `map: MapInfo | None = key(MapInfo)`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ EMBEDDING = "embedding.npz"
 METADATA = "bundle.json"
 DATA_FILES = (DECODER, ENCODER, EMBEDDING)
 NOTICE = "NOTICE"  # the licence notice for the images in embedding.npz, when bundle.json has one (a copy of it)
-BUNDLE_FILES = frozenset({*DATA_FILES, METADATA, NOTICE})  # all a bundle folder holds; --force deletes nothing else
+MAP = "map.npz"  # optional: a 2-D map of the embedding (python -m export.map; read by viewer/mapping.py)
+BUNDLE_FILES = frozenset({*DATA_FILES, METADATA, NOTICE, MAP})  # all a bundle holds; --force deletes nothing else
 
 # Limits: generous against what the project produces (MNIST: 10,000 points of 28x28, 10 classes, D = 2..8),
 # small enough that a hostile bundle is refused before it costs memory.
@@ -45,6 +47,9 @@ MAX_EMBEDDING_BYTES = 512 << 20  # the arrays read into memory, once decompresse
 MAX_TEXT = 200  # characters in a name, a dataset or a class name
 LATENT_LIMIT = 1e6  # |z| and |latent_bounds|: beyond it, distances and zoom steps lose float32 precision
 MIN_SPAN = 1e-6  # the narrowest latent_bounds pair: the view divides by it
+
+MAP_METHODS = ("umap", "tsne", "pca")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object", float: "a number"}
 
@@ -94,6 +99,43 @@ def _training_history(value: list) -> str | None:
     return "'training_history' should be a list of objects, one per epoch"
 
 
+@dataclass(frozen=True)
+class MapInfo:
+    """How map.npz was made: bundle.json's `map` key."""
+
+    method: str  # one of MAP_METHODS
+    library: str  # the package that computed it, "umap-learn", "openTSNE" or "numpy"
+    version: str  # that package's version
+    seed: int  # the same bundle, method, parameters and seed give the same map
+    points: int  # M: one map point per test latent, in embedding.npz's order
+    fitted: int  # how many of them the method was fitted on (a seeded sample); the rest were placed on it
+    embedding_sha256: str  # the embedding.npz the map was computed from (a re-export invalidates it)
+    parameters: dict[str, Any] = field(default_factory=dict)  # the method's own settings: n_neighbors, ...
+
+    @classmethod
+    def from_dict(cls, value: Any, file: Path) -> MapInfo:
+        """bundle.json's `map` object, checked; a BundleError naming the key otherwise."""
+        if not isinstance(value, dict):
+            raise BundleError(f"{file}: 'map' should be an object")
+        kinds = {"method": str, "library": str, "version": str, "seed": int, "points": int, "fitted": int}
+        kinds |= {"embedding_sha256": str, "parameters": dict}
+        for key, kind in kinds.items():
+            if key not in value:
+                raise BundleError(f"{file}: 'map' has no '{key}'")
+            if not isinstance(value[key], kind) or isinstance(value[key], bool):
+                raise BundleError(f"{file}: 'map.{key}' should be {'an integer' if kind is int else kind.__name__}")
+        if value["method"] not in MAP_METHODS:
+            raise BundleError(f"{file}: 'map.method' must be one of {', '.join(MAP_METHODS)}")
+        if not 1 <= value["fitted"] <= value["points"]:
+            raise BundleError(f"{file}: 'map.fitted' must be 1 to map.points ({value['points']})")
+        if not SHA256.fullmatch(value["embedding_sha256"]):
+            raise BundleError(f"{file}: 'map.embedding_sha256' should be 64 lowercase hex digits")
+        return cls(**{key: value[key] for key in kinds})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass(frozen=True, kw_only=True)
 class BundleMeta:
     """bundle.json. Optional keys are what export writes when it knows them; a bundle without them still opens,
@@ -123,6 +165,7 @@ class BundleMeta:
     # {"size": [H, W], "channels": C, "background": [r, g, b] (transparency is composited onto it), "resize": ...}
     preprocess: dict[str, Any] = key(dict, {})
     notice: str | None = key(str)  # licence or attribution for the images in embedding.npz, shown by --info
+    map: MapInfo | None = key(MapInfo)  # a 2-D map of the embedding in map.npz (python -m export.map)
 
     # Keys this version doesn't know (a newer exporter's): kept as they are, so rewriting a bundle keeps them.
     unknown: dict[str, Any] = field(default_factory=dict, metadata={"kind": None})
