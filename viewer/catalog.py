@@ -167,7 +167,7 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
     """The bundle's card; raises BundleError (exit 2) for anything the viewer itself would refuse."""
     bundle = load_bundle(path, strict=strict)
     for role, name in (("decoder", DECODER), ("encoder", ENCODER)):  # the same checks as opening the viewer
-        OnnxModel(bundle.path / name, role, bundle.latent_dim, bundle.image_shape, [CPU])
+        OnnxModel(bundle.path / name, role, bundle.latent_dim, bundle.image_shape, [CPU]).trial()  # bounded run
     files, verified = file_lines(bundle)
     meta, (channels, height, width) = bundle.meta, bundle.chw
     k = meta.knn_k
@@ -184,7 +184,7 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         "  files",
         *files,
         f"  check          {verified} of {len(DATA_FILES)} files verify; "
-        "decoder and encoder load and match the contract",
+        "decoder and encoder load, match the contract and run",
     ] + ([f"  notice         {meta.notice}"] if meta.notice else [])
 
 

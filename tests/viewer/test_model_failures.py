@@ -24,7 +24,7 @@ class Session:
     def __init__(self, real, answer):
         self.real, self.answer = real, answer
 
-    def run(self, names, feeds):
+    def run(self, names, feeds, options=None):
         return [self.answer(next(iter(feeds.values())))]
 
     def get_providers(self):
