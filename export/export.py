@@ -9,7 +9,6 @@ the viewer reads bundles, so it owns the format, and this module only produces i
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import torch
@@ -17,9 +16,9 @@ from torch import nn
 
 from export.onnx_pair import PAIR_COMMAND, build_bundle
 from export.torch_to_onnx import ExportError, torch_to_onnx
-from latent_common.cli import ArgumentParser
+from latent_common.cli import ArgumentParser, command
 from latent_common.data import DataOptions, Split, load_split
-from latent_common.errors import UserError, reason
+from latent_common.errors import reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
 from training.download import torchvision_fetch
 from training.evaluate import to_tensor
@@ -106,6 +105,10 @@ def run_test_split(model: Autoencoder, config: dict, data_root: str | None) -> S
 
 
 def main(argv: list[str] | None = None) -> int:
+    return command(lambda: export_command(argv), "nothing was written; any earlier bundle is as it was")
+
+
+def export_command(argv: list[str] | None) -> int:
     parser = ArgumentParser(
         prog="python -m export",
         description="Export a training run to a model bundle "
@@ -118,12 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", help="folder holding MNIST/raw/ (default: the run's own --data-root)")
     parser.add_argument("--name", help="bundle name shown in the viewer (default: the --out folder's name)")
     parser.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
-    try:
-        args = parser.parse_args(argv)
-        meta = export(args.run_dir, args.out, args.data_root, args.name, args.force)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    args = parser.parse_args(argv)
+    meta = export(args.run_dir, args.out, args.data_root, args.name, args.force)
     print(
         f"wrote {args.out} (latent dim {meta.latent_dim}, test MSE {meta.test_mse:.5f}); "
         f"view it with: python -m viewer {args.out}"

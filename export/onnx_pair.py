@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from latent_common.cli import ArgumentParser
+from latent_common.cli import ArgumentParser, command
 from latent_common.data import PICTURE_SOURCES, DataOptions, Split, load_split
 from latent_common.errors import UserError, reason
 from latent_common.metrics import KNN_K, knn_accuracy
@@ -342,26 +342,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        check_replaceable(args.out, args.force)  # before any work
-        files = {"encoder": str(args.encoder), "decoder": str(args.decoder)}
-        pair = load_pair(args.encoder, args.decoder, files)
-        test = held_out_images(args.dataset, args.data_root, pair, args.test_fraction)
-        meta = build_bundle(
-            args.encoder,
-            args.decoder,
-            test,
-            args.out,
-            force=args.force,
-            pair=pair,
-            dataset=args.dataset,
-            name=args.name,
-            model_config={"kind": args.kind},
-        )
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return command(lambda: pair_command(argv), "nothing was written; any earlier bundle is as it was")
+
+
+def pair_command(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    check_replaceable(args.out, args.force)  # before any work
+    files = {"encoder": str(args.encoder), "decoder": str(args.decoder)}
+    pair = load_pair(args.encoder, args.decoder, files)
+    test = held_out_images(args.dataset, args.data_root, pair, args.test_fraction)
+    meta = build_bundle(
+        args.encoder,
+        args.decoder,
+        test,
+        args.out,
+        force=args.force,
+        pair=pair,
+        dataset=args.dataset,
+        name=args.name,
+        model_config={"kind": args.kind},
+    )
     shape = "x".join(map(str, meta.image_shape))
     print(
         f"wrote {args.out} (latent dim {meta.latent_dim}, images {shape}, test MSE {meta.test_mse:.5f}); "

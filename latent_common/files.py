@@ -40,6 +40,22 @@ def shown(path: str | Path) -> str:
     return text if len(text) <= MAX_PATH_SHOWN else text[: MAX_PATH_SHOWN - 3] + "..."
 
 
+def is_dir(path: str | Path) -> bool:
+    """Path.is_dir that answers False, not OSError, for a name the system can't even look up (5,000 characters)."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):  # ENAMETOOLONG; ValueError: a NUL in the name
+        return False
+
+
+def exists(path: str | Path) -> bool:
+    """Path.exists, False for a name the system can't look up."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def kind_of(mode: int) -> str:
     """What a stat mode names, in words: 'a directory', 'a FIFO (named pipe)', ..., or 'a regular file'."""
     return next((kind for test, kind in KINDS if test(mode)), "a regular file" if stat.S_ISREG(mode) else "special")

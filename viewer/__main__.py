@@ -1,5 +1,9 @@
 import sys
 
-from viewer.cli import main
+from latent_common.loading import interrupts_while_loading
+
+interrupts_while_loading("nothing was written")  # numpy, pygame and onnxruntime load next
+
+from viewer.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from latent_common.errors import printable
+from latent_common.files import exists, shown
 from viewer.bundle import (
     DATA_FILES,
     DECODER,
@@ -60,7 +62,7 @@ def find(text: str) -> Path:
     """The folder for what the user typed: a path that exists, or that has a slash, is taken as given; a bare
     name that is no folder here is a shipped bundle's name when one has it."""
     path = Path(text)
-    if path.exists() or "/" in text or os.sep in text:
+    if exists(path) or "/" in text or os.sep in text:
         return path
     return shipped().get(text, path)
 
@@ -75,8 +77,8 @@ def missing(path: Path) -> str:
             f"{path}: {IN_THE_REPOSITORY_ONLY[str(path)]} lives in the repository, not in the installed package; "
             f"in a clone, open it by path: latent-explorer path/to/clone/models/{path}"
         )
-    names = ", ".join(shipped()) or "none found"
-    return f"{path}: no such bundle folder (shipped bundles, by name: {names})"
+    names = ", ".join(shown(name) for name in shipped()) or "none found"
+    return f"{shown(path)}: no such bundle folder (shipped bundles, by name: {names})"
 
 
 # --list
@@ -90,10 +92,11 @@ def list_lines() -> list[str]:
         try:
             bundle = load_bundle(folder)
         except BundleError as exc:
-            rows.append((name, "-", "-", "-", "-"))
-            notes.append(f"  broken: {exc}")
+            rows.append((shown(name), "-", "-", "-", "-"))  # a folder's name may hold escapes or a newline
+            notes.append(f"  broken: {printable(str(exc))}")
             continue
-        rows.append((name, bundle.dataset, bundle.kind, str(bundle.latent_dim), number(bundle.test_mse, ".4f")))
+        row = (name, bundle.dataset, bundle.kind, str(bundle.latent_dim), number(bundle.test_mse, ".4f"))
+        rows.append(tuple(shown(cell) for cell in row))
         notes.append("  (default)" if name == DEFAULT_NAME else "")
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [

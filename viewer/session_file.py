@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from latent_common import files
-from latent_common.atomic import atomic_write, write_json
+from latent_common.atomic import WriteError, atomic_write, check_writable, replaceable_mode, write_json
 from latent_common.errors import UserError, printable
 from viewer.bundle import LATENT_LIMIT, MIN_SPAN
 
@@ -67,6 +67,16 @@ def save_session(path: str | Path, session: Session, latent_dim: int, bundle_nam
         "extra": session.extra,
     }
     write_json(path, data)  # allow_nan=False: a NaN pin is a bug, refused here rather than written
+
+
+def check_savable(path: str | Path) -> None:
+    """Refuse, at start, a session that couldn't be saved at quit (a read-only folder, a FIFO or a folder in its
+    place): found only then, the session's pins and waypoints would be lost."""
+    try:
+        check_writable(Path(path).parent)
+        replaceable_mode(Path(path))
+    except WriteError as exc:
+        raise SessionError(f"{exc}; the session could not be saved at quit, so pick another --session") from None
 
 
 def load_session(

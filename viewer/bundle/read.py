@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from latent_common.errors import printable, reason
-from latent_common.files import kind_of, open_regular, read_json, shown
+from latent_common.files import is_dir, kind_of, open_regular, read_json, shown
 from latent_common.npz import npy_header
 from viewer.bundle.contract import check_no_external_data, shape_text
 from viewer.bundle.format import (
@@ -121,7 +121,7 @@ class Bundle:
 def load_bundle(path: str | Path, strict: bool = False) -> Bundle:
     """Read and validate everything but running the ONNX graphs (see `check_model_io`, which needs a session)."""
     path = Path(path)
-    if not path.is_dir():
+    if not is_dir(path):
         raise BundleError(f"{shown(path)}: {_not_a_folder(path)}")
     meta = _read_metadata(path)
     warnings = _check_hashes(path, meta, strict)
@@ -134,7 +134,7 @@ def load_bundle(path: str | Path, strict: bool = False) -> Bundle:
 def _not_a_folder(path: Path) -> str:
     try:
         return f"is {kind_of(path.stat().st_mode)}, not a bundle directory"
-    except OSError:
+    except (OSError, ValueError):  # missing, or a name the system can't look up
         return "no such bundle directory"
 
 
