@@ -105,15 +105,16 @@ class Scene:
         else:
             dirty = [cursor_rect(last_cursor)] if last_cursor is not None else []
             dirty += [pygame.Rect(last_mark[0] - 8, last_mark[1] - 8, 17, 17)] if last_mark is not None else []
-            for rect in dirty:
+            dirty += [panel.drawn for panel in self.changed if panel.surface is None and panel.drawn is not None]
+            for rect in dirty:  # what moved away, and panels that closed, show the background again
                 screen.blit(self.background, rect, rect)
         overlays = [panel for panel in self.panels if panel.layer == "overlay" and panel.surface is not None]
         for panel in self.panels:
             if panel.layer != "front" or panel.surface is None:
                 continue
-            rect = panel.slot(state)
-            screen.blit(panel.surface, rect)
-            dirty.append(rect)
+            panel.drawn = panel.slot(state)
+            screen.blit(panel.surface, panel.drawn)
+            dirty.append(panel.drawn)
         screen.set_clip(self.layout.plot)
         if mark is not None:
             dirty.append(draw_mark(screen, mark))

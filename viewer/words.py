@@ -32,6 +32,7 @@ KEY_STRIPS = (  # the longest that fits the window is shown; the last fits the s
     "T: traversals · Q: quit",
     "H: all controls · wheel/drag: zoom/pan · click: pin · G: map · D: draw · F: direction · Q: quit",
 )
+HUD_CHARS = 52  # a HUD line longer than this is split where its meaning breaks, before the HUD wraps it
 NEAREST = "nearest test images"  # the side panel's one name, whatever the dataset
 STRIP_PINNED = "A -> B:  Left/Right or hover to slide,  E export,  X clear"
 STRIP_EMPTY = "click the scatter to pin A, then B"
@@ -186,8 +187,10 @@ def direction_lines(state, bundle) -> list[tuple[str, tuple]]:
         return [("F: now press the class to go towards", PIN), (f"from {name} · Esc cancels", PIN)]
     if state.direction.classes is None:
         return []
-    where = f"towards {direction_words(state, bundle)}: {direction_amount(state):+.2f}"
-    return [(f"{where} (, . move, F again clears)", PIN)]
+    where, keys = f"towards {direction_words(state, bundle)}: {direction_amount(state):+.2f}", "(, . move, F again clears)"
+    if len(where) + len(keys) < HUD_CHARS:
+        return [(f"{where} {keys}", PIN)]
+    return [(where, PIN), (keys, PIN)]
 
 
 def offset_lines(state, plane) -> list[tuple[str, tuple]]:

@@ -94,7 +94,7 @@ def test_component_keys_on_a_2d_latent_say_why_they_do_nothing():
 
 def test_the_wheel_over_the_panel_leaves_the_plot_alone():
     _, plane, state = fresh()
-    view = state.view.copy()
+    view = state.view.bounds.copy()
     state = feed(state, plane, [move(LAYOUT.hud.center), pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=2)])
     np.testing.assert_array_equal(state.view.bounds, view)
 

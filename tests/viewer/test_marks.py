@@ -27,7 +27,7 @@ def spy_focus(monkeypatch) -> list:
 
     def spy(state, *rest):
         real(state, *rest)
-        seen.append((state.focus, state.z.copy(), state.view.copy()))
+        seen.append((state.focus, state.z.copy(), state.view.bounds.copy()))
 
     monkeypatch.setattr(app, "carry_out_requests", spy)
     return seen
