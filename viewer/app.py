@@ -313,8 +313,9 @@ def frame_loop(state, scene, models, fonts, stats, args, script, frames) -> None
         encoded_picture(state, stats)
         # refresh the panels whose keys changed: a new window size is a new scene
         scene = fit_window(scene, state, fonts, models, stats)
-        if started >= readout_due:
-            readout_due, scene.readout = started + HUD_REFRESH_S, (stats.last_decode_us, stats.fps())
+        if started >= readout_due:  # the first frames at once, then twice a second
+            readout_due = started + (HUD_REFRESH_S if stats.frames > 2 else 0.0)
+            scene.readout = (stats.last_decode_us, stats.fps())
         for notice in scene.refresh(state, models):
             notify(state, notice)
         # draw what changed

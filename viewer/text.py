@@ -63,7 +63,10 @@ def wrap(font: pygame.font.Font, text: str, width: int) -> list[str]:
 def fit(
     font: pygame.font.Font, text: str, width: int, colour, keep: Keep = Keep.START, tail: str = ""
 ) -> pygame.Surface:
-    """One line rendered to fit `width` pixels (see shorten)."""
+    """One line rendered to fit `width` pixels (see shorten). `font` may be a tuple, largest first: the first in
+    which the whole line fits draws it, else the last, shortened."""
+    if isinstance(font, tuple):
+        font = next((f for f in font if f.size(text)[0] <= width), font[-1])
     line = shorten(font, text, max(width, 1), keep, tail)
     surface = font.render(line, True, colour)
     if Fit.record is not None:
@@ -80,8 +83,10 @@ def blit_text(surface: pygame.Surface, font, text: str, box: pygame.Rect, colour
               tail: str = "", align: str = "left") -> pygame.Rect:  # fmt: skip
     """Draw one line fitted to box's width, vertically centred in it; align "left", "center" or "right"."""
     line = fit(font, text, box.width, colour, keep, tail)
-    where = line.get_rect(centery=box.centery)
+    where = line.get_rect(centery=box.centery)  # a font tuple: see fit
     setattr(where, align if align != "center" else "centerx", getattr(box, align if align != "center" else "centerx"))
+    if Fit.record is not None and not surface.get_rect().contains(where):  # a box off its surface clips the text
+        Fit.record.append((f"{text} (off its surface)", line.get_width() + 1, line.get_width()))
     surface.blit(line, where)
     return where
 

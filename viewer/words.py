@@ -187,7 +187,10 @@ def direction_lines(state, bundle) -> list[tuple[str, tuple]]:
         return [("F: now press the class to go towards", PIN), (f"from {name} · Esc cancels", PIN)]
     if state.direction.classes is None:
         return []
-    where, keys = f"towards {direction_words(state, bundle)}: {direction_amount(state):+.2f}", "(, . move, F again clears)"
+    where, keys = (
+        f"towards {direction_words(state, bundle)}: {direction_amount(state):+.2f}",
+        "(, . move, F again clears)",
+    )
     if len(where) + len(keys) < HUD_CHARS:
         return [(f"{where} {keys}", PIN)]
     return [(where, PIN), (keys, PIN)]

@@ -35,8 +35,9 @@ class CaptionsPanel(Panel):
             return rect.move(-slot.left, -slot.top)
 
         image, side_rect, strip = local(layout.tile), local(layout.side), local(layout.strip)
-        blit_text(surface, fonts["text"], tile, pygame.Rect(image.left, 0, image.width + 6, CAPTION - 2), DIM_TEXT)
-        blit_text(surface, fonts["text"], side, pygame.Rect(side_rect.left, 0, side_rect.width, CAPTION - 2),
+        both = (fonts["text"], fonts["small"])  # the small font before a caption is shortened
+        blit_text(surface, both, tile, pygame.Rect(image.left, 0, image.width + 6, CAPTION - 2), DIM_TEXT)
+        blit_text(surface, both, side, pygame.Rect(side_rect.left, 0, side_rect.width, CAPTION - 2),
                   DIM_TEXT)  # fmt: skip
         strip_words = words.STRIP_PINNED if pinned else words.STRIP_EMPTY
         blit_text(surface, fonts["small"], strip_words, pygame.Rect(strip.left, strip.top - 18, layout.strip.width

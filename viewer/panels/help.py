@@ -24,14 +24,15 @@ class HelpPanel(Panel):
         size, fonts = self.scene.layout.size, self.scene.fonts
         overlay = pygame.Surface(size, pygame.SRCALPHA)
         overlay.fill((10, 11, 15, 225))  # dark enough that the rows read over any scatter
-        text, y = fonts["text"], 56
-        blit_text(overlay, text, words.HELP_TITLE, pygame.Rect(60, 24, size[0] - 80, 20), TEXT)
+        left, y = (60 if size[0] >= 900 else 20), 56
+        blit_text(overlay, fonts["text"], words.HELP_TITLE, pygame.Rect(left, 24, size[0] - left - 12, 20), TEXT)
         step = min(26, max((size[1] - y - 40) // len(CONTROLS), 15))
-        font, column = (text, 300) if step >= 18 else (fonts["small"], 270)  # a small window: every row fits
-        column = min(column, size[0] // 2 - 40)
+        font = fonts["text"] if step >= 18 else fonts["small"]  # a small window: every row fits
+        column = left + min(max(font.size(control.label)[0] for control in CONTROLS) + 16, size[0] // 2 - left)
         for control in CONTROLS:
-            blit_text(overlay, font, control.label, pygame.Rect(60, y, column - 66, step), PIN)
+            blit_text(overlay, font, control.label, pygame.Rect(left, y, column - left - 6, step), PIN)
             blit_text(overlay, font, control.does, pygame.Rect(column, y, size[0] - column - 12, step), TEXT)
             y += step
-        blit_text(overlay, fonts["small"], words.HELP_CLOSE, pygame.Rect(60, y + 8, size[0] - 80, 16), DIM_TEXT)
+        blit_text(overlay, fonts["small"], words.HELP_CLOSE, pygame.Rect(left, y + 8, size[0] - left - 12, 16),
+                  DIM_TEXT)  # fmt: skip
         return overlay

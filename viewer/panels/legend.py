@@ -70,18 +70,21 @@ def class_legend(surface: pygame.Surface, layout, class_names: list[str], hidden
 
 
 def colour_bar(surface: pygame.Surface, edges, colors: list, font, hidden: list[str]) -> None:
-    """The error scale as a bar of its colours, ticked in error units (log scale), and the classes left out
-    (the class legend that would show it isn't there)."""
-    width = surface.get_width() - 16
+    """The error scale as a bar of its colours, ticked in error units (log scale), what the errors are, and the
+    classes left out (the class legend that would show it isn't there); lines that don't fit the height are left
+    off, the hidden classes first."""
+    width, line = surface.get_width() - 16, font.get_linesize()
     cell = width / len(colors)
     for i, color in enumerate(colors):
-        pygame.draw.rect(surface, color, (8 + int(i * cell), 4, int(cell) + 1, 14))
+        pygame.draw.rect(surface, color, (8 + int(i * cell), 2, int(cell) + 1, 10))
     for i in (0, len(colors) // 2, len(colors)):
         x = 8 + int(i * cell)
-        pygame.draw.line(surface, AXIS, (x, 18), (x, 22))
-        centre = min(max(x, 20), width - 12)
-        blit_text(surface, font, f"{edges[i]:.3g}", pygame.Rect(centre - 24, 24, 48, 14), DIM_TEXT, Keep.END,
+        pygame.draw.line(surface, AXIS, (x, 12), (x, 15))
+        centre = min(max(x, 24), width - 16)
+        blit_text(surface, font, f"{edges[i]:.3g}", pygame.Rect(centre - 24, 16, 48, line), DIM_TEXT, Keep.END,
                   align="center")  # fmt: skip
-    blit_text(surface, font, words.ERROR_BAR_NOTE, pygame.Rect(8, 42, width, 16), DIM_TEXT)
-    if hidden:
-        blit_text(surface, font, words.hidden_classes(hidden), pygame.Rect(8, 62, width, 16), PIN)
+    y = 16 + line
+    for text, colour in ((words.ERROR_BAR_NOTE, DIM_TEXT), (words.hidden_classes(hidden) if hidden else "", PIN)):
+        if text and y + line <= surface.get_height():
+            blit_text(surface, font, text, pygame.Rect(8, y, width, line), colour)
+            y += line
