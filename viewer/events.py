@@ -120,7 +120,7 @@ def _shift_held(event) -> bool:
 
 def handle(event, state: ViewState, layout: Layout, plane: Plane) -> ViewState:
     """Fold one event into the state. Any number of motion events in a frame fold into one latent point."""
-    kind = event.type
+    kind, bounds = event.type, state.view.bounds
     if kind == pygame.QUIT:
         quit_viewer(state)
     elif kind == pygame.KEYDOWN:
@@ -141,7 +141,7 @@ def handle(event, state: ViewState, layout: Layout, plane: Plane) -> ViewState:
         drop_file(state, event.file)
     elif kind in REDRAW_EVENTS:
         window_exposed(state)
-    if state.pointer.cursor is not None:  # the view may have moved under a still mouse: follow it
+    if state.pointer.cursor is not None and state.view.bounds is not bounds:  # the view moved under the mouse
         follow_view(state, layout.to_plane(state.pointer.cursor, state.view.bounds))
     refresh_latent(state, plane)
     return state

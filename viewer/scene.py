@@ -20,7 +20,7 @@ from viewer.panels.hud import HudPanel
 from viewer.panels.legend import LegendPanel
 from viewer.panels.marks import MarksPanel
 from viewer.panels.plot import PlotPanel
-from viewer.panels.pointer import cursor_rect, draw_cursor, draw_mark, mark_position
+from viewer.panels.pointer import cursor_rect, draw_cursor, draw_mark, mark_position, mark_rect
 from viewer.panels.side import SidePanel
 from viewer.panels.strip import StripPanel
 from viewer.panels.tile import TilePanel
@@ -56,11 +56,14 @@ class Scene:
         self.walk: tuple = (None, None)  # (the walk's path, its decodes)
         self.near: tuple = (None, None)  # ((z, hidden, k), the nearest test images)
         self.recomposed = True  # the background changed: the next frame is drawn whole
-        self.changed: list[Panel] = []  # rebuilt or hidden by the last refresh
+        self.changed: list[Panel] = []  # rebuilt or hidden since the last draw
+        self.by_name = {panel.name: panel for panel in self.panels}
+        self.layers = {layer: [p for p in self.panels if p.layer == layer] for layer in ("back", "front", "overlay")}
+        self.advancing = [panel for panel in self.panels if type(panel).advance is not Panel.advance]
         self.drawn_at: tuple = (None, None, None)  # (cursor, mark, exposures) as last drawn
 
     def panel(self, name: str) -> Panel:
-        return next(panel for panel in self.panels if panel.name == name)
+        return self.by_name[name]
 
     def say(self, text: str) -> None:
         self.notices.append(text)
@@ -68,21 +71,20 @@ class Scene:
     def refresh(self, state: ViewState, models: Models) -> list[str]:
         """Rebuild each panel whose key changed (at most one decode for the point), recompose the background if
         one of its panels did; returns the notices the panels had."""
-        for panel in self.panels:
+        for panel in self.advancing:
             panel.advance(state)
-        self.changed = []
         for panel in self.panels:
             rect = panel.slot(state)
-            key = None if rect is None else (tuple(rect), panel.key(state))
+            key = None if rect is None else (rect, panel.key(state))
             if key != panel.built_from:
-                panel.surface = None if rect is None else panel.build(state)
+                panel.surface, panel.rect = (None if rect is None else panel.build(state)), rect
                 panel.built_from, panel.builds = key, panel.builds + (rect is not None)
                 self.changed.append(panel)
         if self.background is None or any(panel.layer == "back" for panel in self.changed):
             self.background = pygame.Surface(self.layout.size).convert()
-            for panel in self.panels:
-                if panel.layer == "back" and panel.surface is not None:
-                    self.background.blit(panel.surface, panel.slot(state))
+            for panel in self.layers["back"]:
+                if panel.surface is not None:
+                    self.background.blit(panel.surface, panel.rect)
             self.recomposed = True
         notices, self.notices = self.notices, []
         return notices
@@ -96,25 +98,23 @@ class Scene:
         now = (cursor, mark, state.exposed)
         if not self.changed and not self.recomposed and now == self.drawn_at:
             return []
-        overlaid = any(panel.layer == "overlay" and panel.surface is not None for panel in self.panels)
-        full = self.recomposed or state.exposed != self.drawn_at[2] or overlaid or self._overlay_closed()
+        overlays = [panel for panel in self.layers["overlay"] if panel.surface is not None]
+        full = self.recomposed or state.exposed != self.drawn_at[2] or overlays or self._overlay_closed()
         last_cursor, last_mark = self.drawn_at[:2]
         if full:
             screen.blit(self.background, (0, 0))
             dirty = [screen.get_rect()]
         else:
             dirty = [cursor_rect(last_cursor)] if last_cursor is not None else []
-            dirty += [pygame.Rect(last_mark[0] - 8, last_mark[1] - 8, 17, 17)] if last_mark is not None else []
+            dirty += [mark_rect(last_mark)] if last_mark is not None else []
             dirty += [panel.drawn for panel in self.changed if panel.surface is None and panel.drawn is not None]
             for rect in dirty:  # what moved away, and panels that closed, show the background again
                 screen.blit(self.background, rect, rect)
-        overlays = [panel for panel in self.panels if panel.layer == "overlay" and panel.surface is not None]
-        for panel in self.panels:
-            if panel.layer != "front" or panel.surface is None:
-                continue
-            panel.drawn = panel.slot(state)
-            screen.blit(panel.surface, panel.drawn)
-            dirty.append(panel.drawn)
+        for panel in self.layers["front"]:
+            if panel.surface is not None:
+                panel.drawn = panel.rect
+                screen.blit(panel.surface, panel.rect)
+                dirty.append(panel.rect)
         screen.set_clip(self.layout.plot)
         if mark is not None:
             dirty.append(draw_mark(screen, mark))
@@ -122,7 +122,7 @@ class Scene:
             dirty.append(draw_cursor(screen, cursor))
         screen.set_clip(None)
         for panel in overlays:  # over everything, the crosshair too
-            screen.blit(panel.surface, panel.slot(state))
+            screen.blit(panel.surface, panel.rect)
         self.drawn_at, self.recomposed, self.changed = now, False, []
         return dirty
 

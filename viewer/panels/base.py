@@ -26,6 +26,7 @@ class Panel:
         self.scene = scene  # the layout, fonts, models, other panels, and `say` for notices
         self.surface: pygame.Surface | None = None
         self.built_from = None  # the key the surface was built for
+        self.rect: pygame.Rect | None = None  # its slot when it was built; None while not shown
         self.drawn: pygame.Rect | None = None  # where the scene last drew it
         self.builds = 0  # how many times it was built (tests check that an unchanged key builds nothing)
 

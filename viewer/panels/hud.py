@@ -6,6 +6,7 @@ import time
 
 import pygame
 
+from latent_common.style import BACKGROUND
 from viewer import words
 from viewer.panels.base import Panel
 from viewer.panels.paint import blank
@@ -20,22 +21,26 @@ class HudPanel(Panel):
     def __init__(self, scene):
         super().__init__(scene)
         self.lines: dict[tuple, list[pygame.Surface]] = {}  # rendered, by (text, colour): most stay from frame to frame
+        self.now: tuple = ()  # the lines the last key was made of
+        self.canvas = blank(scene.layout.hud.size)  # drawn over in place: no surface made per frame
 
     def slot(self, state) -> pygame.Rect:
         return self.scene.layout.hud
 
     def key(self, state):
-        return tuple(words.hud_lines(state, self.scene.models, self.scene.readout, time.monotonic()))
+        self.now = tuple(words.hud_lines(state, self.scene.models, self.scene.readout, time.monotonic()))
+        return self.now
 
     def build(self, state) -> pygame.Surface:
         """Each line fitted to the panel's width: a notice wraps, the rest are shortened; lines past the panel's
         height are left off (notices come last)."""
         layout, font = self.scene.layout, self.scene.fonts["text"]
-        surface = blank(layout.hud.size)
+        surface = self.canvas
+        surface.fill(BACKGROUND)
         step, y = font.get_linesize() + 2, 0
         if len(self.lines) > 64:
             self.lines.clear()
-        for text, colour in self.key(state):
+        for text, colour in self.now:
             if (text, colour) not in self.lines:
                 wrapped = wrap(font, text, layout.hud.width)[:WRAPPED]
                 self.lines[text, colour] = [fit(font, line, layout.hud.width, colour) for line in wrapped]

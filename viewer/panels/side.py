@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pygame
 
-from latent_common.style import DIM_TEXT
+from latent_common.style import BACKGROUND, DIM_TEXT
 from viewer import words
 from viewer.inference import ModelRunError
 from viewer.layout import CAPTION
 from viewer.panels.base import Panel
 from viewer.panels.paint import blank, image_or_cross, image_surface
-from viewer.text import blit_text, fit_lines
+from viewer.text import blit_text, fit, fit_lines
 
 NEIGHBOURS = 4
 THUMB_CAPTION = 20  # under a neighbour's thumbnail
@@ -25,7 +25,8 @@ class SidePanel(Panel):
         super().__init__(scene)
         side = scene.layout.side
         self.thumb = max(min(side.width // 2 - 8, side.height // 2 - THUMB_CAPTION), 8)  # a 2x2 grid with captions
-        self.thumbs: dict[int, pygame.Surface] = {}  # by test-set index: neighbours overlap from frame to frame
+        self.thumbs: dict[int, tuple] = {}  # (image, caption) by test-set index: neighbours overlap frame to frame
+        self.canvas = blank(side.size)  # drawn over in place on the hover path: no surface made per frame
 
     def slot(self, state) -> pygame.Rect:
         return self.scene.layout.side
@@ -40,9 +41,10 @@ class SidePanel(Panel):
         return "nearest", tuple(self.scene.nearest(state, NEIGHBOURS))
 
     def build(self, state) -> pygame.Surface:
-        kind, *_ = self.key(state)
+        kind = "canvas" if state.focus.value in ("draw", "picture") else "worst" if state.anomaly.on else "nearest"
         size, small = self.scene.layout.side.size, self.scene.fonts["small"]
-        surface = blank(size)
+        surface = self.canvas
+        surface.fill(BACKGROUND)
         if kind == "nearest":
             self._neighbours(surface, self.scene.nearest(state, NEIGHBOURS))
         elif kind == "worst":
@@ -62,12 +64,15 @@ class SidePanel(Panel):
         for i, index in enumerate(int(i) for i in indices[:4]):
             if index not in self.thumbs:
                 self.thumbs = self.thumbs if len(self.thumbs) < 512 else {}
-                self.thumbs[index] = image_surface(bundle.images_chw[index] / 255.0, (self.thumb, self.thumb))
+                caption = words.neighbour_caption(bundle.class_names[bundle.labels[index]], index)
+                self.thumbs[index] = (
+                    image_surface(bundle.images_chw[index] / 255.0, (self.thumb, self.thumb)),
+                    fit(self.scene.fonts["small"], caption, cell - 6, DIM_TEXT, tail=" #"),
+                )
             x, y = (i % 2) * cell, (i // 2) * (self.thumb + THUMB_CAPTION)
-            surface.blit(self.thumbs[index], (x, y))
-            caption = words.neighbour_caption(bundle.class_names[bundle.labels[index]], index)
-            blit_text(surface, self.scene.fonts["small"], caption, pygame.Rect(x, y + self.thumb + 2, cell - 6, 16),
-                      DIM_TEXT, tail=" #")  # fmt: skip
+            thumb, caption = self.thumbs[index]
+            surface.blit(thumb, (x, y))
+            surface.blit(caption, (x, y + self.thumb + 3))
 
     def _worst(self, surface: pygame.Surface, worst: tuple[int, ...]) -> None:
         """The worst-reconstructed visible test images, a row each: the image, what the model makes of it, and a
