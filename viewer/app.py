@@ -54,7 +54,7 @@ from viewer.stats import FrameStats
 from viewer.update import update
 from viewer.walk import class_means
 
-HUD_REFRESH_S = 0.5  # the HUD's decode time and frame rate change this often; a still mouse redraws nothing between
+HUD_REFRESH_S = 0.5  # the HUD's frame rate changes this often; a still mouse redraws nothing in between
 MOTION_EVENTS_PER_FRAME = 4  # the scripted mouse posts several moves a frame, as a fast real mouse does
 HEADLESS_FRAMES = 600  # a headless run with no --frames stops here
 
@@ -297,7 +297,7 @@ def frame_loop(state, scene, models, fonts, stats, args, script, frames) -> None
     from viewer.events import handle
 
     walk_every = max(1, round(args.fps / WALK_FPS)) if args.fps else 1  # loop iterations per walk frame
-    clock, rng, readout_due = pygame.time.Clock(), np.random.default_rng(), 0.0
+    clock, rng, fps_due = pygame.time.Clock(), np.random.default_rng(), 0.0
     while state.running and (frames == 0 or stats.frames < frames):
         started = time.perf_counter()
         # get input: events fold into the state
@@ -313,9 +313,8 @@ def frame_loop(state, scene, models, fonts, stats, args, script, frames) -> None
         encoded_picture(state, stats)
         # refresh the panels whose keys changed: a new window size is a new scene
         scene = fit_window(scene, state, fonts, models, stats)
-        if started >= readout_due:  # the first frames at once, then twice a second
-            readout_due = started + (HUD_REFRESH_S if stats.frames > 2 else 0.0)
-            scene.readout = (stats.last_decode_us, stats.fps())
+        if started >= fps_due:
+            fps_due, scene.fps = started + HUD_REFRESH_S, stats.fps()
         for notice in scene.refresh(state, models):
             notify(state, notice)
         # draw what changed

@@ -44,13 +44,10 @@ PANELS: list[type[Panel]] = [
 
 
 class Scene:
-    def __init__(self, layout: Layout, fonts: dict, models: Models, stats: FrameStats, panels=None):
+    def __init__(self, layout: Layout, fonts: dict, models: Models, stats: FrameStats):
         self.layout, self.fonts, self.models, self.stats = layout, fonts, models, stats
-        self.readout = (
-            stats.last_decode_us,
-            stats.fps(),
-        )  # the HUD's decode time and frame rate, refreshed by the loop
-        self.panels: list[Panel] = [kind(self) for kind in (PANELS if panels is None else panels)]
+        self.fps = stats.fps()  # the HUD's frame rate, refreshed by the loop twice a second
+        self.panels: list[Panel] = [kind(self) for kind in PANELS]
         self.background: pygame.Surface | None = None  # the back panels composed
         self.notices: list[str] = []  # said by panels while building, handed to the loop
         self.walk: tuple = (None, None)  # (the walk's path, its decodes)

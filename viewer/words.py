@@ -233,7 +233,8 @@ def focus_words(state) -> str:
 
 
 def hud_lines(state, models, readout: tuple[float, float], now: float) -> list[tuple[str, tuple]]:
-    """The HUD's text: where z is, decode time and frame rate (readout), what drives the decode, the bundle."""
+    """The HUD's text: where z is, the last decode's time and the frame rate (readout), what drives the decode, the
+    bundle, and the notices showing at time `now`."""
     bundle, plane, z = models.bundle, models.plane, state.z[0]
     decimals = readout_decimals(state.view.bounds, 3 if plane.dim <= 2 else 2)
     if plane.dim <= 2:

@@ -28,7 +28,11 @@ class HudPanel(Panel):
         return self.scene.layout.hud
 
     def key(self, state):
-        self.now = tuple(words.hud_lines(state, self.scene.models, self.scene.readout, time.monotonic()))
+        self.now = tuple(
+            words.hud_lines(
+                state, self.scene.models, (self.scene.stats.last_decode_us, self.scene.fps), time.monotonic()
+            )
+        )
         return self.now
 
     def build(self, state) -> pygame.Surface:
