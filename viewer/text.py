@@ -49,6 +49,8 @@ def shorten(font: pygame.font.Font, text: str, width: int, keep: Keep = Keep.STA
 
 def wrap(font: pygame.font.Font, text: str, width: int) -> list[str]:
     """Words into lines no wider than `width` pixels (a word too long for a line is shortened)."""
+    if font.size(text)[0] <= width:
+        return [text]
     lines, line = [], ""
     for word in text.split(" "):
         candidate = f"{line} {word}" if line else word
