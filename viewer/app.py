@@ -292,6 +292,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
 
 
 def frame_loop(state, scene, models, fonts, stats, args, script, frames) -> None:
+    """Input -> update -> refresh -> draw, once a frame, until the window closes or `frames` have run."""
     import pygame
 
     from viewer.events import handle
