@@ -42,6 +42,7 @@ from viewer.state import (
     configure_walks,
     frame_done,
     initial_state,
+    map_failed,
     notify,
     restore_session,
     session_of,
@@ -318,6 +319,9 @@ def frame_loop(state, scene, models, fonts, stats, args, script, frames) -> None
             fps_due, scene.fps = started + HUD_REFRESH_S, stats.fps()
         for notice in scene.refresh(state, models):
             notify(state, notice)
+        if scene.map_error is not None:
+            map_failed(state, scene.map_error)
+            scene.map_error = None
         # draw what changed
         screen = pygame.display.get_surface()
         dirty = scene.draw(screen, state)

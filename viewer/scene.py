@@ -50,6 +50,7 @@ class Scene:
         self.panels: list[Panel] = [kind(self) for kind in PANELS]
         self.background: pygame.Surface | None = None  # the back panels composed
         self.notices: list[str] = []  # said by panels while building, handed to the loop
+        self.map_error: str | None = None  # why the manifold map's decoder failed: the loop turns the map off
         self.walk: tuple = (None, None)  # (the walk's path, its decodes)
         self.near: tuple = (None, None)  # ((z, hidden, k), the nearest test images)
         self.recomposed = True  # the background changed: the next frame is drawn whole

@@ -31,7 +31,7 @@ class Maps:
         self.failed: tuple | None = None  # the view a map failed for: not tried again there
 
     def advance(self, state, models, plot_size) -> str | None:
-        """Start a map when one is due, and decode its next slice; a failure is returned as a notice."""
+        """Start a map when one is due, and decode its next slice; returns why the decoder failed, if it did."""
         view = state.view
         if not view.show_map:
             self.job = self.failed = None
@@ -47,7 +47,7 @@ class Maps:
             self.job.advance(models.decoder)
         except ModelRunError as exc:
             self.job, self.failed = None, key
-            return words.MAP_OFF.format(error=exc)
+            return str(exc)
         if self.job.done:
             self.tiles = map_surface(self.job.images(), models.map_grid, plot_size)
             self.done, self.job = self.job, None
@@ -79,9 +79,9 @@ class PlotPanel(Panel):
         return pygame.Rect((0, 0), self.scene.layout.size)
 
     def advance(self, state) -> None:
-        notice = self.maps.advance(state, self.scene.models, self.scene.layout.plot.size)
-        if notice:
-            self.scene.say(notice)
+        error = self.maps.advance(state, self.scene.models, self.scene.layout.plot.size)
+        if error:
+            self.scene.map_error = error  # the loop turns the map off, saying why
 
     def key(self, state):
         view = state.view
