@@ -215,11 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.export_walk:
             if not args.waypoints:
                 raise UsageError("--export-walk needs --waypoints X1 Y1 X2 Y2 [...]")
-            from viewer.app import export_walk  # no window: the decoder is all it needs
+            from viewer.exports import export_walk  # no window: the decoder is all it needs
 
             return say([export_walk(args)])
         if args.export_csv:
-            from viewer.app import export_csv  # no window: the bundle and the plane are all it needs
+            from viewer.exports import export_csv  # no window: the bundle and the plane are all it needs
 
             return say([export_csv(args)])
         from viewer.app import run  # after parsing: --help needs no onnxruntime session

@@ -20,6 +20,7 @@ from viewer.state import (
     clear_pins,
     move_along_component,
     pick_component,
+    quit_viewer,
     request,
     reset_view,
     step_direction,
@@ -49,10 +50,10 @@ class Control:
 def _quit(state: ViewState, key: int) -> None:
     if key == pygame.K_ESCAPE and back_out(state):
         return
-    state.running = False
+    quit_viewer(state)
 
 
-def _digit(state: ViewState, key: int) -> None:
+def _class_key(state: ViewState, key: int) -> None:
     choose_class(state, key - pygame.K_0)
 
 
@@ -98,7 +99,7 @@ CONTROLS = [
     ),
     Control("C", "clear the drawing", (pygame.K_c,), lambda s, k: clear_canvas(s)),
     Control("drop a picture file on the window", "encode it as the training images were; see it land"),
-    Control("0-9 or click the legend", "show or hide a class", tuple(range(pygame.K_0, pygame.K_9 + 1)), _digit),
+    Control("0-9 or click the legend", "show or hide a class", tuple(range(pygame.K_0, pygame.K_9 + 1)), _class_key),
     Control(
         "F, then two classes",
         "a direction between two classes' mean latents;  F again clears",
