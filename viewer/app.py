@@ -21,10 +21,11 @@ from latent_common.atomic import save_png
 from latent_common.errors import UserError
 from viewer import words
 from viewer.bundle import DECODER, ENCODER, load_bundle
-from viewer.explore import equal_scales, make_plane, plane_bounds
+from viewer.explore import Plane, equal_scales, make_plane, plane_bounds
 from viewer.exports import stamp, strip_surface, walk_gif
 from viewer.inference import CPU, PROVIDERS, GridDecoder, ModelRunError, OnnxModel, choose_providers
-from viewer.models import Models
+from viewer.mapping import MapProjection, read_map
+from viewer.models import MAP, PCA, PLANE, Models
 from viewer.picture import PictureError, load_picture
 from viewer.scene import Scene
 from viewer.session_file import Session, load_session, save_session
@@ -44,6 +45,7 @@ from viewer.state import (
     initial_state,
     map_failed,
     notify,
+    restore_projection,
     restore_session,
     session_of,
     set_pins,
@@ -94,22 +96,41 @@ def open_sessions(bundle, args: argparse.Namespace) -> tuple[OnnxModel, OnnxMode
     return decoder, encoder, notices + ([notice] if notice else [])
 
 
-def open_models(args: argparse.Namespace) -> tuple[Models, np.ndarray]:
-    """Load and check the bundle, open its sessions and warm the decoder; returns the models and the home view."""
-    bundle = load_bundle(args.bundle, strict=args.strict)
-    decoder, encoder, notices = open_sessions(bundle, args)
-    plane = make_plane(bundle.z)
+def projections_of(bundle, args: argparse.Namespace) -> dict:
+    """The plot's projections, the one shown first first: the latent's plane, or above 2-D its map (when the
+    bundle has one, and --projection doesn't ask for the PCA plane first) and its PCA plane."""
+    pca = make_plane(bundle.z)
+    found = read_map(bundle, args.strict) if bundle.latent_dim > 2 else None  # a stale map: a warning, None
+    if found is None:
+        return {PLANE: pca}
+    projections = {MAP: MapProjection(bundle.z, *found), PCA: pca}
+    return projections if args.projection == MAP else {PCA: pca, MAP: projections[MAP]}
+
+
+def home_view(plane, bundle, axes: str) -> np.ndarray:
     home = plane_bounds(plane, bundle.z, bundle.bounds)
-    if args.axes == "equal":
-        home = equal_scales(home)
-    decoder.warm_up(plane.lift(home.mean(axis=1), np.zeros(plane.extra_dims)))
+    return equal_scales(home) if axes == "equal" else home
+
+
+def open_models(args: argparse.Namespace) -> tuple[Models, dict[str, np.ndarray]]:
+    """Load and check the bundle, open its sessions and warm the decoder; returns the models and the home view
+    of each projection (the one shown first, first)."""
+    bundle = load_bundle(args.bundle, strict=args.strict)
+    projections = projections_of(bundle, args)
+    decoder, encoder, notices = open_sessions(bundle, args)
+    homes = {name: home_view(plane, bundle, args.axes) for name, plane in projections.items()}
+    shown = next(iter(projections))
+    plane = projections[shown]
+    decoder.warm_up(plane.lift(homes[shown].mean(axis=1), np.zeros(plane.extra_dims)))
     grid = GridDecoder(decoder, args.precompute) if args.precompute else None
     n = args.precompute
     mode = f"precomputed {n}×{n} grid, interpolated" if grid else "live decode"
-    points = plane.project(bundle.z)
-    index = index_for(bundle.z, plane, points)  # built once: every hover asks it for the neighbours
-    models = Models(bundle, plane, points, decoder, encoder, grid, args.map_grid, mode, notices, index)
-    return models, home
+    placed = {name: (plane, plane.project(bundle.z)) for name, plane in projections.items()}  # a map: its dots
+    pca, pca_points = next(item for item in placed.values() if isinstance(item[0], Plane))
+    index = index_for(bundle.z, pca, pca_points)  # built once: exact neighbours in the latent for every hover
+    models = Models(bundle, plane, placed[shown][1], decoder, encoder, grid, args.map_grid, mode, notices, index)
+    models.projections, models.projection = placed, shown
+    return models, homes
 
 
 def read_session(models: Models, args: argparse.Namespace) -> Session | None:
@@ -121,19 +142,22 @@ def read_session(models: Models, args: argparse.Namespace) -> Session | None:
 
 
 def start_state(
-    models: Models, home: np.ndarray, args: argparse.Namespace, session: Session | None = None
+    models: Models, homes: dict[str, np.ndarray], args: argparse.Namespace, session: Session | None = None
 ) -> ViewState:
     from viewer.layout import window_size
 
     bundle, plane = models.bundle, models.plane
     count = len(bundle.class_names)
     means = class_means(bundle.z, bundle.labels, count)  # (K, D): F's directions join two of them
-    state = initial_state(plane, home, window_size(), bundle.chw, class_count=count, class_means=means)
+    home = homes[models.projection]
+    state = initial_state(plane, home, window_size(), bundle.chw, count, means, homes)
     start_options(state, args.map, args.color_by == "error")
     if args.traversal:
         toggle_traversal(state)
     configure_walks(state, args.walk_frames, args.slerp, bundle.variational)
     if session is not None:
+        models.use(restore_projection(state, session, str(args.session)))
+        plane = models.plane
         restore_session(state, session, plane, str(args.session))
     offsets = state.view.offsets
     if args.waypoints:
@@ -265,7 +289,7 @@ def encoded_picture(state: ViewState, stats: FrameStats) -> None:
 def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     """Open the bundle, then the window, and run frames until closed or `args.frames` is reached."""
     check_display(args.headless)
-    models, home = open_models(args)
+    models, homes = open_models(args)
     session = read_session(models, args)  # before the window: a file it can't use is one line, exit 2
     if args.headless and args.mouse == "path":
         script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))
@@ -273,7 +297,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     import pygame
 
     try:
-        state = start_state(models, home, args, session)
+        state = start_state(models, homes, args, session)
         frames = args.frames or (HEADLESS_FRAMES if args.headless else 0)
         stats = FrameStats(frames)
         scene = fit_window(None, state, fonts, models, stats)

@@ -122,6 +122,13 @@ def _add_view_arguments(parser: argparse.ArgumentParser) -> None:
         help="equal: a latent unit is as long on both axes (distances look as they are); fit: each axis fills the plot",
     )
     parser.add_argument(
+        "--projection",
+        choices=["map", "pca"],
+        default="map",
+        help="a latent above 2-D: start on its map (python -m export.map made it; the PCA plane when it has none) "
+        "or on its PCA plane; M switches",
+    )
+    parser.add_argument(
         "--pins",
         type=float,
         nargs=4,

@@ -30,6 +30,7 @@ from viewer.state import (
     toggle_draw,
     toggle_help,
     toggle_map,
+    toggle_projection,
     toggle_slerp,
     toggle_traversal,
     toggle_walk,
@@ -69,6 +70,12 @@ CONTROLS = [
         lambda s, k: reset_view(s),
     ),
     Control("G", "manifold map: decoded images tiling the view", (pygame.K_g,), lambda s, k: toggle_map(s)),
+    Control(
+        "M",
+        "a latent above 2-D: its map (UMAP, t-SNE) or its PCA plane",
+        (pygame.K_m,),
+        lambda s, k: toggle_projection(s),
+    ),
     Control("click, click", "pin A, then B: decodes along A->B below"),
     Control(
         "Left / Right, or hover the strip",

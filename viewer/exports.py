@@ -12,6 +12,7 @@ from viewer.bundle import DECODER, load_bundle
 from viewer.explore import make_plane
 from viewer.gif import frames_from_images, write_gif
 from viewer.inference import OnnxModel, choose_providers
+from viewer.mapping import MapProjection, read_map
 from viewer.session_file import write_embedding_csv
 from viewer.walk import path
 
@@ -42,16 +43,18 @@ def strip_surface(images: np.ndarray):
 def export_csv(args: argparse.Namespace) -> str:
     """`--export-csv FILE`: the test embedding with its plot positions, written without opening a window."""
     bundle = load_bundle(args.bundle, strict=args.strict)
-    write_embedding_csv(
-        args.export_csv, bundle.z, bundle.labels, bundle.class_names, make_plane(bundle.z).project(bundle.z)
-    )
+    found = read_map(bundle, args.strict) if bundle.latent_dim > 2 else None
+    map_xy = None if found is None else found[0]
+    plane_xy = make_plane(bundle.z).project(bundle.z)
+    write_embedding_csv(args.export_csv, bundle.z, bundle.labels, bundle.class_names, plane_xy, map_xy)
     return f"saved {args.export_csv}: {len(bundle.z):,} test images, {bundle.latent_dim}-D latents"
 
 
 def export_walk(args: argparse.Namespace) -> str:
     """`--waypoints ... --export-walk FILE.gif`: decode the walk and write it, without a window or pygame."""
     bundle = load_bundle(args.bundle, strict=args.strict)
-    plane = make_plane(bundle.z)
+    found = read_map(bundle, args.strict) if bundle.latent_dim > 2 and args.projection == "map" else None
+    plane = make_plane(bundle.z) if found is None else MapProjection(bundle.z, *found)  # what the window shows
     providers, _ = choose_providers(args.provider)
     decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, providers)
     waypoints = list(plane.lift(np.reshape(args.waypoints, (-1, 2)), np.zeros(plane.extra_dims)))

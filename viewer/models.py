@@ -1,5 +1,9 @@
 """Everything opened from the bundle that the update step and the panels read: the bundle, the models, and the
-plot's projection with each test image's place in it."""
+plot's projection with each test image's place in it.
+
+A latent above 2-D with a map (python -m export.map) has two projections: the map, shown first, and the PCA
+plane; `use` switches between them when the state's view asks for the other (M).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,16 @@ from viewer.anomaly import ErrorScale, error_scale, scale_for
 from viewer.bundle import Bundle
 from viewer.explore import Plane
 from viewer.inference import GridDecoder, OnnxModel
+from viewer.mapping import MapProjection
 from viewer.spatial import GridIndex
+
+PLANE, MAP, PCA = "plane", "map", "pca"  # the projections' names: the plane alone, or the map and the PCA plane
 
 
 @dataclass
 class Models:
     bundle: Bundle
-    plane: Plane  # the plot's projection: project (N, D) -> (N, 2), lift back, extra_dims; chosen at start
+    plane: Plane | MapProjection  # the plot's projection: project (N, D) -> (N, 2), lift back, extra_dims
     points: np.ndarray  # (M, 2) where each test image sits in the plot: plane.project(bundle.z)
     decoder: OnnxModel
     encoder: OnnxModel  # for the drawing, on the CPU
@@ -29,6 +36,22 @@ class Models:
     errors: ErrorScale | None = None  # each test image's reconstruction error, computed on first use
     shown: tuple = field(default=(None, None))  # (hidden classes, their mask): the last `visible` answer
     listed: tuple = field(default=(None, ()))  # (hidden classes, the worst images among the rest): `worst`'s last
+    # name -> (projection, its points): "plane" alone, or "map" and "pca" for a latent above 2-D with a map
+    projections: dict[str, tuple] = field(default_factory=dict)
+    projection: str = PLANE  # the one in plane and points now
+
+    @property
+    def pca(self) -> Plane:
+        """The linear projection (the latent itself up to 2-D): what traversals and the neighbour index use."""
+        return next(plane for plane, _ in self.projections.values() if isinstance(plane, Plane))
+
+    def use(self, name: str) -> bool:
+        """Show the plot on projection `name` (one of `projections`); whether that changed it."""
+        if name == self.projection:
+            return False
+        self.plane, self.points = self.projections[name]
+        self.projection = name
+        return True
 
     def error_scale(self) -> ErrorScale:
         """The anomaly view's errors: read once, on first use (about 0.2 s for 10,000 MNIST images)."""

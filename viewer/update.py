@@ -1,7 +1,8 @@
 """The update step of the frame loop: state derived by inference, between input and drawing.
 
-An encoded drawing or picture, the anomaly view's worst list, the precomputed lattice for a settled view. It
-changes the state through its actions only, and returns the notices it has for the HUD.
+The plot's projection the view asks for, an encoded drawing or picture, the anomaly view's worst list, the
+precomputed lattice for a settled view. It changes the state through its actions only, and returns the notices
+it has for the HUD.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from viewer import words
 from viewer.inference import ModelRunError
 from viewer.models import Models
 from viewer.normalise import light_on_dark, like_mnist
-from viewer.state import ViewState, accept_encoding, drop_marker, encodes_canvas, show_worst
+from viewer.state import (
+    ViewState,
+    accept_encoding,
+    drop_marker,
+    encodes_canvas,
+    refresh_latent,
+    set_gap,
+    show_worst,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,11 @@ class Encoding:
 def update(state: ViewState, models: Models) -> list[str]:
     """Bring what is derived from the input up to date; returns the notices to show."""
     notices: list[str] = []
+    if models.use(state.view.projection):  # M switched between the map and the PCA plane: z from the new one
+        refresh_latent(state, models.plane)
+    gap = hover_gap(state, models)
+    if gap != state.pointer.gap:
+        set_gap(state, gap)
     canvas = state.canvas
     if encodes_canvas(state) and canvas.source is not canvas.image:
         encoding = encode(canvas.image, state.focus.value == "picture", models, notices)
@@ -51,6 +65,14 @@ def update(state: ViewState, models: Models) -> list[str]:
         except ModelRunError as exc:
             notices.append(str(exc))
     return notices
+
+
+def hover_gap(state: ViewState, models: Models) -> float:
+    """On a map, the cursor's distance to the nearest dot in dot spacings, to 0.1 (the tile fades past a few,
+    where the decode blends far dots); 0 on a plane, where every point is a real latent."""
+    if state.focus.value != "hover" or not hasattr(models.plane, "distance_to_data"):
+        return 0.0
+    return round(float(models.plane.distance_to_data(state.pointer.uv[None])[0]), 1)
 
 
 def encode(image: np.ndarray, picture: bool, models: Models, notices: list[str]) -> Encoding | None:

@@ -52,6 +52,9 @@ SLIDER_WAITS = "the slider waits until you leave draw mode (D)"
 SLIDER_NEEDS_PINS = "Left/Right slide along A->B: click the scatter twice to pin A and B first"
 DRAW_IS_GREY = "drawing is for grey models; drop a picture file on the window to encode it"
 NO_COMPONENTS = "[ ] and + - move along further components: this latent has no more than the two shown"
+NO_COMPONENTS_ON_MAP = "[ ] and + - move off the PCA plane; the map has no further components: M for the PCA plane"
+NO_MAP = "M switches to a map of the latent: this bundle has none yet (python -m export.map BUNDLE)"
+NO_MAP_NEEDED = "M switches between a map and the PCA plane of a latent above 2-D; this one is shown as it is"
 WALK_WAITS = "the walk waits until you leave draw mode (D)"
 WALK_NEEDS_WAYPOINTS = "W plays a walk: Shift+click the scatter to add two waypoints or more"
 SLERP_IS_VARIATIONAL = "great circles (slerp) are for a variational model's round prior; this one walks straight"
@@ -84,10 +87,28 @@ class PlotText:
     keys: tuple[str, ...]  # the key strip, longest first: the first that fits is drawn
 
 
+MAP_NAMES = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
+
+
+def map_place(gap: float) -> str | None:
+    """The tile's caption word on a map, by the cursor's distance to the nearest dot in typical dot spacings:
+    None near the data, a warning past a few spacings, where the decode is a blend of far dots or the mean."""
+    if gap < 3:
+        return None
+    if gap >= 1000:
+        return "off the map: far from any image"
+    return f"off the map: {gap:.0f} dot spacings from the nearest image"
+
+
 def plot_words(models) -> PlotText:
     """Title and axis labels that say what the plot shows: the latent itself, or a projection of it."""
     bundle, dim = models.bundle, models.plane.dim
     model = f"{dim}-D {KIND_NAMES.get(bundle.kind, bundle.kind)}"
+    info = getattr(models.plane, "info", None)  # a map's: how it was made
+    if info is not None:
+        name = MAP_NAMES.get(info.method, info.method)
+        title = f"latent space of {bundle.name} · {model} · {bundle.dataset} · {name} map (M: PCA plane)"
+        return PlotText(title, f"{name} 1 (a map of z: no units)", f"{name} 2", KEY_STRIPS)
     if dim > 2:
         title = f"latent space of {bundle.name} · {model} · {bundle.dataset} · projected on PC1, PC2"
         return PlotText(title, "PC1 of z (a projection)", "PC2 of z", KEY_STRIPS)
@@ -162,7 +183,7 @@ def _panel_captions(state, bundle) -> tuple[str, str]:
     if state.anomaly.jump is not None and state.pointer.cursor is None:
         index = state.anomaly.jump
         return f"test image #{index} ({bundle.class_names[bundle.labels[index]]}), re-decoded", side
-    return "decoded at the cursor", side
+    return map_place(state.pointer.gap) or "decoded at the cursor", side
 
 
 def sees_like_mnist(bundle) -> bool:
@@ -200,6 +221,8 @@ def offset_lines(state, plane) -> list[tuple[str, tuple]]:
     """For a latent above 2-D: every offset off the PC1-PC2 plane, so a decode off it never surprises."""
     if plane.dim <= 2:
         return []
+    if state.view.projection == "map":
+        return [("on the map: M for the PCA plane and its further components", TEXT)]
     component = state.view.component
     moved = [f"pc{i + 3} {v:+.2f}σ" for i, v in enumerate(state.view.offsets) if v]
     if not moved:

@@ -228,7 +228,8 @@ def test_eight_d_bundle_opens_on_its_principal_plane():
 
 @pytest.mark.skipif(not EIGHT_D.exists(), reason="models/mnist-ae-8d not shipped")
 def test_eight_d_bundle_runs_headless(tmp_path: Path):
-    stats, pixels = run_script(tmp_path, {1: [move(LAYOUT.plot.center), key(pygame.K_EQUALS, "=")]}, 5, bundle=EIGHT_D)
+    events = {1: [move(LAYOUT.plot.center), key(pygame.K_EQUALS, "=")]}  # "=": off the PCA plane
+    stats, pixels = run_script(tmp_path, events, 5, "--projection", "pca", bundle=EIGHT_D)
     assert stats["decodes"] >= 2 and region(pixels, LAYOUT.tile).max() > 150
 
 

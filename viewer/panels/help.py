@@ -23,10 +23,10 @@ class HelpPanel(Panel):
     def build(self, state) -> pygame.Surface:
         size, fonts = self.scene.layout.size, self.scene.fonts
         overlay = pygame.Surface(size, pygame.SRCALPHA)
-        overlay.fill((10, 11, 15, 225))  # dark enough that the rows read over any scatter
-        left, y = (60 if size[0] >= 900 else 20), 56
-        blit_text(overlay, fonts["text"], words.HELP_TITLE, pygame.Rect(left, 24, size[0] - left - 12, 20), TEXT)
-        step = min(26, max((size[1] - y - 40) // len(CONTROLS), 15))
+        overlay.fill((10, 11, 15, 235))  # dark enough that the rows read over any scatter
+        left, y = (60 if size[0] >= 900 else 20), (56 if size[1] >= 560 else 46)
+        blit_text(overlay, fonts["text"], words.HELP_TITLE, pygame.Rect(left, y - 32, size[0] - left - 12, 20), TEXT)
+        step = min(26, max((size[1] - y - 30) // len(CONTROLS), 13))  # the closing line's 30 px kept below the rows
         font = fonts["text"] if step >= 18 else fonts["small"]  # a small window: every row fits
         column = left + min(max(font.size(control.label)[0] for control in CONTROLS) + 16, size[0] // 2 - left)
         for control in CONTROLS:

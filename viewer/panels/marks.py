@@ -24,6 +24,7 @@ class MarksPanel(Panel):
     def key(self, state):
         route, direction, marker = state.route, state.direction, state.canvas.marker
         return (
+            state.view.projection,
             state.view.bounds.tobytes(),
             state.view.offsets.tobytes(),  # the plane's point for a latent moves with them
             tuple(p.tobytes() for p in route.pins),

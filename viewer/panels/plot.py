@@ -73,7 +73,7 @@ class PlotPanel(Panel):
         self.maps = Maps()
         self.thumbs = ThumbCache(bundle.images_chw, image_surface)  # zoomed in: images for dots
         self.placed: np.ndarray | None = None  # the points drawn as their images, None while they are dots
-        self.words = words.plot_words(scene.models)
+        self.words: dict[str, words.PlotText] = {}  # by projection: its title and axis labels
 
     def slot(self, state) -> pygame.Rect:
         return pygame.Rect((0, 0), self.scene.layout.size)
@@ -86,7 +86,9 @@ class PlotPanel(Panel):
     def key(self, state):
         view = state.view
         tiles, shift = self.maps.under(state, self.scene.layout.plot.size)
-        return (view.bounds.tobytes(), view.offsets.tobytes(), view.hidden, state.anomaly.on, id(tiles), shift)
+        projection = view.projection
+        return (projection, view.bounds.tobytes(), view.offsets.tobytes(), view.hidden, state.anomaly.on, id(tiles),
+                shift)  # fmt: skip
 
     def build(self, state) -> pygame.Surface:
         layout, models = self.scene.layout, self.scene.models
@@ -100,7 +102,8 @@ class PlotPanel(Panel):
             points, labels, colors = points[keep], scale.bins[keep], scale.colors
             rows, hidden, visible = (np.flatnonzero(visible) if visible is not None else None), frozenset(), None
         self.placed = self.thumbs.placed(points, state.view.bounds, layout.plot.size, visible)
-        return scatter_surface(layout, state.view.bounds, points, labels, hidden, self.scene.fonts, self.words,
+        text = self.words.setdefault(models.projection, words.plot_words(models))
+        return scatter_surface(layout, state.view.bounds, points, labels, hidden, self.scene.fonts, text,
                                tiles, shift, colors, self.thumbs, self.placed, rows)  # fmt: skip
 
 

@@ -10,6 +10,8 @@ import pygame
 from viewer.panels.base import Panel
 from viewer.panels.paint import ImageTile
 
+FADE_FROM = 3.0  # dot spacings: within it the decode is a blend of near dots, as good as at a dot (docs/maps.md)
+
 
 class TilePanel(Panel):
     name = "tile"
@@ -31,7 +33,7 @@ class TilePanel(Panel):
         grid = self.scene.models.grid
         if self._from_grid(state):
             return "grid", grid.version, state.pointer.uv.tobytes()
-        return "decode", state.z.tobytes()
+        return "decode", state.z.tobytes(), fade(state.pointer.gap)
 
     def _from_grid(self, state) -> bool:
         """--precompute: hover is answered from the decoded lattice (a direction's offset needs a real decode)."""
@@ -50,4 +52,11 @@ class TilePanel(Panel):
         else:
             self.image = self.scene.decode(state.z)[0]
         self.scene.stats.decoded((time.perf_counter_ns() - started) / 1000)
-        return self.decoded_tile.update(self.image)
+        shade = fade(state.pointer.gap) if state.focus.value == "hover" else 1.0
+        return self.decoded_tile.update(self.image if shade == 1.0 else self.image * shade)
+
+
+def fade(gap: float) -> float:
+    """How bright the decode is drawn at `gap` dot spacings from the data on a map: whole near the dots, dimmer
+    past a few (there the lift blends far dots, then the mean latent), never below a quarter: it is still shown."""
+    return 1.0 if gap < FADE_FROM else round(max(FADE_FROM / gap, 0.25), 2)

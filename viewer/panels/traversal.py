@@ -25,7 +25,7 @@ class TraversalPanel(Panel):
 
     def rows(self) -> int:
         if self.directions is None:
-            self.directions = traversal_directions(self.scene.models.bundle.z, self.scene.models.plane)
+            self.directions = traversal_directions(self.scene.models.bundle.z, self.scene.models.pca)
         return min(len(self.directions.names), TRAVERSAL_ROWS)
 
     def slot(self, state) -> pygame.Rect | None:

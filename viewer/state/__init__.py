@@ -40,6 +40,7 @@ from viewer.state.actions import (
     reset_view,
     resize,
     set_focus,
+    set_gap,
     set_view,
     set_z,
     show_worst,
@@ -52,6 +53,7 @@ from viewer.state.actions import (
     toggle_draw,
     toggle_help,
     toggle_map,
+    toggle_projection,
     toggle_traversal,
     window_exposed,
     zoom_view,
@@ -80,7 +82,13 @@ from viewer.state.record import (
     ViewState,
     initial_state,
 )
-from viewer.state.sessions import restore_direction, restore_session, session_of, start_options
+from viewer.state.sessions import (
+    restore_direction,
+    restore_projection,
+    restore_session,
+    session_of,
+    start_options,
+)
 from viewer.state.walks import (
     WALK_FPS,
     add_waypoint,
@@ -151,9 +159,11 @@ __all__ = [
     "reset_view",
     "resize",
     "restore_direction",
+    "restore_projection",
     "restore_session",
     "session_of",
     "set_focus",
+    "set_gap",
     "set_pins",
     "set_view",
     "set_waypoints",
@@ -172,6 +182,7 @@ __all__ = [
     "toggle_draw",
     "toggle_help",
     "toggle_map",
+    "toggle_projection",
     "toggle_slerp",
     "toggle_traversal",
     "toggle_walk",

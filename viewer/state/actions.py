@@ -60,6 +60,8 @@ def along_direction(state: ViewState, z: np.ndarray) -> np.ndarray:
 
 def refresh_latent(state: ViewState, plane: Plane) -> None:
     """Derive z from whatever has the focus; the drawing's and the prior sample's z are set when they arrive."""
+    if len(state.view.offsets) != plane.extra_dims:  # M just switched the view's projection: the update step
+        return  # lifts the point once the models have switched too
     route = state.route
     if state.focus == Focus.SLIDER and len(route.pins) == 2:
         a, b = route.pins
@@ -82,6 +84,26 @@ def reset_view(state: ViewState) -> None:
     if state.view.offsets.any():
         state.view.offsets = np.zeros_like(state.view.offsets)
     state.direction.steps = 0
+
+
+def set_gap(state: ViewState, gap: float) -> None:
+    """The update step measured how far the cursor's map point is from the data (pointer.gap)."""
+    state.pointer.gap = gap
+
+
+def toggle_projection(state: ViewState) -> None:
+    """The map <-> the PCA plane (M), from the home view of the one switched to, on the plane through the mean."""
+    view = state.view
+    if len(view.homes) < 2:
+        notify(state, words.NO_MAP if state.z.shape[1] > 2 else words.NO_MAP_NEEDED)
+        return
+    view.projection = next(name for name in view.homes if name != view.projection)
+    view.home = view.homes[view.projection].copy()
+    view.offsets = np.zeros(state.z.shape[1] - 2 if view.projection == "pca" else 0)
+    view.component = 0
+    state.pointer.uv = view.home.mean(axis=1)
+    state.canvas.source = None  # a drawing or picture is encoded again, its marker placed on the new projection
+    reset_view(state)
 
 
 def zoom_view(state: ViewState, anchor: np.ndarray, factor: float) -> None:
@@ -128,7 +150,7 @@ def pick_component(state: ViewState, step: int) -> None:
     if len(state.view.offsets):
         state.view.component = (state.view.component + step) % len(state.view.offsets)
     else:
-        notify(state, words.NO_COMPONENTS)
+        notify(state, words.NO_COMPONENTS_ON_MAP if state.view.projection == "map" else words.NO_COMPONENTS)
 
 
 def move_along_component(state: ViewState, direction: int) -> None:
@@ -137,7 +159,7 @@ def move_along_component(state: ViewState, direction: int) -> None:
         view.offsets = view.offsets.copy()
         view.offsets[view.component] += direction * OFFSET_STEP
     else:
-        notify(state, words.NO_COMPONENTS)
+        notify(state, words.NO_COMPONENTS_ON_MAP if state.view.projection == "map" else words.NO_COMPONENTS)
 
 
 def resize(state: ViewState, size: tuple[int, int]) -> None:

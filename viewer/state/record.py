@@ -45,6 +45,8 @@ class View:
     component: int = 0  # which further component the offset keys move
     hidden: frozenset[int] = frozenset()
     show_map: bool = False
+    projection: str = "plane"  # what the plot shows: "plane" (the only one), or "map" or "pca" (M switches)
+    homes: dict[str, np.ndarray] = field(default_factory=dict)  # each projection's home view
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Pointer:
     press_view: np.ndarray | None = None  # the view bounds when it went down
     panning: bool = False
     drawing: tuple[float, float] | None = None  # last canvas pixel while the button is held in draw mode
+    gap: float = 0.0  # on a map: how far uv is from the nearest dot, in typical dot spacings (0 elsewhere)
 
 
 @dataclass
@@ -137,19 +140,22 @@ def initial_state(
     image_shape,
     class_count: int = 10,
     class_means: np.ndarray | None = None,
+    homes: dict[str, np.ndarray] | None = None,
 ) -> ViewState:
     """Start at the plane's origin (the embedding's mean for D > 2), framed by the home view.
 
     image_shape is (C, H, W); an (H, W) one gets its channel axis (the canvas is always (C, H, W)). class_means
-    (walk.class_means) lets F pick a direction between two classes.
+    (walk.class_means) lets F pick a direction between two classes. homes: each projection's home view, the
+    first the one shown (a latent above 2-D with a map: "map", then "pca"); home_view's alone when None.
     """
+    homes = homes or {"plane": home_view}
     image_shape = tuple(image_shape) if len(image_shape) == 3 else (1, *image_shape)
     uv = home_view.mean(axis=1)
     offsets = np.zeros(plane.extra_dims)
     return ViewState(
         z=plane.lift(uv, offsets),
         window_size=window_size,
-        view=View(home_view.copy(), home_view.copy(), offsets),
+        view=View(home_view.copy(), home_view.copy(), offsets, projection=next(iter(homes)), homes=homes),
         pointer=Pointer(uv),
         canvas=Canvas(np.zeros(image_shape, dtype=np.float32)),
         direction=Direction(means=class_means),

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from viewer.explore import Plane
 from viewer.session_file import Session, SessionError, is_int, read_pins
 from viewer.state.actions import slide
 from viewer.state.directions import DIRECTION_REACH, pick_class
 from viewer.state.record import Focus, ViewState
+
+
+def restore_projection(state: ViewState, session: Session, where: str) -> str:
+    """The projection a session was saved on (a session from before maps: the PCA plane); returns its name."""
+    view = state.view
+    default = "pca" if "pca" in view.homes else view.projection
+    name = session.extra.get("projection", default)
+    if name not in view.homes:
+        shown = " or ".join(view.homes)
+        raise SessionError(f"{where}: 'extra.projection' must be {shown} for this bundle, got {name!r}")
+    view.projection, view.home = name, view.homes[name].copy()
+    return name
 
 
 def restore_session(state: ViewState, session: Session, plane: Plane, where: str) -> None:
@@ -17,7 +31,7 @@ def restore_session(state: ViewState, session: Session, plane: Plane, where: str
     route.pins = list(session.pins[:2])
     route.waypoints = read_pins(where, session.extra.get("waypoints", []), plane.dim)
     view.hidden, view.show_map = session.hidden, session.show_map
-    view.offsets = session.offsets.copy()
+    view.offsets = session.offsets.copy() if view.projection != "map" else session.offsets[:0].copy()  # map: none
     t = session.extra.get("t", 0.5)
     if not isinstance(t, (int, float)) or isinstance(t, bool) or not 0 <= t <= 1:
         raise SessionError(f"{where}: 'extra.t' must be a number from 0 to 1")
@@ -58,9 +72,11 @@ def session_of(state: ViewState) -> Session:
     focus = state.focus if state.focus in (Focus.HOVER, Focus.SLIDER) else Focus.HOVER  # the rest need their input
     view, route, direction = state.view, state.route, state.direction
     extra = {"waypoints": [w.astype(float).tolist() for w in route.waypoints], "t": route.t}
+    extra["projection"] = view.projection
+    offsets = view.offsets if view.projection != "map" else np.zeros(state.z.shape[1] - 2)  # the file's D - 2
     if direction.classes is not None:
         extra |= {"direction": list(direction.classes), "direction_steps": direction.steps}
-    return Session(view.bounds.copy(), list(route.pins), view.hidden, view.offsets.copy(), focus.value,
+    return Session(view.bounds.copy(), list(route.pins), view.hidden, offsets.copy(), focus.value,
                    view.show_map, extra)  # fmt: skip
 
 
