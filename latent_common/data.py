@@ -114,7 +114,14 @@ def load_split(
     fetch, when given, is asked once to bring MNIST or Fashion-MNIST files that are missing (training passes
     torchvision's downloader); without it missing files are one DataError naming them."""
     check_dataset(dataset)
-    options = options or DataOptions()
+    split_data = _load_any(dataset, root, split, fetch, options or DataOptions())
+    if len(split_data.labels) == 0:  # every reader's empty split, before a caller concatenates or measures it
+        use = "nothing to train on" if split == "train" else "nothing to measure the model on"
+        raise DataError(f"--dataset {dataset}: the {split} split has 0 images; {use}")
+    return split_data
+
+
+def _load_any(dataset: str, root: str | Path, split: str, fetch: Fetch | None, options: DataOptions) -> Split:
     if dataset == "emoji" or dataset.startswith(PICTURE_SOURCES):
         return datasets.load_split(dataset, Path(root), split, options)
     if (options.size or IDX_SHAPE[1:]) != IDX_SHAPE[1:] or options.channels not in (0, IDX_SHAPE[0]):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from latent_common.errors import printable
-from latent_common.files import exists, shown
+from latent_common.files import exists, kind_of, shown
 from viewer.bundle import (
     DATA_FILES,
     DECODER,
@@ -77,6 +77,10 @@ def missing(path: Path) -> str:
             f"{path}: {IN_THE_REPOSITORY_ONLY[str(path)]} lives in the repository, not in the installed package; "
             f"in a clone, open it by path: latent-explorer path/to/clone/models/{path}"
         )
+    try:
+        return f"{shown(path)}: is {kind_of(path.stat().st_mode)}, not a bundle folder"
+    except (OSError, ValueError):  # nothing there (or a name the system can't look up): a name, then
+        pass
     names = ", ".join(shown(name) for name in shipped()) or "none found"
     return f"{shown(path)}: no such bundle folder (shipped bundles, by name: {names})"
 
