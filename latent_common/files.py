@@ -27,8 +27,8 @@ KINDS = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISCHR, "a character device node"),
+    (stat.S_ISBLK, "a block device node"),
 )
 MAX_PATH_SHOWN = 300  # characters of a path in an error line: a 5,000-character name is cut, not printed whole
 GZIP_MAGIC = b"\x1f\x8b"
