@@ -68,9 +68,10 @@ class Pair:
 
 def open_session(source: bytes | Path, file: str) -> ort.InferenceSession:
     if isinstance(source, Path):
-        if not source.is_file():
-            raise PairError(f"{file}: no such file")
-        check_no_external_data(source)  # the viewer refuses graphs whose weights live in other files
+        try:  # a regular file within MAX_ONNX_BYTES (a FIFO is named, not waited on), with no external data
+            check_no_external_data(source)  # the viewer refuses graphs whose weights live in other files
+        except BundleError as exc:
+            raise PairError(str(exc)) from None
     options = session_options(capped=False)
     options.intra_op_num_threads = 0  # onnxruntime's default: all cores, for the batched export
     try:

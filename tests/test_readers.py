@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from export.onnx_pair import open_session
 from latent_common import data, datasets
 from latent_common.errors import UserError
 from latent_common.files import inflate, open_regular, read_json, read_limited
@@ -60,6 +61,7 @@ READERS = {
     "idx": data.read_idx,
     "npz dataset": lambda path: datasets.read_npz(path, DataOptions()),
     "emoji index": lambda path: datasets.list_emoji(path.parent),
+    "onnx pair": lambda path: open_session(path, str(path)),
 }
 
 

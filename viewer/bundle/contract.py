@@ -143,7 +143,7 @@ def _external_tensor(data: bytes) -> bool:
 
 def check_no_external_data(file: Path) -> None:
     """Refuse an ONNX file that loads tensors from other files (which no hash in bundle.json covers)."""
-    data = read_limited(file, MAX_ONNX_BYTES, BundleError, "missing")
+    data = read_limited(file, MAX_ONNX_BYTES, BundleError)  # a bundle's files were found by _check_hashes first
     try:
         external = _external_tensor(data)
     except _Malformed as exc:
