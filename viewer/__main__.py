@@ -2,7 +2,7 @@ import sys
 
 from latent_common.loading import interrupts_while_loading
 
-interrupts_while_loading("nothing was written")  # numpy, pygame and onnxruntime load next
+interrupts_while_loading("the viewer stopped before it opened")  # numpy, pygame, onnxruntime load next
 
 from viewer.cli import main  # noqa: E402
 

@@ -208,7 +208,7 @@ def say(lines: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return command(lambda: viewer_command(argv), "nothing was written; a file being saved is as it was")
+    return command(lambda: viewer_command(argv), "the viewer stopped; a file it was saving is as it was before")
 
 
 def viewer_command(argv: list[str] | None) -> int:
