@@ -4,7 +4,7 @@
 import importlib.util
 import sys
 
-from latent_common.loading import interrupts_while_loading
+from latent_common.loading import finish, interrupts_while_loading
 
 interrupts_while_loading("nothing was written; any earlier bundle is as it was")  # onnxruntime, torch load next
 
@@ -37,5 +37,5 @@ def run_dir_main() -> int:
 
 
 if any(arg.split("=")[0] in ("--encoder", "--decoder") for arg in sys.argv[1:]):
-    sys.exit(pair_main())
-sys.exit(run_dir_main())
+    finish(pair_main())
+finish(run_dir_main())

@@ -248,4 +248,6 @@ def map_command(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from latent_common.loading import finish
+
+    finish(main())

@@ -31,18 +31,37 @@ def error_line(exc: BaseException) -> str:
 def command(body: Callable[[], int], interrupted: str) -> int:
     """body()'s status; a UserError is its one line and status 2, Ctrl-C one line and 130 (interrupted says what
     was left as it was, unless interrupts_held has since put the new result in place)."""
+    received: list[int] = []  # a library may wrap the KeyboardInterrupt in its own error (torch.onnx.export does)
+
+    def on_interrupt(signum, frame) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt, caught below
+        signal.signal(signal.SIGINT, on_interrupt)  # a KeyboardInterrupt, as Python's own, caught below
     written.clear()  # what this command has put in place, so far nothing
     try:
         return body()
     except UserError as exc:
-        print(error_line(exc), file=sys.stderr)
-        return ERROR_STATUS
+        if not received:
+            print(error_line(exc), file=sys.stderr)
+            return ERROR_STATUS
+        return _interrupted(interrupted)
     except KeyboardInterrupt:
-        done = f"{written[-1]} was already written, complete" if written else interrupted
-        print(f"interrupted: {printable(done, MAX_LINE)}", file=sys.stderr)
-        return INTERRUPTED_STATUS
+        return _interrupted(interrupted)
+    except Exception:
+        if received:  # what a library made of the Ctrl-C: still an interrupt, not a traceback
+            return _interrupted(interrupted)
+        raise
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _interrupted(interrupted: str) -> int:
+    done = f"{written[-1]} was already written, complete" if written else interrupted
+    print(f"interrupted: {printable(done, MAX_LINE)}", file=sys.stderr)
+    return INTERRUPTED_STATUS
 
 
 @contextmanager

@@ -20,3 +20,10 @@ def interrupts_while_loading(interrupted: str) -> None:
         os._exit(INTERRUPTED_STATUS)
 
     signal.signal(signal.SIGINT, stop)
+
+
+def finish(status: int) -> None:
+    """The last line of a `__main__`: the command is done and has said so, so a Ctrl-C while the interpreter shuts
+    down (torch takes seconds) changes nothing: it is ignored, and the status is the command's own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)

@@ -51,6 +51,21 @@ def test_a_command_ends_in_one_line_and_its_status(capsys):
     assert capsys.readouterr().err == "interrupted: models/new was already written, complete\n"
 
 
+def test_an_interrupt_a_library_wrapped_is_still_an_interrupt(capsys):
+    """torch.onnx.export turns a Ctrl-C during its imports into its own TorchExportError: a traceback once."""
+
+    def wrapped() -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler raises here
+        except BaseException as exc:
+            raise RuntimeError("Failed to export the model with torch.export") from exc
+        return 0
+
+    assert cli.command(wrapped, "nothing was written") == 130
+    assert capsys.readouterr().err == "interrupted: nothing was written\n"
+
+
 def test_ctrl_c_during_the_swap_is_held_off(tmp_path: Path, monkeypatch):
     """A SIGINT between the two renames of write_bundle's swap: the new bundle still lands, whole."""
     real_replace = os.replace

@@ -1,9 +1,7 @@
-import sys
-
-from latent_common.loading import interrupts_while_loading
+from latent_common.loading import finish, interrupts_while_loading
 
 interrupts_while_loading("the viewer stopped before it opened")  # numpy, pygame, onnxruntime load next
 
 from viewer.cli import main  # noqa: E402
 
-sys.exit(main())
+finish(main())
