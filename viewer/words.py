@@ -97,7 +97,7 @@ def map_place(gap: float) -> str | None:
         return None
     if gap >= 1000:
         return "off the map: far from any image"
-    return f"off the map: {gap:.0f} dot spacings from the nearest image"
+    return f"off the map: {gap:.0f}× dot spacing from data"
 
 
 def plot_words(models) -> PlotText:
