@@ -98,7 +98,7 @@ def map_place(gap: float) -> str | None:
         return None
     if gap >= 1000:
         return "off the map: far from any image"
-    return f"off the map: {gap:.0f}× dot spacing from data"
+    return f"off the map: {gap:.0f} dot gaps away"
 
 
 def plot_words(models) -> PlotText:
@@ -183,7 +183,7 @@ def _panel_captions(state, bundle) -> tuple[str, str]:
         return f"walk through {len(state.route.waypoints)} waypoints", side  # the HUD says how
     if state.anomaly.jump is not None and state.pointer.cursor is None:
         index = state.anomaly.jump
-        return f"test image #{index} ({bundle.class_names[bundle.labels[index]]}), re-decoded", side
+        return f"test image #{index} ({bundle.class_names[bundle.labels[index]]}): its reconstruction", side
     return map_place(state.pointer.gap) or "decoded at the cursor", side
 
 
@@ -211,7 +211,7 @@ def direction_lines(state, bundle) -> list[tuple[str, tuple]]:
         return []
     where, keys = (
         f"towards {direction_words(state, bundle)}: {direction_amount(state):+.2f}",
-        "(, . move, F again clears)",
+        "(keys , . move; F clears)",
     )
     if len(where) + len(keys) < HUD_CHARS:
         return [(f"{where} {keys}", PIN)]

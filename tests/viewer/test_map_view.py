@@ -148,3 +148,12 @@ def test_a_walk_off_the_map_or_through_nan_is_one_line(tmp_path: Path):
     nan = walk("0", "0", "5", "nan", out=tmp_path / "n.gif")
     assert_one_line_error(nan, "--waypoints", "nan")
     assert not (tmp_path / "w.gif").exists() and not (tmp_path / "n.gif").exists()
+
+
+def test_a_session_keeps_the_chosen_component(tmp_path: Path):
+    session = tmp_path / "s.json"
+    keys = {1: [key(pygame.K_m, "m")], 2: [key(pygame.K_RIGHTBRACKET, "]")]}
+    run_viewer(tmp_path, lambda frame, layout: keys.get(frame, []), 4, "--session", str(session), bundle=EIGHT_D)
+    assert json.loads(session.read_text())["extra"]["component"] == 1
+    models, state, _ = opened("--session", str(session))
+    assert state.view.component == 1
