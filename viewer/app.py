@@ -22,7 +22,7 @@ from latent_common.errors import UserError
 from viewer import words
 from viewer.bundle import DECODER, ENCODER, load_bundle
 from viewer.explore import Plane, equal_scales, make_plane, plane_bounds
-from viewer.exports import stamp, strip_surface, walk_gif
+from viewer.exports import check_on_map, stamp, strip_surface, walk_gif
 from viewer.inference import CPU, PROVIDERS, GridDecoder, ModelRunError, OnnxModel, choose_providers
 from viewer.mapping import MapProjection, read_map
 from viewer.models import MAP, PCA, PLANE, Models
@@ -160,6 +160,9 @@ def start_state(
         plane = models.plane
         restore_session(state, session, plane, str(args.session))
     offsets = state.view.offsets
+    for flag, places in (("--waypoints", args.waypoints), ("--pins", args.pins)):
+        if places:
+            check_on_map(plane, np.reshape(places, (-1, 2)), flag)
     if args.waypoints:
         set_waypoints(state, list(plane.lift(np.reshape(args.waypoints, (-1, 2)), offsets)))
     if args.pins:
