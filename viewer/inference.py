@@ -43,6 +43,7 @@ def choose_providers(request: str) -> tuple[list[str], str | None]:
 # shape). Every session allocates from one capped arena, and a trial run is stopped from a timer thread
 # (RunOptions.terminate): warm-up, the ONNX-pair export and --info run one, so such a graph is refused in one line.
 TRIAL_LIMIT_S = 2.0  # one trial decode or encode of a small batch: ours take microseconds, a 256x256 conv net ~50 ms
+MAX_BATCH = 256  # items per onnxruntime run: a conv decoder's activations for 256 64x64 tiles are tens of MB
 ARENA_LIMIT_BYTES = 1 << 30  # what all sessions together may allocate: a 64x64 map of 28x28 tiles is 13 MB
 SILENT = 4  # onnxruntime's "fatal only": its logger writes raw node names (escape sequences) to the terminal
 _arena_registered = False
@@ -160,8 +161,11 @@ class OnnxModel:
         """Run on a batch; a failure, or an answer of the wrong shape or type, is a ModelRunError, and so is a run
         past self.limit_s seconds (a trial: stopped there).
 
-        Only the declared shapes are checked at load; a graph can still fail or answer wrongly when it runs.
+        Only the declared shapes are checked at load; a graph can still fail or answer wrongly when it runs. A
+        batch over MAX_BATCH runs in parts, so what one run allocates stays within the capped arena.
         """
+        if len(batch) > MAX_BATCH:  # a 128x128 precomputed grid of 64x64 colour tiles: 16,384 in one call
+            return np.concatenate([self(batch[i : i + MAX_BATCH]) for i in range(0, len(batch), MAX_BATCH)])
         if self.grey_v1 and self.role == "encoder":
             batch = batch[:, 0]  # (N, 1, H, W) -> (N, H, W)
         limit_s = self.limit_s
