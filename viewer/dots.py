@@ -33,12 +33,14 @@ PAD = 2  # the footprint reaches this far from a centre: dots this close outside
 SATURATED = 64  # dots on one pixel past which it is opaque to 8 bits: (1 - 170/255) ** 64 < 1e-30
 
 
-def centres(points: np.ndarray, view: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def centres(points: np.ndarray, view: np.ndarray, size: tuple[int, int],
+            part: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Plane points (N, 2) -> each one's pixel column and row in a plot of size (W, H), as floats rounded the way
     Layout.to_screen rounds them, plus 0.5 (so truncating a non-negative one rounds it)."""
     (x_low, x_high), (y_low, y_high) = view
     width, height = size
     centre, xs, ys = columns(points)
+    xs, ys = xs[part], ys[part]
     # in place, in float32: each pass over a million points reads half what float64 would
     x = np.subtract(xs, np.float32(x_low - centre[0]))
     x *= np.float32((width - 1) / (x_high - x_low))
@@ -70,19 +72,30 @@ def coverage(points: np.ndarray, labels: np.ndarray, view: np.ndarray, size: tup
     """How many dots cover each pixel of a plot of size (W, H), and the index of the last one drawn there
     (-1 where none): both (W, H) in surfarray's (x, y) order, from the visible points of the embedding."""
     width, height = size
-    x, y = centres(points, view, size)
     wide, high = width + 2 * PAD, height + 2 * PAD  # the canvas: the plot with a margin for the footprints
-    keep = (x >= -PAD) & (x < width + PAD) & (y >= -PAD) & (y < height + PAD)
-    if hidden:
-        shown = np.ones(max(int(labels.max()) + 1, 1), dtype=bool)
-        shown[[label for label in hidden if label < len(shown)]] = False
-        keep &= shown[labels]
-    drawn = np.flatnonzero(keep)  # (K,) ascending: the order the sprites would be blitted in
-    pixel = (x[drawn] + PAD).astype(np.intp) * high + (y[drawn] + PAD).astype(np.intp)  # (K,) canvas pixel
+    pixel, drawn = canvas_pixels(points, labels, view, size, hidden)
     counts = np.bincount(pixel, minlength=wide * high).astype(np.int32).reshape(wide, high)
     last = np.full(wide * high, -1, dtype=np.int32)
     last[pixel] = drawn  # repeated pixels keep the last assignment: the highest index, the dot drawn last
     return spread(counts, np.add, size), spread(last.reshape(wide, high), np.maximum, size)
+
+
+def canvas_pixels(points: np.ndarray, labels: np.ndarray, view: np.ndarray, size: tuple[int, int],
+                  hidden: frozenset[int] = frozenset(),
+                  part: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The canvas pixel (K,) of each visible dot among points[part] that reaches the plot, and its index (K,)
+    into `points`, ascending: the order the sprites would be blitted in."""
+    width, height = size
+    high = height + 2 * PAD
+    x, y = centres(points, view, size, part)
+    keep = (x >= -PAD) & (x < width + PAD) & (y >= -PAD) & (y < height + PAD)
+    if hidden:
+        shown = np.ones(max(int(labels.max()) + 1, 1), dtype=bool)
+        shown[[label for label in hidden if label < len(shown)]] = False
+        keep &= shown[labels[part]]
+    drawn = np.flatnonzero(keep)  # (K,) within the part
+    pixel = (x[drawn] + PAD).astype(np.intp) * high + (y[drawn] + PAD).astype(np.intp)  # (K,) canvas pixel
+    return pixel, (drawn + (part.start or 0)).astype(np.int32)
 
 
 def spread(canvas: np.ndarray, combine: np.ufunc, size: tuple[int, int]) -> np.ndarray:
@@ -101,9 +114,11 @@ def spread(canvas: np.ndarray, combine: np.ufunc, size: tuple[int, int]) -> np.n
 
 
 def blend(background: np.ndarray, points: np.ndarray, labels: np.ndarray, view: np.ndarray,
-          hidden: frozenset[int] = frozenset(), colors: list | None = None) -> np.ndarray:  # fmt: skip
-    """The plot's pixels (W, H, 3) uint8 (surfarray order) with the visible dots drawn over them -> (W, H, 3) uint8."""
-    covered, top = coverage(points, labels, view, background.shape[:2], hidden)
+          hidden: frozenset[int] = frozenset(), colors: list | None = None,
+          covered: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
+    """The plot's pixels (W, H, 3) uint8 (surfarray order) with the visible dots drawn over them -> (W, H, 3) uint8.
+    `covered`: their coverage, when it was already binned (gesture.CoverageJob)."""
+    covered, top = covered or coverage(points, labels, view, background.shape[:2], hidden)
     lit = covered > 0
     if not lit.any():
         return background

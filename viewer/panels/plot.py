@@ -9,6 +9,7 @@ import pygame
 from latent_common.style import AXIS, BACKGROUND, DIM_TEXT, GRID, PANEL, TEXT, class_color, nice_ticks
 from viewer import dots, words
 from viewer.explore import grid_centres
+from viewer.gesture import Glide
 from viewer.inference import ModelRunError
 from viewer.layout import Layout
 from viewer.manifold import MapJob, pan_shift, view_key
@@ -74,6 +75,8 @@ class PlotPanel(Panel):
         self.thumbs = ThumbCache(bundle.images_chw, image_surface)  # zoomed in: images for dots
         self.placed: np.ndarray | None = None  # the points drawn as their images, None while they are dots
         self.words: dict[str, words.PlotText] = {}  # by projection: its title and axis labels
+        self.previewing = False  # the key asked for a preview
+        self.glide = Glide()  # zooming or panning: the last exact picture scaled, until the view settles
 
     def slot(self, state) -> pygame.Rect:
         return pygame.Rect((0, 0), self.scene.layout.size)
@@ -82,16 +85,32 @@ class PlotPanel(Panel):
         error = self.maps.advance(state, self.scene.models, self.scene.layout.plot.size)
         if error:
             self.scene.map_error = error  # the loop turns the map off, saying why
+        self.glide.advance(state.view.bounds, state.pointer.panning)
 
     def key(self, state):
         view = state.view
         tiles, shift = self.maps.under(state, self.scene.layout.plot.size)
-        projection = view.projection
-        return (projection, view.bounds.tobytes(), view.offsets.tobytes(), view.hidden, state.anomaly.on, id(tiles),
-                shift)  # fmt: skip
+        rest = _rest(state)
+        self.previewing = self.glide.previewing(view.bounds, rest) and not self._exact_ready(state)
+        if self.previewing:
+            return "preview", view.bounds.tobytes()
+        return *rest, view.bounds.tobytes(), id(tiles), shift
+
+    def _exact_ready(self, state) -> bool:
+        """The view has settled, and a large embedding's dots are binned for it (a slice a frame)."""
+        if not self.glide.settled():
+            return False
+        models, view = self.scene.models, state.view
+        if state.anomaly.on or len(models.points) <= dots.SPRITE_LIMIT:
+            return True
+        size = self.scene.layout.plot.size
+        return self.glide.coverage(models.points, models.bundle.labels, view.bounds, size, view.hidden) is not None
 
     def build(self, state) -> pygame.Surface:
-        layout, models = self.scene.layout, self.scene.models
+        layout, models, view = self.scene.layout, self.scene.models, state.view
+        text = self.words.setdefault(models.projection, words.plot_words(models))
+        if self.previewing:
+            return preview_surface(layout, view.bounds, self.scene.fonts, text, self.glide.preview(view.bounds, PANEL))
         tiles, shift = self.maps.under(state, layout.plot.size)
         visible = models.visible(state.view.hidden)
         labels, colors, rows, hidden = models.bundle.labels, None, None, state.view.hidden
@@ -101,10 +120,31 @@ class PlotPanel(Panel):
             keep = visible if visible is not None else slice(None)
             points, labels, colors = points[keep], scale.bins[keep], scale.colors
             rows, hidden, visible = (np.flatnonzero(visible) if visible is not None else None), frozenset(), None
-        self.placed = self.thumbs.placed(points, state.view.bounds, layout.plot.size, visible)
-        text = self.words.setdefault(models.projection, words.plot_words(models))
-        return scatter_surface(layout, state.view.bounds, points, labels, hidden, self.scene.fonts, text,
-                               tiles, shift, colors, self.thumbs, self.placed, rows)  # fmt: skip
+        self.placed = self.thumbs.placed(points, view.bounds, layout.plot.size, visible)
+        job = self.glide.job  # the dots binned a slice a frame while the view settled, if they were
+        covered = job.result if job is not None and job.matches(points, view.bounds, layout.plot.size, hidden) else None
+        surface = scatter_surface(layout, view.bounds, points, labels, hidden, self.scene.fonts, text,
+                                  tiles, shift, colors, self.thumbs, self.placed, rows, covered)  # fmt: skip
+        self.glide.remember(surface.subsurface(layout.plot), view.bounds, _rest(state))
+        return surface
+
+
+def _rest(state) -> tuple:
+    """What the plot shows besides its view: a change here can't be previewed from the last picture."""
+    view = state.view
+    return view.projection, view.offsets.tobytes(), view.hidden, state.anomaly.on
+
+
+def preview_surface(layout: Layout, view: np.ndarray, fonts, text: words.PlotText,
+                    pixels: pygame.Surface) -> pygame.Surface:  # fmt: skip
+    """The plot's frame, axes and ticks for `view` around `pixels`, a preview of its inside (gesture.Glide)."""
+    surface = pygame.Surface(layout.size).convert()
+    surface.fill(BACKGROUND)
+    plot_text(surface, layout, text, fonts)
+    surface.blit(pixels, layout.plot)
+    _ticks(surface, layout, view, fonts["small"])
+    pygame.draw.rect(surface, AXIS, layout.plot, width=1)
+    return surface
 
 
 def plot_text(surface: pygame.Surface, layout: Layout, text: words.PlotText, fonts) -> None:
@@ -140,12 +180,14 @@ def _ticks(surface: pygame.Surface, layout: Layout, view: np.ndarray, font) -> N
 def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels: np.ndarray,
                     hidden: frozenset[int], fonts, text: words.PlotText, tiles: pygame.Surface | None = None,
                     shift: tuple[int, int] = (0, 0), colors: list | None = None, thumbs: ThumbCache | None = None,
-                    placed: np.ndarray | None = None, rows: np.ndarray | None = None) -> pygame.Surface:  # fmt: skip
+                    placed: np.ndarray | None = None, rows: np.ndarray | None = None,
+                    covered: tuple | None = None) -> pygame.Surface:  # fmt: skip
     """Axes with ticks in latent units and their labels, the manifold map if any (shifted by a pan it hasn't
     caught up with), and one dot per visible embedded image, coloured by its label: its class, or with
     `colors` (one per label value) any other scale, such as the anomaly view's error bins. `placed` (rows of
     `points` that ThumbCache.placed found room for) draws those points as their test images from `thumbs`
-    instead of dots; `rows` maps points to the bundle's images when `points` is a subset of them."""
+    instead of dots; `rows` maps points to the bundle's images when `points` is a subset of them. `covered`: the
+    dots' coverage when it was binned already (gesture.CoverageJob)."""
     colors = colors or [class_color(index) for index in range(int(labels.max()) + 1 if len(labels) else 1)]
     surface = pygame.Surface(layout.size).convert()
     surface.fill(BACKGROUND)
@@ -163,7 +205,7 @@ def scatter_surface(layout: Layout, view: np.ndarray, points: np.ndarray, labels
     elif len(points) > dots.SPRITE_LIMIT:  # a large embedding: one numpy raster of the dots, not a blit each
         pixels = surface.subsurface(plot)
         pygame.surfarray.blit_array(pixels, dots.blend(pygame.surfarray.array3d(pixels), points, labels, view,
-                                                       hidden, colors))  # fmt: skip
+                                                       hidden, colors, covered))  # fmt: skip
     else:
         _dot_sprites_drawn(surface, layout, view, points, labels, hidden, colors)
     pygame.draw.rect(surface, AXIS, plot, width=1)
