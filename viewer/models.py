@@ -53,6 +53,11 @@ class Models:
         self.projection = name
         return True
 
+    @property
+    def errors_ready(self) -> bool:
+        """The errors are at hand without computing them: read, or stored in the bundle."""
+        return self.errors is not None or self.bundle.errors is not None
+
     def error_scale(self) -> ErrorScale:
         """The anomaly view's errors: read once, on first use (about 0.2 s for 10,000 MNIST images)."""
         if self.errors is None:

@@ -281,7 +281,10 @@ def hud_lines(state, models, readout: tuple[float, float], now: float) -> list[t
     ]
     canvas = state.canvas
     if state.focus.value in ("draw", "picture") and canvas.error is not None and canvas.image.any():
-        share = models.error_scale().share_below(canvas.error)
-        lines.append((f"its error {canvas.error:.4f}: more unusual than {share:.0%} of the test images", PIN))
+        if models.errors_ready:  # a bundle without stored errors computes them after the first frame (hud.py)
+            share = models.error_scale().share_below(canvas.error)
+            lines.append((f"its error {canvas.error:.4f}: more unusual than {share:.0%} of the test images", PIN))
+        else:
+            lines.append((f"its error {canvas.error:.4f}: ranking it among the test images…", PIN))
     notices = models.notices + ([state.notice] if state.notice and now < state.notice_until else [])
     return lines + [(notice, WARN) for notice in notices]
