@@ -21,6 +21,7 @@ from latent_common.atomic import save_png
 from latent_common.errors import UserError
 from viewer import words
 from viewer.bundle import DECODER, ENCODER, load_bundle
+from viewer.bundle.verify import check_later
 from viewer.explore import Plane, equal_scales, make_plane, plane_bounds
 from viewer.exports import check_on_map, stamp, strip_surface, walk_gif
 from viewer.inference import CPU, PROVIDERS, GridDecoder, ModelRunError, OnnxModel, choose_providers
@@ -115,7 +116,7 @@ def home_view(plane, bundle, axes: str) -> np.ndarray:
 def open_models(args: argparse.Namespace) -> tuple[Models, dict[str, np.ndarray]]:
     """Load and check the bundle, open its sessions and warm the decoder; returns the models and the home view
     of each projection (the one shown first, first)."""
-    bundle = load_bundle(args.bundle, strict=args.strict)
+    bundle = load_bundle(args.bundle, strict=args.strict, defer_hash=True)  # a large embedding's: on a thread
     projections = projections_of(bundle, args)
     decoder, encoder, notices = open_sessions(bundle, args)
     homes = {name: home_view(plane, bundle, args.axes) for name, plane in projections.items()}
@@ -130,7 +131,15 @@ def open_models(args: argparse.Namespace) -> tuple[Models, dict[str, np.ndarray]
     index = index_for(bundle.z, pca, pca_points)  # built once: exact neighbours in the latent for every hover
     models = Models(bundle, plane, placed[shown][1], decoder, encoder, grid, args.map_grid, mode, notices, index)
     models.projections, models.projection = placed, shown
+    if bundle.unhashed:
+        models.hashing = check_later(bundle, lambda line: hash_warned(models, line))
     return models, homes
+
+
+def hash_warned(models: Models, line: str) -> None:
+    """The embedding's late hash check found it changed: the warning open_sessions gives for the others."""
+    print(f"warning: {line}", file=sys.stderr)
+    models.notices.append(f"{Path(line.split(': ', 1)[0]).name}: hash differs from bundle.json")
 
 
 def read_session(models: Models, args: argparse.Namespace) -> Session | None:
@@ -314,6 +323,8 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
             save_png(pygame.display.get_surface(), args.screenshot)
     finally:
         pygame.quit()
+    if models.hashing is not None:
+        models.hashing.join()  # a short run still says whether the embedding changed
     summary = stats.summary(models.decoder.provider, models.mode)
     if args.stats:
         stats.write(args.stats, summary, args.raw_timings)

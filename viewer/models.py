@@ -7,6 +7,7 @@ plane; `use` switches between them when the state's view asks for the other (M).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,7 @@ class Models:
     # name -> (projection, its points): "plane" alone, or "map" and "pca" for a latent above 2-D with a map
     projections: dict[str, tuple] = field(default_factory=dict)
     projection: str = PLANE  # the one in plane and points now
+    hashing: threading.Thread | None = None  # the thread checking a large embedding's hash (bundle.verify.check_later)
 
     @property
     def pca(self) -> Plane:

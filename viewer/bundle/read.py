@@ -48,6 +48,7 @@ class Bundle:
     images: np.ndarray  # uint8 test images as stored: (M, C, H, W), or (M, H, W) in format 1
     warnings: list[str]
     errors: np.ndarray | None = None  # (M,) float32 per-image reconstruction MSE, when export stored it
+    unhashed: tuple[str, ...] = ()  # data files whose hash load_bundle left to verify.check_later
 
     @property
     def latent_dim(self) -> int:
@@ -118,17 +119,31 @@ class Bundle:
         return self.meta.background
 
 
-def load_bundle(path: str | Path, strict: bool = False) -> Bundle:
-    """Read and validate everything but running the ONNX graphs (see `check_model_io`, which needs a session)."""
+def load_bundle(path: str | Path, strict: bool = False, defer_hash: bool = False) -> Bundle:
+    """Read and validate everything but running the ONNX graphs (see `check_model_io`, which needs a session).
+
+    defer_hash: leave the embedding's SHA-256 (a pass over every point and image: ~0.4 s for a million) to
+    `verify.check_later`, off the first frame's path; a mismatch is only ever a warning then, so --strict
+    still checks it here."""
     path = Path(path)
     if not is_dir(path):
         raise BundleError(f"{shown(path)}: {_not_a_folder(path)}")
     meta = _read_metadata(path)
-    warnings = _check_hashes(path, meta, strict)
+    deferred = defer_hash and not strict and _size(path / EMBEDDING) > DEFER_HASH_BYTES
+    warnings = _check_hashes(path, meta, strict, skip=(EMBEDDING,) if deferred else ())
     for name in (DECODER, ENCODER):
         check_no_external_data(path / name)
     z, labels, images, errors = _read_embedding(path, meta)
-    return Bundle(path=path, meta=meta, z=z, labels=labels, images=images, warnings=warnings, errors=errors)
+    bundle = Bundle(path=path, meta=meta, z=z, labels=labels, images=images, warnings=warnings, errors=errors)
+    bundle.unhashed = (EMBEDDING,) if deferred else ()
+    return bundle
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except (OSError, ValueError):  # missing: the hash check says so
+        return 0
 
 
 def _not_a_folder(path: Path) -> str:
@@ -148,9 +163,16 @@ def _read_metadata(path: Path) -> BundleMeta:
 # The data files
 
 
-def _check_hashes(path: Path, meta: BundleMeta, strict: bool) -> list[str]:
+DEFER_HASH_BYTES = 64 << 20  # smaller embeddings hash in a few ms: checked at once, as before
+
+
+def hash_warning(file: Path) -> str:
+    return f"{file}: SHA-256 differs from the one in {METADATA} (file changed after export)"
+
+
+def _check_hashes(path: Path, meta: BundleMeta, strict: bool, skip: tuple[str, ...] = ()) -> list[str]:
     warnings = []
-    for name in DATA_FILES:
+    for name in (name for name in DATA_FILES if name not in skip):
         file = path / name
         expected = meta.files.get(name)
         try:
@@ -159,7 +181,7 @@ def _check_hashes(path: Path, meta: BundleMeta, strict: bool) -> list[str]:
         except OSError as exc:
             raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
         if expected != actual:
-            message = f"{file}: SHA-256 differs from the one in {METADATA} (file changed after export)"
+            message = hash_warning(file)
             if strict:
                 raise BundleError(message)
             warnings.append(message)
