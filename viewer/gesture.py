@@ -5,7 +5,7 @@ runs a gesture at ~14 frames a second. Instead, while the view keeps changing, `
 preview: the plot's pixels as last rendered exactly, scaled and shifted to the new view (one
 pygame.transform.scale of the part still in view, ~1 ms), with fresh axes. Once the view has been still for
 SETTLE_S, the exact picture is made: for a large embedding the dots' coverage is binned a SLICE of points a
-frame (`CoverageJob`), so no frame holds input for long, and the panel is rebuilt from it when it is complete.
+frame (`dots.CoverageJob`), so no frame holds input for long, and the panel is rebuilt from it when it is complete.
 """
 
 from __future__ import annotations
@@ -18,41 +18,7 @@ import pygame
 from viewer import dots
 
 SETTLE_S = 0.06  # a view still this long ends the gesture: wheel notches of one scroll come closer than this
-SLICE = 200_000  # points binned a frame while the exact picture is made: ~8 ms here
 PREVIEW_LIMIT = 64  # a preview scaled past this factor is a few smeared pixels: render exactly instead
-
-
-class CoverageJob:
-    """dots.coverage, a SLICE of points a frame: counts add up, and the last dot drawn on a pixel is the one of
-    the latest slice that reaches it, since slices go in drawing order."""
-
-    def __init__(self, points: np.ndarray, labels: np.ndarray, view: np.ndarray, size: tuple[int, int],
-                 hidden: frozenset[int]):  # fmt: skip
-        self.points, self.labels, self.view, self.size, self.hidden = points, labels, view.copy(), size, hidden
-        wide, high = size[0] + 2 * dots.PAD, size[1] + 2 * dots.PAD
-        self.counts = np.zeros(wide * high, dtype=np.int32)  # dots on each canvas pixel
-        self.last = np.full(wide * high, -1, dtype=np.int32)  # the last dot drawn on it
-        self.start = 0
-        self.result: tuple[np.ndarray, np.ndarray] | None = None
-
-    def matches(self, points, view, size, hidden) -> bool:
-        return (self.points is points and np.array_equal(self.view, view) and self.size == size
-                and self.hidden == hidden)  # fmt: skip
-
-    def advance(self) -> None:
-        if self.result is not None:
-            return
-        stop = min(self.start + SLICE, len(self.points))
-        pixel, drawn = dots.canvas_pixels(self.points, self.labels, self.view, self.size, self.hidden,
-                                          slice(self.start, stop))  # fmt: skip
-        self.counts += np.bincount(pixel, minlength=len(self.counts)).astype(np.int32)
-        self.last[pixel] = drawn
-        self.start = stop
-        if stop == len(self.points):
-            wide, high = self.size[0] + 2 * dots.PAD, self.size[1] + 2 * dots.PAD
-            self.result = (dots.spread(self.counts.reshape(wide, high), np.add, self.size),
-                           dots.spread(self.last.reshape(wide, high), np.maximum, self.size))  # fmt: skip
-            self.counts = self.last = None
 
 
 class Glide:
@@ -68,7 +34,7 @@ class Glide:
         self.exact: pygame.Surface | None = None  # the plot's pixels as last rendered exactly
         self.exact_view: np.ndarray | None = None
         self.exact_rest = None
-        self.job: CoverageJob | None = None
+        self.job: dots.CoverageJob | None = None
         self.previews = 0  # how many previews were made (tests count them)
 
     def advance(self, bounds: np.ndarray, panning: bool) -> None:
@@ -86,7 +52,7 @@ class Glide:
         """The exact coverage of a large embedding for this view when it is complete; None while it is being
         binned (a job is started or kept for it, advanced a slice a frame once the view settles)."""
         if self.job is None or not self.job.matches(points, view, size, hidden):
-            self.job = CoverageJob(points, labels, view, size, hidden)
+            self.job = dots.CoverageJob(points, labels, view, size, hidden)
         return self.job.result
 
     def previewing(self, bounds: np.ndarray, rest) -> bool:

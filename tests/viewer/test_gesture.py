@@ -10,7 +10,7 @@ import pygame
 
 from tests.helpers import SHIPPED
 from tests.viewer.harness import ev, move
-from viewer import app, cli, dots, gesture
+from viewer import app, cli, dots
 from viewer import models as models_module
 from viewer.events import handle
 from viewer.state import accept_picture
@@ -37,7 +37,7 @@ def frame(scene, state, models, events=()) -> None:
 
 def test_a_gesture_previews_and_the_exact_picture_follows(monkeypatch):
     monkeypatch.setattr(dots, "SPRITE_LIMIT", 1000)  # the shipped 10,000 points drawn as a large embedding's raster
-    monkeypatch.setattr(gesture, "SLICE", 3000)  # binned in 4 slices once the gesture stops
+    monkeypatch.setattr(dots, "SLICE", 3000)  # binned in 4 slices once the gesture stops
     scene, state, models = open_scene()
     plot = scene.panel("plot")
     now = [0.0]
