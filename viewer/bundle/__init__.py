@@ -13,6 +13,7 @@ reads both; export writes format 2.
   read.py       load_bundle: the record, the hashes, embedding.npz (images memory-mapped when stored plain)
   contract.py   the ONNX graphs' inputs and outputs, and the refusal of ONNX external data
   write.py      write_bundle: the whole folder, atomically, from a BundleMeta and the data files
+  timeline.py   read_timeline: the optional timeline/ (a decoder and the test latents per training snapshot)
 
 numpy and json only, like safetensors' core: the viewer validates a bundle without torch or onnx.
 A bundle may come from a stranger, so every size is checked against the limits before anything
@@ -42,9 +43,12 @@ from viewer.bundle.format import (
     MIN_IMAGE_SIDE,
     MIN_SPAN,
     NOTICE,
+    TIMELINE,
+    TIMELINE_LATENTS,
     BundleError,
     BundleMeta,
     MapInfo,
+    TimelineInfo,
     sha256_file,
     validate_meta,
     view_bounds,
@@ -73,10 +77,13 @@ __all__ = [
     "MIN_IMAGE_SIDE",
     "MIN_SPAN",
     "NOTICE",
+    "TIMELINE",
+    "TIMELINE_LATENTS",
     "Bundle",
     "BundleError",
     "BundleMeta",
     "MapInfo",
+    "TimelineInfo",
     "check_model_io",
     "check_no_external_data",
     "check_replaceable",

@@ -1,0 +1,81 @@
+"""PyTorch modules -> ONNX: the one exporter call, and a decoder graph whose weights can be swapped cheaply.
+
+`to_onnx` is what export runs once per graph (torch's dynamo exporter: ~2 s for the dense decoder). Training
+writes a decoder at every snapshot, up to forty a run, so it exports once and after that only rewrites the
+weights inside that graph (`DecoderTemplate`, ~10 ms): the graph is the same, only its initializers change.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+from torch import nn
+
+OPSET = 18
+
+
+def to_onnx(module: nn.Module, example: torch.Tensor, input_name: str, output_name: str) -> bytes:
+    """Export with a dynamic batch axis and check the graph; returns the serialized model."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        torch.onnx.export(
+            module,
+            (example,),
+            str(path),
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_shapes=({0: torch.export.Dim("N")},),
+            opset_version=OPSET,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+        proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+    return proto.SerializeToString()
+
+
+class DecoderOnly(nn.Module):
+    """The graph the viewer runs: z (N, D) -> image (N, C, H, W) in [0, 1]; its weights are named `decoder.*`."""
+
+    def __init__(self, decoder: nn.Module):
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+
+class DecoderTemplate:
+    """A decoder exported once; `onnx_bytes(decoder)` is the same graph holding that decoder's current weights.
+
+    The exporter names each initializer after the weight it holds (`decoder.0.weight`), so the weights are
+    copied in by name. A graph in which some weight is not an initializer of the same shape (the exporter
+    folded it into another) is exported in full every time instead: slower, never wrong.
+    """
+
+    def __init__(self, decoder: nn.Module, latent_dim: int):
+        self.latent_dim = latent_dim
+        module = DecoderOnly(decoder).eval()
+        self.proto = onnx.load_from_string(to_onnx(module, torch.zeros(2, latent_dim), "z", "image"))
+        slots = {init.name: init for init in self.proto.graph.initializer}
+        weights = module.state_dict()
+        self.swappable = all(
+            name in slots and tuple(slots[name].dims) == tuple(tensor.shape) for name, tensor in weights.items()
+        )
+        self._slots = slots
+
+    def onnx_bytes(self, decoder: nn.Module) -> bytes:
+        module = DecoderOnly(decoder).eval()
+        if not self.swappable:
+            return to_onnx(module, torch.zeros(2, self.latent_dim), "z", "image")
+        for name, tensor in module.state_dict().items():
+            slot = self._slots[name]
+            array = tensor.detach().cpu().numpy().astype(numpy_helper.helper.tensor_dtype_to_np_dtype(slot.data_type))
+            slot.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return self.proto.SerializeToString()

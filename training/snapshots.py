@@ -1,0 +1,136 @@
+"""Snapshots of the latent space while it forms: the untrained model, then steps spread so the fast early
+part is well covered (1, 2, 4, 8, ... steps, and the end of every epoch).
+
+Each snapshot is what a torch-free reader needs to show that moment, written into RUN_DIR/snapshots/:
+
+    step-000128.onnx   the decoder then (the weight average, as every epoch's test MSE measures), the
+                       bundle's decoder contract: z float32 [N, D] -> image float32 [N, C, H, W] in [0, 1]
+    step-000128.npz    z float32 [M, D]: the test images' latents then (a VAE's posterior means)
+    test.npz           once: the test images uint8 [M, C, H, W] and labels uint8 [M], in the same order
+    index.json         written last, atomically, after each snapshot's files: what there is, with each
+                       snapshot's step, epoch (fractional: step / steps per epoch) and test MSE
+
+So a reader that lists index.json never sees half a snapshot (`python -m viewer --follow RUN_DIR`), and export
+carries them into the bundle's timeline. Only the main process writes (rank 0 under torchrun); a resumed run
+drops the snapshots past its checkpoint and takes them again (same seed: the same weights).
+
+Cost: a snapshot encodes and measures the test split and writes ~2 MB (the dense MNIST decoder); the first
+exports the decoder graph once (~2 s), later ones copy the weights into it. Measured in docs/training.md.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from latent_common.atomic import atomic_write, write_json
+from training.checkpoint import read_json
+from training.evaluate import embed, evaluate
+from training.onnx_graph import DecoderTemplate
+
+SNAPSHOTS = "snapshots"
+INDEX = "index.json"
+TEST = "test.npz"
+INDEX_VERSION = 1
+
+
+def schedule(steps_per_epoch: int, epochs: int) -> list[int]:
+    """The optimiser steps after which a snapshot is taken: 0 (untrained), powers of two, each epoch's end."""
+    total = steps_per_epoch * epochs
+    powers = {1 << k for k in range(total.bit_length()) if 1 << k <= total}
+    return sorted({0} | powers | {steps_per_epoch * epoch for epoch in range(1, epochs + 1)})
+
+
+def file_stem(step: int) -> str:
+    return f"step-{step:06d}"
+
+
+def npz_bytes(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@dataclass
+class SnapshotWriter:
+    """Takes the snapshots of one run: `due(step)` says whether one is due, `take(...)` writes it."""
+
+    folder: Path
+    steps: list[int]
+    steps_per_epoch: int
+    index: dict
+    template: DecoderTemplate | None = None
+    seconds: float = 0.0  # time spent taking snapshots, for the cost line
+
+    def __post_init__(self):
+        done = {s["step"] for s in self.index["snapshots"]}
+        self.pending = set(self.steps) - done
+
+    @classmethod
+    def start(cls, run_path: Path, steps_per_epoch: int, epochs: int, resumed_step: int, about: dict) -> SnapshotWriter:
+        """The writer for a run that continues after resumed_step (0: a fresh run); about: what index.json says
+        of the run besides its snapshots (latent_dim, image_shape, class_names, kind, dataset)."""
+        folder = run_path / SNAPSHOTS
+        kept = []
+        if resumed_step and (folder / INDEX).is_file():
+            try:
+                kept = [s for s in read_json(folder / INDEX)["snapshots"] if s["step"] <= resumed_step]
+            except (OSError, ValueError, KeyError, TypeError):
+                kept = []  # an unreadable index: start the list afresh, the files are rewritten as they come
+        index = {"version": INDEX_VERSION, **about, "steps_per_epoch": steps_per_epoch, "epochs": epochs}
+        index["snapshots"] = kept
+        steps = [step for step in schedule(steps_per_epoch, epochs) if step > resumed_step or not resumed_step]
+        writer = cls(folder, steps, steps_per_epoch, index)
+        if resumed_step:
+            write_json(folder / INDEX, index)  # the dropped snapshots leave the list now, not at the next one
+        elif folder.is_dir():  # a fresh run (--overwrite): an earlier run's snapshots go first
+            for stale in [*folder.glob("step-*.onnx"), *folder.glob("step-*.npz"), folder / INDEX, folder / TEST]:
+                stale.unlink(missing_ok=True)
+        return writer
+
+    def due(self, step: int) -> bool:
+        return step in self.pending
+
+    def write_test(self, images: np.ndarray, labels: np.ndarray) -> None:
+        """test.npz, once per run: the images and labels the snapshots' latents belong to, in their order."""
+        if not (self.folder / TEST).is_file():  # a resumed run keeps its own
+            data = npz_bytes(images=images.astype(np.uint8), labels=labels.astype(np.uint8))
+            atomic_write(self.folder / TEST, lambda handle: handle.write(data))
+
+    def take(self, model: nn.Module, test: torch.Tensor, step: int, test_mse: float | None = None) -> None:
+        """Write the snapshot of model (the evaluated one) after `step` optimiser steps; test: (M, C, H, W) in [0, 1].
+
+        The model's train/eval mode is restored afterwards: a mid-epoch snapshot must not change training.
+        """
+        started = time.perf_counter()
+        was_training = model.training
+        try:
+            if test_mse is None:
+                test_mse = evaluate(model, test)
+            z = embed(model, test)  # (M, D) float32
+            if self.template is None:
+                self.template = DecoderTemplate(model.decoder, z.shape[1])
+            decoder = self.template.onnx_bytes(model.decoder)
+        finally:
+            model.train(was_training)
+        stem = file_stem(step)
+        atomic_write(self.folder / f"{stem}.onnx", lambda handle: handle.write(decoder))
+        latents = npz_bytes(z=z.astype(np.float32))
+        atomic_write(self.folder / f"{stem}.npz", lambda handle: handle.write(latents))
+        entry = {
+            "step": step,
+            "epoch": round(step / self.steps_per_epoch, 4),
+            "test_mse": float(test_mse),
+            "decoder": f"{stem}.onnx",
+            "latents": f"{stem}.npz",
+        }
+        self.index["snapshots"] = sorted([*self.index["snapshots"], entry], key=lambda s: s["step"])
+        write_json(self.folder / INDEX, self.index)  # last: the files it names are whole by now
+        self.pending.discard(step)
+        self.seconds += time.perf_counter() - started
