@@ -15,7 +15,7 @@ carries them into the bundle's timeline. Only the main process writes (rank 0 un
 drops the snapshots past its checkpoint and takes them again (same seed: the same weights).
 
 Cost: a snapshot encodes and measures the test split and writes ~2 MB (the dense MNIST decoder); the first
-exports the decoder graph once (~2 s), later ones copy the weights into it. Measured in docs/training.md.
+exports the decoder graph once (0.1 s), later ones copy the weights into it. Measured in docs/training.md.
 """
 
 from __future__ import annotations
