@@ -14,7 +14,8 @@ So a reader that lists index.json never sees half a snapshot (`python -m viewer 
 carries them into the bundle's timeline. Only the main process writes (rank 0 under torchrun); a resumed run
 drops the snapshots past its checkpoint and takes them again (same seed: the same weights).
 
-Cost: a snapshot encodes and measures the test split and writes ~2 MB (the dense MNIST decoder); the first
+Cost: a snapshot runs the test split through the model once (at an epoch's end, the pass that measures the
+epoch's test MSE) and writes ~2 MB (the dense MNIST decoder); the first
 exports the decoder graph once (0.1 s), later ones copy the weights into it. Measured in docs/training.md.
 """
 
@@ -31,7 +32,7 @@ from torch import nn
 
 from latent_common.atomic import atomic_write, write_json
 from training.checkpoint import read_json
-from training.evaluate import embed, evaluate
+from training.evaluate import measure
 from training.onnx_graph import DecoderTemplate
 
 SNAPSHOTS = "snapshots"
@@ -103,17 +104,18 @@ class SnapshotWriter:
             data = npz_bytes(images=images.astype(np.uint8), labels=labels.astype(np.uint8))
             atomic_write(self.folder / TEST, lambda handle: handle.write(data))
 
-    def take(self, model: nn.Module, test: torch.Tensor, step: int, test_mse: float | None = None) -> None:
-        """Write the snapshot of model (the evaluated one) after `step` optimiser steps; test: (M, C, H, W) in [0, 1].
+    def take(
+        self, model: nn.Module, test: torch.Tensor, step: int, measured: tuple[np.ndarray, float] | None = None
+    ) -> None:
+        """Write the snapshot of model (the evaluated one) after `step` optimiser steps; test: (M, C, H, W) in [0, 1];
+        measured: evaluate.measure's latents and test MSE when the caller has them (an epoch's end).
 
         The model's train/eval mode is restored afterwards: a mid-epoch snapshot must not change training.
         """
         started = time.perf_counter()
         was_training = model.training
         try:
-            if test_mse is None:
-                test_mse = evaluate(model, test)
-            z = embed(model, test)  # (M, D) float32
+            z, test_mse = measured if measured is not None else measure(model, test)  # (M, D) float32, MSE
             if self.template is None:
                 self.template = DecoderTemplate(model.decoder, z.shape[1])
             decoder = self.template.onnx_bytes(model.decoder)

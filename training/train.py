@@ -38,7 +38,7 @@ from training.average import WeightAverage
 from training.checkpoint import CHECKPOINT, CONFIG, CURVE, METRICS, read_json, save_checkpoint
 from training.config import TrainConfig, parse_config, validate
 from training.download import torchvision_fetch
-from training.evaluate import embed, evaluate, to_tensor
+from training.evaluate import embed, evaluate, measure, to_tensor
 from training.metrics import check_knn_points, knn_accuracy
 from training.model import Autoencoder, ModelConfig, kl_divergence
 from training.precision import resolve as resolve_precision
@@ -461,15 +461,20 @@ def run_epoch(run: Run, data: Data, procs: Processes, epoch: int, progress: tqdm
     seconds = time.perf_counter() - started
     if not procs.main:
         return
-    test_mse = evaluate(run.evaluated, data.test)
+    end = (epoch + 1) * run.steps_per_epoch
+    if run.snapshots is not None and run.snapshots.due(end):  # one pass gives the test MSE and the latents
+        measured = measure(run.evaluated, data.test)
+        test_mse = measured[1]
+    else:
+        measured, test_mse = None, evaluate(run.evaluated, data.test)
     if not (math.isfinite(train_loss) and math.isfinite(test_mse) and finite_weights(run.evaluated)):
         raise diverged(run, epoch, f"the test MSE became {test_mse}")
     run.history.append(
         {"epoch": epoch + 1, "train_loss": train_loss, "test_mse": test_mse, "seconds": round(seconds, 3)}
     )
     save_epoch(run, epoch, procs.device)
-    if run.snapshots is not None and run.snapshots.due((epoch + 1) * run.steps_per_epoch):
-        run.snapshots.take(run.evaluated, data.test, (epoch + 1) * run.steps_per_epoch, test_mse)
+    if measured is not None:
+        run.snapshots.take(run.evaluated, data.test, end, measured)
     check_stop()
     progress.write(
         f"epoch {epoch + 1:>3}/{config.epochs}  train loss {train_loss:.5f}  test MSE {test_mse:.5f}  {seconds:5.1f}s"
