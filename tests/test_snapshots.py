@@ -110,3 +110,33 @@ def test_an_overwritten_run_starts_its_snapshots_afresh(tiny_root: Path, tmp_pat
     assert [snap["step"] for snap in read_index(run_dir)["snapshots"]] == schedule(per_epoch, 1)
     files = sorted(path.name for path in (run_dir / SNAPSHOTS).glob("step-*.onnx"))
     assert len(files) == len(schedule(per_epoch, 1))
+
+
+def test_resuming_after_a_stopped_overwrite_keeps_no_snapshot_of_the_other_run(tiny_root, tmp_path, monkeypatch):
+    """--overwrite replaces the snapshots at once, the checkpoint only at its first epoch's end: stopped between,
+    the earlier run resumes without the new run's snapshots (their run ids differ)."""
+    run_dir = tmp_path / "run"
+    save_epoch, real_epoch = train_module.save_epoch, train_module.train_epoch
+
+    def save_then_stop(*args, **kwargs):  # the earlier run stops after its epoch 1
+        save_epoch(*args, **kwargs)
+        train_module.STOP.set()
+
+    def stopped(*args, **kwargs):  # the overwriting run stops before its first save
+        real_epoch(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "save_epoch", save_then_stop)
+    with pytest.raises(train_module.Interrupted):
+        train_module.run(tiny_config(tiny_root, run_dir, epochs=2, hidden="32"))
+    earlier = read_index(run_dir)["run_id"]
+    monkeypatch.setattr(train_module, "save_epoch", save_epoch)
+    monkeypatch.setattr(train_module, "train_epoch", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.run(tiny_config(tiny_root, run_dir, epochs=3, overwrite=True))
+    assert read_index(run_dir)["run_id"] != earlier
+    monkeypatch.undo()
+    train_module.run(tiny_config(tiny_root, run_dir, epochs=2, hidden="32", resume=True))
+    index = read_index(run_dir)
+    per_epoch = index["steps_per_epoch"]
+    assert [snap["step"] for snap in index["snapshots"]] == [s for s in schedule(per_epoch, 2) if s > per_epoch]

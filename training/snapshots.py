@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,25 +75,36 @@ class SnapshotWriter:
         self.pending = set(self.steps) - done
 
     @classmethod
-    def start(cls, run_path: Path, steps_per_epoch: int, epochs: int, resumed_step: int, about: dict) -> SnapshotWriter:
-        """The writer for a run that continues after resumed_step (0: a fresh run); about: what index.json says
-        of the run besides its snapshots (latent_dim, image_shape, class_names, kind, dataset)."""
+    def start(
+        cls, run_path: Path, steps_per_epoch: int, epochs: int, resumed: tuple[int, str | None] | None, about: dict
+    ) -> SnapshotWriter:
+        """The writer for a fresh run (resumed None), or for one that continues after resumed = (step, the
+        checkpoint's snapshots id); about: what index.json says of the run besides its snapshots.
+
+        Every run has an id, in index.json and in each checkpoint: a resumed run keeps the snapshots up to its
+        checkpoint only when the ids agree (an --overwrite that was stopped before its first epoch ended leaves
+        the earlier checkpoint beside the new run's snapshots: those are not the earlier run's).
+        """
         folder = run_path / SNAPSHOTS
-        kept = []
-        if resumed_step and (folder / INDEX).is_file():
+        resumed_step, run_id = resumed if resumed is not None else (0, None)
+        kept = None
+        if resumed is not None and run_id is not None and (folder / INDEX).is_file():
             try:
-                kept = [s for s in read_json(folder / INDEX)["snapshots"] if s["step"] <= resumed_step]
+                index = read_json(folder / INDEX)
+                if index["run_id"] == run_id:
+                    kept = [snap for snap in index["snapshots"] if snap["step"] <= resumed_step]
             except (OSError, ValueError, KeyError, TypeError):
-                kept = []  # an unreadable index: start the list afresh, the files are rewritten as they come
-        index = {"version": INDEX_VERSION, **about, "steps_per_epoch": steps_per_epoch, "epochs": epochs}
-        index["snapshots"] = kept
-        steps = [step for step in schedule(steps_per_epoch, epochs) if step > resumed_step or not resumed_step]
-        writer = cls(folder, steps, steps_per_epoch, index)
-        if resumed_step:
-            write_json(folder / INDEX, index)  # the dropped snapshots leave the list now, not at the next one
-        elif folder.is_dir():  # a fresh run (--overwrite): an earlier run's snapshots go first
+                kept = None  # an unreadable index: start the list afresh, the files are rewritten as they come
+        if kept is None:
+            run_id = uuid.uuid4().hex
             for stale in [*folder.glob("step-*.onnx"), *folder.glob("step-*.npz"), folder / INDEX, folder / TEST]:
-                stale.unlink(missing_ok=True)
+                stale.unlink(missing_ok=True)  # an earlier run's (--overwrite), or the unmatched ones
+        index = {"version": INDEX_VERSION, "run_id": run_id, **about}
+        index |= {"steps_per_epoch": steps_per_epoch, "epochs": epochs, "snapshots": kept or []}
+        steps = [step for step in schedule(steps_per_epoch, epochs) if step > resumed_step or resumed is None]
+        writer = cls(folder, steps, steps_per_epoch, index)
+        if kept is not None:
+            write_json(folder / INDEX, index)  # the dropped snapshots leave the list now, not at the next one
         return writer
 
     def due(self, step: int) -> bool:
@@ -100,7 +112,7 @@ class SnapshotWriter:
 
     def write_test(self, images: np.ndarray, labels: np.ndarray) -> None:
         """test.npz, once per run: the images and labels the snapshots' latents belong to, in their order."""
-        if not (self.folder / TEST).is_file():  # a resumed run keeps its own
+        if not (self.folder / TEST).is_file():  # a resumed run keeps its own; start() removed any other
             data = npz_bytes(images=images.astype(np.uint8), labels=labels.astype(np.uint8))
             atomic_write(self.folder / TEST, lambda handle: handle.write(data))
 

@@ -279,6 +279,7 @@ class Run:
     history: list[dict] = field(default_factory=list)
     saved: int = 0  # epochs of this run in the checkpoint on disk
     snapshots: SnapshotWriter | None = None  # the main process's, unless --no-snapshots
+    snapshots_id: str | None = None  # the resumed checkpoint's: whose snapshots its run directory holds
 
     @property
     def evaluated(self) -> nn.Module:
@@ -375,6 +376,7 @@ def resume_from(run: Run, state: dict) -> None:
             f"{run.config.run_path / CHECKPOINT}: doesn't match its saved config ({reason(exc)})"
         ) from None
     run.saved = state["epoch"]
+    run.snapshots_id = state.get("snapshots_id")
     run.history = state.get("history") or read_json(run.config.run_path / METRICS)["epochs"][: run.saved]
     print(f"resuming {run.config.run_path} after epoch {run.saved}/{run.config.epochs}", file=sys.stderr)
 
@@ -389,9 +391,8 @@ def start_snapshots(run: Run, data: Data) -> None:
         "image_shape": list(data.test.shape[1:]),
         "class_names": data.class_names,
     }
-    run.snapshots = SnapshotWriter.start(
-        config.run_path, run.steps_per_epoch, config.epochs, run.saved * run.steps_per_epoch, about
-    )
+    resumed = (run.saved * run.steps_per_epoch, run.snapshots_id) if run.saved else None
+    run.snapshots = SnapshotWriter.start(config.run_path, run.steps_per_epoch, config.epochs, resumed, about)
     run.snapshots.write_test(data.test_images, data.test_labels)
     if run.snapshots.due(0):
         run.snapshots.take(run.evaluated, data.test, 0)
@@ -496,6 +497,7 @@ def save_epoch(run: Run, epoch: int, device: torch.device) -> None:
             "epoch": epoch + 1,
             "train_config": saved_config(config),
             "history": run.history,
+            **({"snapshots_id": run.snapshots.index["run_id"]} if run.snapshots is not None else {}),
         },
     )
     run.saved = epoch + 1
