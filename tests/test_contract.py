@@ -84,9 +84,9 @@ def test_a_decoder_that_outputs_nan_draws_a_marked_blank(tmp_path: Path):
     rehash(bundle)
     result = run_module("viewer", str(bundle), "--headless", "--frames", "20", "--screenshot", str(shot))
     assert result.returncode == 0, result.stderr
+    from latent_common.style import WARN
     from viewer.layout import make_layout, window_size
-    from viewer.render import WARN
 
     layout = make_layout(window_size())
     pixels = pygame.surfarray.array3d(pygame.image.load(str(shot)))
-    assert tuple(pixels[layout.digit.centerx, layout.digit.centery]) == WARN  # the cross through the blank tile
+    assert tuple(pixels[layout.tile.centerx, layout.tile.centery]) == WARN  # the cross through the blank tile

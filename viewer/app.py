@@ -1,7 +1,8 @@
 """The viewer: open the bundle and the window, then run the frame loop. The command line is in cli.py.
 
-Each frame reads input into the state (events.py), lets the scene rebuild what is stale, decoding at most
-once (scene.py), draws from cached surfaces, and then carries out one-off requests (screenshots, exports).
+Each frame reads input into the state (events.py), brings derived state up to date (update.py: an encoded
+drawing, the anomaly list), lets the scene rebuild the panels whose keys changed (scene.py, at most one decode),
+draws, and then carries out one-off requests (screenshots, exports).
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ import numpy as np
 
 from latent_common.atomic import save_png
 from latent_common.errors import UserError
+from viewer import words
 from viewer.bundle import DECODER, ENCODER, load_bundle
-from viewer.explore import equal_scales, make_plane, plane_bounds
-from viewer.gif import frames_from_images, write_gif
+from viewer.explore import Plane, equal_scales, make_plane, plane_bounds
+from viewer.exports import stamp, strip_surface, walk_gif
 from viewer.inference import CPU, PROVIDERS, GridDecoder, ModelRunError, OnnxModel, choose_providers
+from viewer.mapping import MapProjection, read_map
+from viewer.models import MAP, PCA, PLANE, Models
 from viewer.picture import PictureError, load_picture
-from viewer.scene import Models, Scene, hud_lines
-from viewer.session_file import Session, load_session, save_session, write_embedding_csv
+from viewer.scene import Scene
+from viewer.session_file import Session, load_session, save_session
 from viewer.spatial import index_for
 from viewer.state import (
     WALK_FPS,
+    Focus,
     Request,
     ViewState,
     accept_jump,
@@ -35,20 +40,26 @@ from viewer.state import (
     accept_sample,
     adopt_layout,
     advance_walk,
+    configure_walks,
     frame_done,
     initial_state,
+    map_failed,
     notify,
+    restore_projection,
     restore_session,
     session_of,
+    set_pins,
+    set_waypoints,
+    start_options,
     toggle_traversal,
 )
 from viewer.stats import FrameStats
-from viewer.walk import class_means, path
+from viewer.update import update
+from viewer.walk import class_means
 
-HUD_REFRESH_S = 0.5  # the FPS figure changes this often; a still mouse redraws nothing in between
+HUD_REFRESH_S = 0.5  # the HUD's frame rate changes this often; a still mouse redraws nothing in between
 MOTION_EVENTS_PER_FRAME = 4  # the scripted mouse posts several moves a frame, as a fast real mouse does
 HEADLESS_FRAMES = 600  # a headless run with no --frames stops here
-GIF_SCALE = 4  # a walk GIF's pixels per image pixel: a 28x28 digit becomes 112x112, crisp
 
 Script = Callable[[int, object], list]  # (frame, layout) -> events to post before the frame's input
 
@@ -85,22 +96,41 @@ def open_sessions(bundle, args: argparse.Namespace) -> tuple[OnnxModel, OnnxMode
     return decoder, encoder, notices + ([notice] if notice else [])
 
 
-def open_models(args: argparse.Namespace) -> tuple[Models, np.ndarray]:
-    """Load and check the bundle, open its sessions and warm the decoder; returns the models and the home view."""
-    bundle = load_bundle(args.bundle, strict=args.strict)
-    decoder, encoder, notices = open_sessions(bundle, args)
-    plane = make_plane(bundle.z)
+def projections_of(bundle, args: argparse.Namespace) -> dict:
+    """The plot's projections, the one shown first first: the latent's plane, or above 2-D its map (when the
+    bundle has one, and --projection doesn't ask for the PCA plane first) and its PCA plane."""
+    pca = make_plane(bundle.z)
+    found = read_map(bundle, args.strict) if bundle.latent_dim > 2 else None  # a stale map: a warning, None
+    if found is None:
+        return {PLANE: pca}
+    projections = {MAP: MapProjection(bundle.z, *found), PCA: pca}
+    return projections if args.projection == MAP else {PCA: pca, MAP: projections[MAP]}
+
+
+def home_view(plane, bundle, axes: str) -> np.ndarray:
     home = plane_bounds(plane, bundle.z, bundle.bounds)
-    if args.axes == "equal":
-        home = equal_scales(home)
-    decoder.warm_up(plane.lift(home.mean(axis=1), np.zeros(plane.extra_dims)))
+    return equal_scales(home) if axes == "equal" else home
+
+
+def open_models(args: argparse.Namespace) -> tuple[Models, dict[str, np.ndarray]]:
+    """Load and check the bundle, open its sessions and warm the decoder; returns the models and the home view
+    of each projection (the one shown first, first)."""
+    bundle = load_bundle(args.bundle, strict=args.strict)
+    projections = projections_of(bundle, args)
+    decoder, encoder, notices = open_sessions(bundle, args)
+    homes = {name: home_view(plane, bundle, args.axes) for name, plane in projections.items()}
+    shown = next(iter(projections))
+    plane = projections[shown]
+    decoder.warm_up(plane.lift(homes[shown].mean(axis=1), np.zeros(plane.extra_dims)))
     grid = GridDecoder(decoder, args.precompute) if args.precompute else None
     n = args.precompute
     mode = f"precomputed {n}×{n} grid, interpolated" if grid else "live decode"
-    points = plane.project(bundle.z)
-    index = index_for(bundle.z, plane, points)  # built once: every hover asks it for the neighbours
-    models = Models(bundle, plane, points, decoder, encoder, grid, args.map_grid, mode, notices, index)
-    return models, home
+    placed = {name: (plane, plane.project(bundle.z)) for name, plane in projections.items()}  # a map: its dots
+    pca, pca_points = next(item for item in placed.values() if isinstance(item[0], Plane))
+    index = index_for(bundle.z, pca, pca_points)  # built once: exact neighbours in the latent for every hover
+    models = Models(bundle, plane, placed[shown][1], decoder, encoder, grid, args.map_grid, mode, notices, index)
+    models.projections, models.projection = placed, shown
+    return models, homes
 
 
 def read_session(models: Models, args: argparse.Namespace) -> Session | None:
@@ -112,60 +142,49 @@ def read_session(models: Models, args: argparse.Namespace) -> Session | None:
 
 
 def start_state(
-    models: Models, home: np.ndarray, args: argparse.Namespace, session: Session | None = None
+    models: Models, homes: dict[str, np.ndarray], args: argparse.Namespace, session: Session | None = None
 ) -> ViewState:
     from viewer.layout import window_size
 
     bundle, plane = models.bundle, models.plane
     count = len(bundle.class_names)
     means = class_means(bundle.z, bundle.labels, count)  # (K, D): F's directions join two of them
-    state = initial_state(plane, home, window_size(), bundle.chw, class_count=count, class_means=means)
-    state.show_map = args.map
-    state.color_by_error = args.color_by == "error"
+    home = homes[models.projection]
+    state = initial_state(plane, home, window_size(), bundle.chw, count, means, homes)
+    start_options(state, args.map, args.color_by == "error")
     if args.traversal:
         toggle_traversal(state)
-    state.walk_frames, state.slerp, state.variational = args.walk_frames, args.slerp, bundle.variational
+    configure_walks(state, args.walk_frames, args.slerp, bundle.variational)
     if session is not None:
+        models.use(restore_projection(state, session, str(args.session)))
+        plane = models.plane
         restore_session(state, session, plane, str(args.session))
+    offsets = state.view.offsets
     if args.waypoints:
-        state.waypoints = list(plane.lift(np.reshape(args.waypoints, (-1, 2)), state.offsets))
+        set_waypoints(state, list(plane.lift(np.reshape(args.waypoints, (-1, 2)), offsets)))
     if args.pins:
-        state.pins = [plane.lift(args.pins[:2], state.offsets)[0], plane.lift(args.pins[2:], state.offsets)[0]]
+        set_pins(state, plane.lift(args.pins[:2], offsets)[0], plane.lift(args.pins[2:], offsets)[0])
     if args.encode:
         accept_picture(state, load_picture(args.encode, bundle.chw, bundle.background), args.encode.name)
-    state.scatter_changed = state.strip_changed = True
     return state
 
 
-def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Models) -> Scene:
+def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Models, stats: FrameStats) -> Scene:
     """A new scene (and every cached surface with it) when the window size changed; else the same one."""
     import pygame
 
     from viewer.layout import make_layout
+    from viewer.panels.legend import legend_cell, legend_font
 
     if scene is not None and state.window_size == scene.layout.size:
         return scene
-    from viewer.render import legend_cell, legend_font
-
     names = models.bundle.class_names
     font = legend_font(names, fonts)
-    layout = make_layout(state.window_size, legend_cell(names, font), font.get_linesize() + 6)  # never too small
+    layout = make_layout(state.window_size, legend_cell(names, font), font.get_linesize() + 6, len(names))
     if pygame.display.get_surface() is None or pygame.display.get_surface().get_size() != layout.size:
         pygame.display.set_mode(layout.size, pygame.RESIZABLE)
     adopt_layout(state, layout.size)
-    return Scene(layout, fonts, models)
-
-
-def stamp(folder: Path, prefix: str, suffix: str = ".png") -> Path:
-    return folder / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}{suffix}"
-
-
-def walk_gif(decoder, waypoints: list[np.ndarray], frames_per_leg: int, spherical: bool, out: Path) -> int:
-    """Decode the walk through the waypoints (one batched call) and write it as an animated GIF, each image
-    GIF_SCALE times its size; returns the frame count."""
-    images = decoder(path(np.stack(waypoints), frames_per_leg, spherical))  # (T, C, H, W) in [0, 1]
-    write_gif(out, frames_from_images(images, GIF_SCALE))
-    return len(images)
+    return Scene(layout, fonts, models, stats)
 
 
 def go_to_test_image(state: ViewState, models: Models, index: int) -> None:
@@ -177,52 +196,51 @@ def go_to_test_image(state: ViewState, models: Models, index: int) -> None:
 
 
 def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng: np.random.Generator) -> None:
-    """The one-off actions asked for this frame: a prior sample, a screenshot, a strip export."""
+    """The one-off actions asked for this frame: a prior sample, a picture, a jump, a screenshot, an export."""
     import pygame
 
-    from viewer import render
-
-    if Request.SAMPLE in state.requests:
-        if models.bundle.variational:
-            z = rng.standard_normal((1, models.bundle.latent_dim)).astype(np.float32)  # z ~ N(0, I), the VAE's prior
+    requests, bundle = state.requests, models.bundle
+    if Request.SAMPLE in requests:
+        if bundle.variational:
+            z = rng.standard_normal((1, bundle.latent_dim)).astype(np.float32)  # z ~ N(0, I), the VAE's prior
             accept_sample(state, z, models.plane)
         else:
-            notify(state, f"P samples a VAE's prior; {models.bundle.name} is a plain {models.bundle.kind}")
-    if Request.ENCODE_FILE in state.requests and state.dropped:
+            notify(state, words.NOT_VARIATIONAL.format(name=bundle.name, kind=bundle.kind))
+    if Request.ENCODE_FILE in requests and state.canvas.dropped:
+        dropped = Path(state.canvas.dropped)
         try:
-            bundle = models.bundle
-            accept_picture(
-                state, load_picture(Path(state.dropped), bundle.chw, bundle.background), Path(state.dropped).name
-            )
+            accept_picture(state, load_picture(dropped, bundle.chw, bundle.background), dropped.name)
         except PictureError as exc:
-            notify(state, str(exc)[-90:])
-    if Request.JUMP in state.requests and state.jump_index is not None:
-        go_to_test_image(state, models, state.jump_index)
-    if Request.EXPORT_WALK in state.requests:
-        if len(state.waypoints) < 2:
-            notify(state, "Shift+W exports the walk: Shift+click the scatter to add two waypoints or more")
-        else:
-            out = stamp(args.shots_dir, "walk", ".gif")
-            try:
-                count = walk_gif(models.decoder, state.waypoints, state.walk_frames, state.slerp, out)
-            except (ModelRunError, UserError) as exc:
-                notify(state, str(exc)[-90:])
-            else:
-                notify(state, f"saved {out.name} ({count} frames) in {out.parent}")
-                print(f"saved {out}", file=sys.stderr)
-    if Request.SCREENSHOT in state.requests:
+            notify(state, str(exc))
+    if Request.JUMP in requests and state.anomaly.jump is not None:
+        go_to_test_image(state, models, state.anomaly.jump)
+    if Request.EXPORT_WALK in requests:
+        export_walk_gif(state, models, args)
+    if Request.SCREENSHOT in requests:
         saved(state, stamp(args.shots_dir, "latent-explorer"), pygame.display.get_surface())
-    if Request.EXPORT_STRIP in state.requests:
-        if scene.strip_images is None:
-            notify(state, "E exports the A->B strip: click the scatter twice to pin A and B first")
+    if Request.EXPORT_STRIP in requests:
+        images = scene.panel("strip").images
+        if images is None:
+            notify(state, words.STRIP_EXPORT_NEEDS)
         else:
-            strip = render.tile_images(scene.strip_images, 1, len(scene.strip_images))  # (C, H, K * W): A left, B right
-            saved(
-                state,
-                stamp(args.shots_dir, "strip"),
-                render.image_surface(strip, (strip.shape[2] * 4, strip.shape[1] * 4)),
-            )
+            saved(state, stamp(args.shots_dir, "strip"), strip_surface(images))
     frame_done(state)
+
+
+def export_walk_gif(state: ViewState, models: Models, args) -> None:
+    """Shift+W: the walk through the waypoints as an animated GIF in --shots-dir."""
+    route = state.route
+    if len(route.waypoints) < 2:
+        notify(state, words.WALK_EXPORT_NEEDS)
+        return
+    out = stamp(args.shots_dir, "walk", ".gif")
+    try:
+        count = walk_gif(models.decoder, route.waypoints, route.walk_frames, route.slerp, out)
+    except (ModelRunError, UserError) as exc:
+        notify(state, str(exc))
+    else:
+        notify(state, words.SAVED_WALK.format(name=out.name, count=count, folder=out.parent))
+        print(f"saved {out}", file=sys.stderr)
 
 
 def saved(state: ViewState, path: Path, surface) -> None:
@@ -230,32 +248,20 @@ def saved(state: ViewState, path: Path, surface) -> None:
     try:
         save_png(surface, path)
     except UserError as exc:
-        notify(state, str(exc)[-90:])
+        notify(state, str(exc))
         print(f"warning: {exc}", file=sys.stderr)
         return
-    notify(state, f"saved {path.name} in {path.parent}")
+    notify(state, words.SAVED.format(name=path.name, folder=path.parent))
     print(f"saved {path}", file=sys.stderr)
 
 
-def export_csv(args: argparse.Namespace) -> str:
-    """`--export-csv FILE`: the test embedding with its plot positions, written without opening a window."""
-    bundle = load_bundle(args.bundle, strict=args.strict)
-    write_embedding_csv(
-        args.export_csv, bundle.z, bundle.labels, bundle.class_names, make_plane(bundle.z).project(bundle.z)
-    )
-    return f"saved {args.export_csv}: {len(bundle.z):,} test images, {bundle.latent_dim}-D latents"
-
-
-def export_walk(args: argparse.Namespace) -> str:
-    """`--waypoints ... --export-walk FILE.gif`: decode the walk and write it, without a window or pygame."""
-    bundle = load_bundle(args.bundle, strict=args.strict)
-    plane = make_plane(bundle.z)
-    providers, _ = choose_providers(args.provider)
-    decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, providers)
-    waypoints = list(plane.lift(np.reshape(args.waypoints, (-1, 2)), np.zeros(plane.extra_dims)))
-    count = walk_gif(decoder, waypoints, args.walk_frames, args.slerp, args.export_walk)
-    how = "great circles" if args.slerp else "straight lines"
-    return f"saved {args.export_walk}: {count} frames through {len(waypoints)} waypoints along {how}"
+def check_display(headless: bool) -> None:
+    """A window needs a display: without one (no DISPLAY nor WAYLAND_DISPLAY on Linux, and no SDL driver
+    chosen), say so at once instead of failing inside SDL."""
+    if headless or not sys.platform.startswith("linux") or os.environ.get("SDL_VIDEODRIVER"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise ViewerError(words.NO_DISPLAY)
 
 
 def open_window(headless: bool) -> dict:
@@ -265,54 +271,38 @@ def open_window(headless: bool) -> dict:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # read when pygame is first imported
     import pygame
 
-    pygame.display.init()
+    try:
+        pygame.display.init()
+    except pygame.error as exc:
+        raise ViewerError(f"{words.NO_DISPLAY} ({exc})") from None
     pygame.font.init()
     return {"text": pygame.font.Font(None, 20), "small": pygame.font.Font(None, 17)}
 
 
+def encoded_picture(state: ViewState, stats: FrameStats) -> None:
+    """--stats records where an encoded picture landed."""
+    canvas = state.canvas
+    if state.focus == Focus.PICTURE and canvas.marker is not None:
+        stats.encoded = {"file": canvas.picture, "z": state.z[0].tolist(), "plane": canvas.marker.tolist()}
+
+
 def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     """Open the bundle, then the window, and run frames until closed or `args.frames` is reached."""
-    models, home = open_models(args)
+    check_display(args.headless)
+    models, homes = open_models(args)
     session = read_session(models, args)  # before the window: a file it can't use is one line, exit 2
     if args.headless and args.mouse == "path":
         script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))
     fonts = open_window(args.headless)
     import pygame
 
-    from viewer.events import handle
-
     try:
-        state = start_state(models, home, args, session)
-        scene = fit_window(None, state, fonts, models)
-        pygame.display.set_caption(f"latent-explorer · {models.bundle.name}")
+        state = start_state(models, homes, args, session)
         frames = args.frames or (HEADLESS_FRAMES if args.headless else 0)
-        walk_every = max(1, round(args.fps / WALK_FPS)) if args.fps else 1  # loop iterations per walk frame
-        stats, clock, rng, hud_due = FrameStats(frames), pygame.time.Clock(), np.random.default_rng(), 0.0
-        while state.running and (frames == 0 or stats.frames < frames):
-            started = time.perf_counter()
-            # read input
-            if script is not None:
-                for event in script(stats.frames, scene.layout):
-                    pygame.event.post(event)
-            for event in pygame.event.get():
-                state = handle(event, state, scene.layout, models.plane)
-            advance_walk(state, walk_every)
-            # rebuild what is stale: the layout, the cached surfaces, the one decode
-            scene = fit_window(scene, state, fonts, models)
-            scene.refresh(state, models, stats)
-            # draw
-            if started >= hud_due:
-                hud_due, state.needs_redraw = started + HUD_REFRESH_S, True
-            if state.needs_redraw or state.show_help:
-                screen = pygame.display.get_surface()
-                pygame.display.update(scene.draw(screen, state, hud_lines(state, models, stats)))
-                stats.drawn(started)
-                if args.record:
-                    save_png(screen, args.record / f"frame-{stats.frame_ms.count:06d}.png")
-            # one-off requests, then wait for the next frame
-            carry_out_requests(state, scene, models, args, rng)
-            stats.frame_done()
-            clock.tick(args.fps)
+        stats = FrameStats(frames)
+        scene = fit_window(None, state, fonts, models, stats)
+        pygame.display.set_caption(words.WINDOW_TITLE.format(name=models.bundle.name))
+        frame_loop(state, scene, models, fonts, stats, args, script, frames)
         stats.finish()
         if args.session is not None:
             save_session(args.session, session_of(state), models.bundle.latent_dim, models.bundle.name)
@@ -324,3 +314,47 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     if args.stats:
         stats.write(args.stats, summary, args.raw_timings)
     return summary
+
+
+def frame_loop(state, scene, models, fonts, stats, args, script, frames) -> None:
+    """Input -> update -> refresh -> draw, once a frame, until the window closes or `frames` have run."""
+    import pygame
+
+    from viewer.events import handle
+
+    walk_every = max(1, round(args.fps / WALK_FPS)) if args.fps else 1  # loop iterations per walk frame
+    clock, rng, fps_due = pygame.time.Clock(), np.random.default_rng(), 0.0
+    while state.running and (frames == 0 or stats.frames < frames):
+        started = time.perf_counter()
+        # get input: events fold into the state
+        if script is not None:
+            for event in script(stats.frames, scene.layout):
+                pygame.event.post(event)
+        for event in pygame.event.get():
+            state = handle(event, state, scene.layout, models.plane)
+        advance_walk(state, walk_every)
+        # update: what inference derives from the input (an encoded drawing, the anomaly list)
+        for notice in update(state, models):
+            notify(state, notice)
+        encoded_picture(state, stats)
+        # refresh the panels whose keys changed: a new window size is a new scene
+        scene = fit_window(scene, state, fonts, models, stats)
+        if started >= fps_due:
+            fps_due, scene.fps = started + HUD_REFRESH_S, stats.fps()
+        for notice in scene.refresh(state, models):
+            notify(state, notice)
+        if scene.map_error is not None:
+            map_failed(state, scene.map_error)
+            scene.map_error = None
+        # draw what changed
+        screen = pygame.display.get_surface()
+        dirty = scene.draw(screen, state)
+        if dirty:
+            pygame.display.update(dirty)
+            stats.drawn(started)
+            if args.record:
+                save_png(screen, args.record / f"frame-{stats.frame_ms.count:06d}.png")
+        # one-off requests, then wait for the next frame
+        carry_out_requests(state, scene, models, args, rng)
+        stats.frame_done()
+        clock.tick(args.fps)

@@ -122,6 +122,13 @@ def _add_view_arguments(parser: argparse.ArgumentParser) -> None:
         help="equal: a latent unit is as long on both axes (distances look as they are); fit: each axis fills the plot",
     )
     parser.add_argument(
+        "--projection",
+        choices=["map", "pca"],
+        default="map",
+        help="a latent above 2-D: start on its map (python -m export.map made it; the PCA plane when it has none) "
+        "or on its PCA plane; M switches",
+    )
+    parser.add_argument(
         "--pins",
         type=float,
         nargs=4,
@@ -215,11 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.export_walk:
             if not args.waypoints:
                 raise UsageError("--export-walk needs --waypoints X1 Y1 X2 Y2 [...]")
-            from viewer.app import export_walk  # no window: the decoder is all it needs
+            from viewer.exports import export_walk  # no window: the decoder is all it needs
 
             return say([export_walk(args)])
         if args.export_csv:
-            from viewer.app import export_csv  # no window: the bundle and the plane are all it needs
+            from viewer.exports import export_csv  # no window: the bundle and the plane are all it needs
 
             return say([export_csv(args)])
         from viewer.app import run  # after parsing: --help needs no onnxruntime session

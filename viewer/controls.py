@@ -20,6 +20,7 @@ from viewer.state import (
     clear_pins,
     move_along_component,
     pick_component,
+    quit_viewer,
     request,
     reset_view,
     step_direction,
@@ -29,6 +30,7 @@ from viewer.state import (
     toggle_draw,
     toggle_help,
     toggle_map,
+    toggle_projection,
     toggle_slerp,
     toggle_traversal,
     toggle_walk,
@@ -49,10 +51,10 @@ class Control:
 def _quit(state: ViewState, key: int) -> None:
     if key == pygame.K_ESCAPE and back_out(state):
         return
-    state.running = False
+    quit_viewer(state)
 
 
-def _digit(state: ViewState, key: int) -> None:
+def _class_key(state: ViewState, key: int) -> None:
     choose_class(state, key - pygame.K_0)
 
 
@@ -68,6 +70,12 @@ CONTROLS = [
         lambda s, k: reset_view(s),
     ),
     Control("G", "manifold map: decoded images tiling the view", (pygame.K_g,), lambda s, k: toggle_map(s)),
+    Control(
+        "M",
+        "a latent above 2-D: its map (UMAP, t-SNE) or its PCA plane",
+        (pygame.K_m,),
+        lambda s, k: toggle_projection(s),
+    ),
     Control("click, click", "pin A, then B: decodes along A->B below"),
     Control(
         "Left / Right, or hover the strip",
@@ -98,7 +106,7 @@ CONTROLS = [
     ),
     Control("C", "clear the drawing", (pygame.K_c,), lambda s, k: clear_canvas(s)),
     Control("drop a picture file on the window", "encode it as the training images were; see it land"),
-    Control("0-9 or click the legend", "show or hide a class", tuple(range(pygame.K_0, pygame.K_9 + 1)), _digit),
+    Control("0-9 or click the legend", "show or hide a class", tuple(range(pygame.K_0, pygame.K_9 + 1)), _class_key),
     Control(
         "F, then two classes",
         "a direction between two classes' mean latents;  F again clears",

@@ -110,11 +110,18 @@ class GridDecoder:
         self.decoder, self.n = decoder, n
         self.images: np.ndarray | None = None  # (n, n, C, H, W), rows from the bottom of the view
         self.view: np.ndarray | None = None
+        self.offsets: np.ndarray | None = None
+        self.version = 0  # bumped at each refresh: what is drawn from the lattice is redrawn
+
+    def fresh(self, view: np.ndarray, offsets: np.ndarray) -> bool:
+        """Whether the lattice was decoded for this view and these offsets."""
+        return self.view is not None and np.array_equal(self.view, view) and np.array_equal(self.offsets, offsets)
 
     def refresh(self, plane, view: np.ndarray, offsets: np.ndarray) -> None:
         images = self.decoder(plane.lift(grid_nodes(view, self.n), offsets))
         self.images = images.reshape(self.n, self.n, *images.shape[1:])
-        self.view = np.array(view, dtype=np.float64)
+        self.view, self.offsets = np.array(view, dtype=np.float64), np.array(offsets)
+        self.version += 1
 
     def __call__(self, uv: np.ndarray) -> np.ndarray:
         return bilinear(self.images, self.view, uv)

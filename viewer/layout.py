@@ -21,6 +21,7 @@ HUD_LINES = 6
 HUD_LINE = 20
 LEGEND_COLUMNS = 5
 LEGEND_ROW = 24
+LEGEND_CELL_MIN = 40  # a legend cell's least width: the dot, the class key and a letter or two of the name
 MIN_WINDOW = (600, 460)  # below this the panel's text no longer fits
 TRAVERSAL_STEPS = 9  # columns of the traversal grid: -2σ to +2σ in half-σ steps
 TRAVERSAL_LABEL = 44  # the traversal grid's row-label column
@@ -31,8 +32,8 @@ TRAVERSAL_CELL = 64  # a traversal image's side, at most
 class Layout:
     size: tuple[int, int]
     plot: pygame.Rect  # latent scatter area
-    digit: pygame.Rect  # decoded digit, or the canvas in draw mode
-    side: pygame.Rect  # nearest real digits, or the drawing's reconstruction
+    tile: pygame.Rect  # the decoded image, or the canvas in draw mode
+    side: pygame.Rect  # the nearest test images, or the drawing's reconstruction
     strip: pygame.Rect  # decodes along the pinned segment, with the slider under them
     hud: pygame.Rect  # text lines
     legend: pygame.Rect  # under a heading line
@@ -83,17 +84,18 @@ class Layout:
         )
 
     def canvas_pixel(self, pos: tuple[int, int], image_shape: tuple[int, ...]) -> tuple[float, float]:
-        """Screen pixel over the digit tile -> (x, y) in image pixels; image_shape ends with (H, W)."""
+        """Screen pixel over the big tile -> (x, y) in image pixels; image_shape ends with (H, W)."""
         height, width = image_shape[-2:]
         return (
-            (pos[0] - self.digit.left) / self.digit.width * width - 0.5,
-            (pos[1] - self.digit.top) / self.digit.height * height - 0.5,
+            (pos[0] - self.tile.left) / self.tile.width * width - 0.5,
+            (pos[1] - self.tile.top) / self.tile.height * height - 0.5,
         )
 
 
-def make_layout(size: tuple[int, int], legend_cell: int = 0, legend_row: int = LEGEND_ROW) -> Layout:
+def make_layout(size: tuple[int, int], legend_cell: int = 0, legend_row: int = LEGEND_ROW, classes: int = 0) -> Layout:
     """The window's rects; legend_cell is the width a legend entry needs (its widest class name), 0 for the
-    default five columns. The plot is a square and wins space: the panel shrinks to MIN_PANEL, and its tile
+    default five columns; with `classes`, the legend takes more, narrower columns (names shortened) until every
+    class has a cell. The plot is a square and wins space: the panel shrinks to MIN_PANEL, and its tile
     to what the height leaves, before the plot does."""
     width, height = max(size[0], MIN_WINDOW[0]), max(size[1], MIN_WINDOW[1])
     wanted_plot = height - MARGIN - TITLE - AXIS_BOTTOM - FOOTER
@@ -105,15 +107,18 @@ def make_layout(size: tuple[int, int], legend_cell: int = 0, legend_row: int = L
     strip_size = panel_width // STRIP_COUNT
     below_tile = CAPTION + strip_size + 12 + 10 + HUD_LINES * HUD_LINE + 6 + CAPTION + 2 * LEGEND_ROW
     tile = int(min(TILE, (panel_width - 12) * 0.62, height - 2 * MARGIN - FOOTER - CAPTION - below_tile))
-    digit = pygame.Rect(left, MARGIN + CAPTION, tile, tile)
-    side = pygame.Rect(digit.right + 12, digit.top, panel_width - tile - 12, tile)
-    strip = pygame.Rect(left, digit.bottom + CAPTION + 10, strip_size * STRIP_COUNT, strip_size + 12)
+    tile_rect = pygame.Rect(left, MARGIN + CAPTION, tile, tile)
+    side = pygame.Rect(tile_rect.right + 12, tile_rect.top, panel_width - tile - 12, tile)
+    strip = pygame.Rect(left, tile_rect.bottom + CAPTION + 10, strip_size * STRIP_COUNT, strip_size + 12)
     hud = pygame.Rect(left, strip.bottom + 10, panel_width, HUD_LINES * HUD_LINE)
     legend_top = hud.bottom + 6 + CAPTION
     legend = pygame.Rect(left, legend_top, panel_width, max(height - MARGIN - FOOTER - legend_top, LEGEND_ROW * 2))
     footer = pygame.Rect(MARGIN, height - FOOTER, width - 2 * MARGIN, FOOTER)
     columns = max(1, min(LEGEND_COLUMNS, panel_width // legend_cell)) if legend_cell else LEGEND_COLUMNS
-    return Layout((width, height), plot, digit, side, strip, hud, legend, footer, columns, legend_row)
+    rows = max(legend.height // legend_row, 1)
+    if columns * rows < classes:  # a small window: every class stays reachable, in narrower cells
+        columns = max(columns, min(-(-classes // rows), panel_width // LEGEND_CELL_MIN))
+    return Layout((width, height), plot, tile_rect, side, strip, hud, legend, footer, columns, legend_row)
 
 
 def window_size(view_height: int = 640) -> tuple[int, int]:

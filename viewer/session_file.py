@@ -223,16 +223,24 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run 
 
 
 def write_embedding_csv(
-    path: str | Path, z: np.ndarray, labels: np.ndarray, class_names: list[str], plane_xy: np.ndarray
+    path: str | Path,
+    z: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str],
+    plane_xy: np.ndarray,
+    map_xy: np.ndarray | None = None,
 ) -> None:
-    """One row per test image: index, label, class name, its plot position (plane x, y: the latent itself for
-    D = 2, PC1 and PC2 for a projection) and its latent z_1..z_D; a header row first; written atomically.
+    """One row per test image: index, label, class name, its plane position (plane x, y: the latent itself for
+    D = 2, PC1 and PC2 for a projection), its map position when the bundle has a map (map x, y), and its latent
+    z_1..z_D; a header row first; written atomically.
 
     Numbers are written with 9 significant digits, enough to read every float32 back exactly."""
     z = np.asarray(z, dtype=np.float32)
     plane_xy = np.asarray(plane_xy, dtype=np.float64)
     count = len(z)
-    if z.ndim != 2 or np.shape(labels) != (count,) or plane_xy.shape != (count, 2):
+    if map_xy is not None:  # its columns follow the plane's
+        plane_xy = np.concatenate([plane_xy, np.asarray(map_xy, dtype=np.float64).reshape(count, 2)], axis=1)
+    if z.ndim != 2 or np.shape(labels) != (count,) or plane_xy.shape != (count, 2 if map_xy is None else 4):
         raise ValueError(
             f"expected z (M, D), labels (M,), plane_xy (M, 2); got {list(z.shape)}, "
             f"{list(np.shape(labels))}, {list(plane_xy.shape)}"
@@ -240,7 +248,8 @@ def write_embedding_csv(
     names = [spreadsheet_safe(name) for name in class_names]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")  # quotes a name holding a comma or a quote
-    writer.writerow(["index", "label", "class", "plane_x", "plane_y", *(f"z_{i + 1}" for i in range(z.shape[1]))])
+    places = ["plane_x", "plane_y"] + ([] if map_xy is None else ["map_x", "map_y"])
+    writer.writerow(["index", "label", "class", *places, *(f"z_{i + 1}" for i in range(z.shape[1]))])
     for index in range(count):
         label = int(labels[index])
         numbers = [f"{v:.9g}" for v in (*plane_xy[index], *z[index])]

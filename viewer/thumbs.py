@@ -18,7 +18,7 @@ from viewer.dots import centres
 MAX_THUMBS = 300  # more in view than this and they stay dots, however large the plot
 FILL = 0.3  # the share of the plot the thumbnails may cover together: past it they would mostly overlap
 THUMB_MAX = 32  # pixels a side: MNIST's 28 drawn as they are, 64x64 pictures halved
-THUMB_MIN = 16  # smaller than this, a digit is a smudge: dots say as much
+THUMB_MIN = 16  # smaller than this, an image is a smudge: dots say as much
 SIDE_STEP = 4  # sides come in steps of this, so zooming reuses the scaled images it made
 CACHE_LIMIT = 2048  # scaled images kept (~2 MB at 32x32 in colour); cleared when full
 
@@ -27,7 +27,7 @@ class ThumbCache:
     """The bundle's test images (uint8 (M, C, H, W)) as framed-to-be thumbnails, made on first use."""
 
     def __init__(self, images: np.ndarray, image_surface):
-        self.images, self.image_surface = images, image_surface  # render.image_surface, passed to avoid a cycle
+        self.images, self.image_surface = images, image_surface  # panels.paint.image_surface, passed in
         self.largest = min(THUMB_MAX, max(images.shape[2:]))
         self.side = self.largest  # pixels a side, as the last placement chose
         self.cache: dict[tuple[int, int], pygame.Surface] = {}

@@ -35,6 +35,15 @@ def click(pos):
     return [move(pos), press(pos), release(pos)]
 
 
+def scene_for(state, bundle: Path = SHIPPED, *flags: str):
+    """A real scene (every panel) for the state, in a headless window of the state's size."""
+    from viewer.stats import FrameStats
+
+    args = cli.build_parser().parse_args([str(bundle), "--headless", *flags])
+    models, _ = app.open_models(args)
+    return app.fit_window(None, state, app.open_window(True), models, FrameStats(1))
+
+
 def run_viewer(tmp_path: Path, script, frames: int, *flags: str, bundle: Path = SHIPPED) -> tuple[dict, pygame.Surface]:
     """Run the real frame loop headless, `script(frame, layout)` posting events; returns stats and the last frame."""
     shot = tmp_path / f"shot-{len(list(tmp_path.iterdir()))}.png"

@@ -9,13 +9,13 @@ import numpy as np
 import pygame
 import pytest
 
+from latent_common.style import PIN
 from tests.helpers import ROOT, SHIPPED
 from tests.viewer.harness import key, move, press, release, run_viewer
 from viewer import app
 from viewer.anomaly import BINS, error_scale, palette
 from viewer.bundle import load_bundle
 from viewer.layout import make_layout, window_size
-from viewer.render import PIN
 
 LAYOUT = make_layout(window_size())
 EIGHT_D = ROOT / "models" / "mnist-ae-8d"
@@ -28,7 +28,7 @@ def spy_states(monkeypatch) -> list:
 
     def spy(state, *rest):
         real(state, *rest)
-        seen.append((state.worst, state.uv.copy(), state.z.copy(), state.notice, state.canvas_error))
+        seen.append((state.anomaly.worst, state.pointer.uv.copy(), state.z.copy(), state.notice, state.canvas.error))
 
     monkeypatch.setattr(app, "carry_out_requests", spy)
     return seen
@@ -103,7 +103,7 @@ def test_a_click_on_the_list_goes_to_that_test_image(tmp_path: Path, monkeypatch
 
 def test_a_drawing_shows_its_error_among_the_test_images(tmp_path: Path, monkeypatch):
     states = spy_states(monkeypatch)
-    top, bottom = (LAYOUT.digit.left + 20, LAYOUT.digit.top + 20), (LAYOUT.digit.right - 20, LAYOUT.digit.top + 24)
+    top, bottom = (LAYOUT.tile.left + 20, LAYOUT.tile.top + 20), (LAYOUT.tile.right - 20, LAYOUT.tile.top + 24)
 
     def script(frame, layout):
         return {

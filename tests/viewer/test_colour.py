@@ -10,7 +10,7 @@ import pytest
 from tests.helpers import SHIPPED
 from viewer.bundle import ENCODER, load_bundle
 from viewer.inference import CPU, OnnxModel
-from viewer.render import INK, DigitTile, image_surface, map_surface, tile_images
+from viewer.panels.paint import INK, ImageTile, image_surface, map_surface, tile_images
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def test_a_grey_image_draws_through_the_ink_palette():
 def test_the_tile_keeps_colour_and_rows_stay_rows():
     image = solid((0, 0, 0), size=(4, 6))
     image[:, 0, :] = np.array([1.0, 0.0, 0.0])[:, None]  # the top row red
-    tile = DigitTile((3, 4, 6), (60, 40)).update(image)
+    tile = ImageTile((3, 4, 6), (60, 40)).update(image)
     assert tuple(tile.get_at((30, 2)))[:3] == (255, 0, 0)
     assert tuple(tile.get_at((30, 38)))[:3] == (0, 0, 0)
 

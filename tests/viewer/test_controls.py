@@ -53,13 +53,13 @@ def test_every_bound_key_reaches_its_control(control):
 @pytest.mark.parametrize(
     "code, char, changed",
     [
-        (pygame.K_g, "g", lambda s: s.show_map),
+        (pygame.K_g, "g", lambda s: s.view.show_map),
         (pygame.K_h, "h", lambda s: s.show_help),
         (pygame.K_SLASH, "?", lambda s: s.show_help),
         (pygame.K_s, "s", lambda s: Request.SCREENSHOT in s.requests),
         (pygame.K_p, "p", lambda s: Request.SAMPLE in s.requests),
         (pygame.K_d, "d", lambda s: s.focus == Focus.DRAW),
-        (pygame.K_3, "3", lambda s: s.hidden == {3}),
+        (pygame.K_3, "3", lambda s: s.view.hidden == {3}),
         (pygame.K_q, "q", lambda s: not s.running),
     ],
 )
@@ -73,7 +73,7 @@ def test_a_digit_key_beyond_the_class_count_does_nothing():
     plane, state = fresh()
     state.class_count = 3
     state = handle(key(pygame.K_7, "7"), state, LAYOUT, plane)
-    assert state.hidden == frozenset()
+    assert state.view.hidden == frozenset()
 
 
 def test_esc_closes_the_help_before_it_quits():
@@ -90,7 +90,7 @@ def test_esc_closes_the_traversal_grid_but_leaves_the_anomaly_view():
     for name in ("t", "a"):
         state = handle(key(getattr(pygame, f"K_{name}"), name), state, LAYOUT, plane)
     state = handle(key(pygame.K_ESCAPE), state, LAYOUT, plane)
-    assert not state.show_traversal and state.color_by_error and state.running
+    assert not state.show_traversal and state.anomaly.on and state.running
     state = handle(key(pygame.K_ESCAPE), state, LAYOUT, plane)
     assert not state.running
 
@@ -106,11 +106,11 @@ def test_esc_leaves_draw_mode_before_it_quits():
 
 
 def test_the_help_overlay_draws_a_line_per_control():
-    from viewer.render import PIN, help_overlay
+    from latent_common.style import PIN
+    from tests.viewer.harness import scene_for
 
-    pygame.font.init()
-    fonts = {"text": pygame.font.Font(None, 20), "small": pygame.font.Font(None, 17)}
-    overlay = pygame.surfarray.pixels3d(help_overlay(LAYOUT.size, fonts))
+    _, state = fresh()
+    overlay = pygame.surfarray.pixels3d(scene_for(state).panel("help").build(state))
     label_column = np.abs(overlay[60:290].astype(int) - PIN).sum(axis=2).min(axis=0) < 40  # (y,) rows with label ink
     starts = np.flatnonzero(label_column[1:] & ~label_column[:-1])  # top of each label line
     assert len(starts) >= len(CONTROLS)

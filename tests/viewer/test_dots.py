@@ -10,12 +10,14 @@ import pygame
 import pytest
 
 from latent_common.style import class_color
-from viewer import dots, render
+from viewer import dots
 from viewer.layout import make_layout, window_size
+from viewer.panels.plot import scatter_surface
+from viewer.words import PlotText
 
 LAYOUT = make_layout(window_size())
 VIEW = np.array([[0.0, 10.0], [0.0, 10.0]])
-WORDS = render.PlotText("title", "z1", "z2", "keys")
+WORDS = PlotText("title", "z1", "z2", ("keys",))
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +35,8 @@ def fonts() -> dict:
 
 
 def plot_pixels(points, labels, hidden=frozenset()) -> np.ndarray:
-    """The plot's pixels (W, H, 3) as render.scatter_surface draws them."""
-    surface = render.scatter_surface(LAYOUT, VIEW, points, labels, hidden, fonts(), WORDS)
+    """The plot's pixels (W, H, 3) as scatter_surface draws them."""
+    surface = scatter_surface(LAYOUT, VIEW, points, labels, hidden, fonts(), WORDS)
     return pygame.surfarray.array3d(surface.subsurface(LAYOUT.plot)).astype(int)
 
 
@@ -95,7 +97,7 @@ def test_only_large_embeddings_take_the_raster(monkeypatch):
 
     monkeypatch.setattr(dots, "blend", refuse)
     points = np.random.default_rng(0).uniform(0, 10, size=(dots.SPRITE_LIMIT, 2))
-    render.scatter_surface(LAYOUT, VIEW, points, np.zeros(len(points), np.uint8), frozenset(), fonts(), WORDS)
+    scatter_surface(LAYOUT, VIEW, points, np.zeros(len(points), np.uint8), frozenset(), fonts(), WORDS)
     with pytest.raises(AssertionError, match="the raster was used"):
         points = np.vstack([points, [[5.0, 5.0]]])
-        render.scatter_surface(LAYOUT, VIEW, points, np.zeros(len(points), np.uint8), frozenset(), fonts(), WORDS)
+        scatter_surface(LAYOUT, VIEW, points, np.zeros(len(points), np.uint8), frozenset(), fonts(), WORDS)

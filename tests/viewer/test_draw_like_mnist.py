@@ -11,10 +11,10 @@ from tests.viewer.harness import key, move, press, release, run_viewer
 from viewer.bundle import load_bundle
 from viewer.layout import CAPTION, make_layout, window_size
 from viewer.normalise import MNIST_FIT
-from viewer.scene import sees_like_mnist
+from viewer.words import sees_like_mnist
 
 LAYOUT = make_layout(window_size())
-SIDE = max(min(LAYOUT.side.width, (LAYOUT.side.height - CAPTION) // 2), 8)  # render.seen_surface's image side
+SIDE = max(min(LAYOUT.side.width, (LAYOUT.side.height - CAPTION) // 2), 8)  # panels.side.seen_halves's image side
 
 
 def brightness(shot: pygame.Surface, rect: pygame.Rect) -> np.ndarray:
@@ -33,7 +33,7 @@ def seen_rect() -> pygame.Rect:
 
 
 def test_a_large_drawing_is_shown_and_encoded_at_mnist_size(tmp_path):
-    tile = LAYOUT.digit
+    tile = LAYOUT.tile
     corners = [(tile.left + 12, tile.top + 12), (tile.right - 12, tile.top + 12), (tile.left + 40, tile.bottom - 12)]
     strokes = [key(pygame.K_d, "d"), press(corners[0])]
     for start, end in zip(corners, corners[1:]):  # a 7 across the whole tile

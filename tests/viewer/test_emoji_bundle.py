@@ -33,7 +33,7 @@ def test_it_draws_in_colour(tmp_path: Path):
     assert stats["frames"] == 20
     from viewer.layout import make_layout, window_size
 
-    digit = make_layout(window_size()).digit
+    digit = make_layout(window_size()).tile
     pixels = pygame.surfarray.array3d(shot)[digit.left : digit.right, digit.top : digit.bottom].reshape(-1, 3)
     spread = pixels.astype(int).max(axis=1) - pixels.astype(int).min(axis=1)  # 0 for any grey pixel
     assert (spread > 40).mean() > 0.05  # a decoded emoji, not a grey one

@@ -12,8 +12,8 @@ from viewer.bundle import load_bundle
 from viewer.events import handle
 from viewer.explore import equal_scales, make_plane, plane_bounds
 from viewer.layout import make_layout, window_size
-from viewer.scene import offset_lines, panel_captions, plot_words
 from viewer.state import Focus, initial_state
+from viewer.words import offset_lines, panel_captions, plot_words
 
 EIGHT_D = ROOT / "models" / "mnist-ae-8d"
 LAYOUT = make_layout(window_size())
@@ -55,8 +55,8 @@ def test_r_with_a_still_mouse_decodes_what_is_now_under_it():
     state = feed(state, plane, [move(start), down, move(spot, held=True), up])  # a pan; the mouse stays at spot
     panned_z = state.z.copy()
     state = feed(state, plane, [key(pygame.K_r, "r")])
-    np.testing.assert_allclose(state.uv, LAYOUT.to_plane(spot, state.view))
-    np.testing.assert_allclose(state.z[0], plane.lift(state.uv, state.offsets)[0], atol=1e-6)
+    np.testing.assert_allclose(state.pointer.uv, LAYOUT.to_plane(spot, state.view.bounds))
+    np.testing.assert_allclose(state.z[0], plane.lift(state.pointer.uv, state.view.offsets)[0], atol=1e-6)
     assert not np.allclose(state.z, panned_z)
 
 
@@ -82,7 +82,7 @@ def test_every_offset_off_the_plane_is_shown_and_r_zeroes_them():
     text = " ".join(line for line, _ in offset_lines(state, plane))
     assert "pc4 +0.25σ" in text and "pc8 -0.50σ" in text and "R resets" in text
     state = feed(state, plane, [key(pygame.K_r, "r")])
-    assert not state.offsets.any()
+    assert not state.view.offsets.any()
     assert "on the PC1-PC2 plane" in offset_lines(state, plane)[0][0]
 
 
@@ -94,9 +94,9 @@ def test_component_keys_on_a_2d_latent_say_why_they_do_nothing():
 
 def test_the_wheel_over_the_panel_leaves_the_plot_alone():
     _, plane, state = fresh()
-    view = state.view.copy()
+    view = state.view.bounds.copy()
     state = feed(state, plane, [move(LAYOUT.hud.center), pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=2)])
-    np.testing.assert_array_equal(state.view, view)
+    np.testing.assert_array_equal(state.view.bounds, view)
 
 
 def test_equal_scales_give_both_axes_the_same_span():
@@ -105,7 +105,7 @@ def test_equal_scales_give_both_axes_the_same_span():
 
 
 def test_the_readout_gains_decimals_as_the_view_narrows():
-    from viewer.scene import readout_decimals
+    from viewer.words import readout_decimals
 
     def view(width):
         return np.array([[0.0, width], [0.0, width]])

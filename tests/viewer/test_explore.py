@@ -9,15 +9,14 @@ import numpy as np
 import pygame
 import pytest
 
-from latent_common.style import CLASS_COLORS
+from latent_common.style import CLASS_COLORS, DRAWN
 from tests.helpers import ROOT, SHIPPED
-from tests.viewer.harness import click, ev, key, move, press, release, run_viewer
+from tests.viewer.harness import click, ev, key, move, press, release, run_viewer, scene_for
 from viewer.bundle import DECODER, load_bundle
 from viewer.events import handle
 from viewer.explore import bilinear, grid_centres, grid_nodes, make_plane, nearest, plane_bounds, segment, zoom
 from viewer.inference import CPU, GridDecoder, OnnxModel
 from viewer.layout import STRIP_COUNT, make_layout, window_size
-from viewer.render import DRAWN
 from viewer.state import ZOOM_RANGE, initial_state
 
 EIGHT_D = ROOT / "models" / "mnist-ae-8d"
@@ -58,43 +57,48 @@ def count_color(pixels, color, tolerance=60):
 def test_wheel_zooms_about_the_cursor_and_r_resets():
     bundle, plane, state = fresh()
     spot = (LAYOUT.plot.left + 100, LAYOUT.plot.top + 150)
-    before = LAYOUT.to_plane(spot, state.view)
-    width = np.ptp(state.view, axis=1)
+    before = LAYOUT.to_plane(spot, state.view.bounds)
+    width = np.ptp(state.view.bounds, axis=1)
+    plot_key = scene_for(state).panel("plot").key(state)
     state = feed(state, plane, [move(spot), ev(pygame.MOUSEWHEEL, x=0, y=1)], bundle)
-    np.testing.assert_allclose(np.ptp(state.view, axis=1), width * 0.8)
-    np.testing.assert_allclose(LAYOUT.to_plane(spot, state.view), before, atol=1e-9)  # the point stays put
-    assert state.scatter_changed
+    np.testing.assert_allclose(np.ptp(state.view.bounds, axis=1), width * 0.8)
+    np.testing.assert_allclose(LAYOUT.to_plane(spot, state.view.bounds), before, atol=1e-9)  # the point stays put
+    assert scene_for(state).panel("plot").key(state) != plot_key  # the scatter is redrawn for the new view
     state = feed(state, plane, [key(pygame.K_r, "r")], bundle)
-    np.testing.assert_array_equal(state.view, state.home_view)
+    np.testing.assert_array_equal(state.view.bounds, state.view.home)
 
 
 def test_zoom_stops_at_its_limits_and_says_so():
     bundle, plane, state = fresh()
     spot = (LAYOUT.plot.left + 100, LAYOUT.plot.top + 150)
-    home_width = np.ptp(state.home_view[0])
+    home_width = np.ptp(state.view.home[0])
     state = feed(state, plane, [move(spot)] + [ev(pygame.MOUSEWHEEL, x=0, y=3)] * 40, bundle)  # 0.8^120: far past
     notch = 0.8**3  # three wheel steps at once
-    assert ZOOM_RANGE[0] <= np.ptp(state.view[0]) / home_width < ZOOM_RANGE[0] / notch  # within a notch of the limit
+    assert (
+        ZOOM_RANGE[0] <= np.ptp(state.view.bounds[0]) / home_width < ZOOM_RANGE[0] / notch
+    )  # within a notch of the limit
     assert "as far as it goes" in state.notice
     state = feed(state, plane, [ev(pygame.MOUSEWHEEL, x=0, y=-3)] * 80, bundle)
-    assert ZOOM_RANGE[1] * notch < np.ptp(state.view[0]) / home_width <= ZOOM_RANGE[1]
-    assert np.isfinite(state.view).all()
+    assert ZOOM_RANGE[1] * notch < np.ptp(state.view.bounds[0]) / home_width <= ZOOM_RANGE[1]
+    assert np.isfinite(state.view.bounds).all()
 
 
 def test_drag_pans_and_a_click_pins():
     bundle, plane, state = fresh()
     a, b = (LAYOUT.plot.left + 200, LAYOUT.plot.top + 200), (LAYOUT.plot.left + 260, LAYOUT.plot.top + 230)
-    grabbed = LAYOUT.to_plane(a, state.view)
+    grabbed = LAYOUT.to_plane(a, state.view.bounds)
     state = feed(state, plane, [move(a), press(a), move(b, held=True)], bundle)
-    assert state.panning
-    np.testing.assert_allclose(LAYOUT.to_plane(b, state.view), grabbed, atol=1e-9)  # the grabbed point follows
+    assert state.pointer.panning
+    np.testing.assert_allclose(LAYOUT.to_plane(b, state.view.bounds), grabbed, atol=1e-9)  # the grabbed point follows
     state = feed(state, plane, [release(b)], bundle)
-    assert state.pins == [] and not state.panning
+    assert state.route.pins == [] and not state.pointer.panning
     state = feed(state, plane, click(a) + click(b), bundle)
-    assert len(state.pins) == 2
-    np.testing.assert_allclose(state.pins[0], plane.lift(LAYOUT.to_plane(a, state.view), state.offsets)[0], atol=1e-5)
+    assert len(state.route.pins) == 2
+    np.testing.assert_allclose(
+        state.route.pins[0], plane.lift(LAYOUT.to_plane(a, state.view.bounds), state.view.offsets)[0], atol=1e-5
+    )
     state = feed(state, plane, click(b), bundle)
-    assert len(state.pins) == 1  # a third click starts a new segment
+    assert len(state.route.pins) == 1  # a third click starts a new segment
 
 
 def test_zoom_rerenders_the_scatter(tmp_path: Path):
@@ -129,12 +133,12 @@ def test_slider_moves_z_along_the_segment():
     bundle, plane, state = fresh()
     a, b = (LAYOUT.plot.left + 100, LAYOUT.plot.top + 400), (LAYOUT.plot.left + 400, LAYOUT.plot.top + 100)
     state = feed(state, plane, click(a) + click(b) + [key(pygame.K_RIGHT)] * 3, bundle)
-    assert state.focus == "slider" and state.t == pytest.approx(0.65)
-    expected = (1 - state.t) * state.pins[0] + state.t * state.pins[1]
+    assert state.focus == "slider" and state.route.t == pytest.approx(0.65)
+    expected = (1 - state.route.t) * state.route.pins[0] + state.route.t * state.route.pins[1]
     np.testing.assert_allclose(state.z[0], expected, atol=1e-5)
     state = feed(state, plane, [move((LAYOUT.strip.left, LAYOUT.strip.centery))], bundle)
-    assert state.t == 0.0
-    np.testing.assert_allclose(state.z[0], state.pins[0], atol=1e-6)
+    assert state.route.t == 0.0
+    np.testing.assert_allclose(state.z[0], state.route.pins[0], atol=1e-6)
 
 
 def test_segment_is_evenly_spaced():
@@ -176,17 +180,19 @@ def test_neighbour_thumbnails_show_real_digits(tmp_path: Path):
 
 def test_drawing_paints_the_canvas_and_c_clears():
     bundle, plane, state = fresh()
-    top, bottom = (LAYOUT.digit.centerx, LAYOUT.digit.top + 30), (LAYOUT.digit.centerx, LAYOUT.digit.bottom - 30)
+    top, bottom = (LAYOUT.tile.centerx, LAYOUT.tile.top + 30), (LAYOUT.tile.centerx, LAYOUT.tile.bottom - 30)
     state = feed(state, plane, [key(pygame.K_d, "d"), press(top), move(bottom, held=True), release(bottom)], bundle)
-    assert state.focus == "draw" and state.canvas_changed
-    column = state.canvas[0][:, 13:15].max(axis=1)
-    assert (column > 0.5).sum() > 15 and state.canvas[0][:, :8].max() < 0.05  # a vertical stroke, nothing beside it
+    assert state.focus == "draw" and state.canvas.image.any()
+    column = state.canvas.image[0][:, 13:15].max(axis=1)
+    assert (column > 0.5).sum() > 15 and state.canvas.image[0][
+        :, :8
+    ].max() < 0.05  # a vertical stroke, nothing beside it
     state = feed(state, plane, [key(pygame.K_c, "c")], bundle)
-    assert not state.canvas.any()
+    assert not state.canvas.image.any()
 
 
 def test_drawing_is_encoded_marked_and_reconstructed(tmp_path: Path):
-    top, bottom = (LAYOUT.digit.centerx, LAYOUT.digit.top + 30), (LAYOUT.digit.centerx, LAYOUT.digit.bottom - 30)
+    top, bottom = (LAYOUT.tile.centerx, LAYOUT.tile.top + 30), (LAYOUT.tile.centerx, LAYOUT.tile.bottom - 30)
     stroke = (
         [key(pygame.K_d, "d"), press(top)]
         + [move((top[0], y), held=True) for y in range(top[1], bottom[1], 8)]
@@ -195,7 +201,7 @@ def test_drawing_is_encoded_marked_and_reconstructed(tmp_path: Path):
     _, pixels = run_script(tmp_path, {1: stroke}, 4)
     assert count_color(region(pixels, LAYOUT.plot), DRAWN, 40) > 20  # the ring where the drawing lands
     assert region(pixels, LAYOUT.side).max() > 150  # its reconstruction beside the canvas
-    assert region(pixels, LAYOUT.digit).max() > 200  # the drawing itself
+    assert region(pixels, LAYOUT.tile).max() > 200  # the drawing itself
 
 
 # 6. Latents above 2-D ---------------------------------------------------------------------------
@@ -209,12 +215,12 @@ def test_eight_d_bundle_opens_on_its_principal_plane():
     np.testing.assert_allclose(plane.origin, bundle.z.mean(axis=0), rtol=1e-5, atol=1e-5)
     spot = (LAYOUT.plot.left + 123, LAYOUT.plot.top + 321)
     state = feed(state, plane, [move(spot)], bundle)
-    uv = LAYOUT.to_plane(spot, state.view)
+    uv = LAYOUT.to_plane(spot, state.view.bounds)
     np.testing.assert_allclose(
         state.z[0], plane.origin + plane.basis @ uv, rtol=1e-5, atol=1e-4
     )  # exactly on the plane
     state = feed(state, plane, [key(pygame.K_RIGHTBRACKET, "]"), key(pygame.K_EQUALS, "=")], bundle)
-    assert state.component == 1 and state.offsets[1] == pytest.approx(0.25)
+    assert state.view.component == 1 and state.view.offsets[1] == pytest.approx(0.25)
     np.testing.assert_allclose(
         state.z[0] - (plane.origin + plane.basis @ uv), plane.extra[:, 1] * 0.25 * plane.extra_std[1], atol=1e-4
     )
@@ -222,8 +228,9 @@ def test_eight_d_bundle_opens_on_its_principal_plane():
 
 @pytest.mark.skipif(not EIGHT_D.exists(), reason="models/mnist-ae-8d not shipped")
 def test_eight_d_bundle_runs_headless(tmp_path: Path):
-    stats, pixels = run_script(tmp_path, {1: [move(LAYOUT.plot.center), key(pygame.K_EQUALS, "=")]}, 5, bundle=EIGHT_D)
-    assert stats["decodes"] >= 2 and region(pixels, LAYOUT.digit).max() > 150
+    events = {1: [move(LAYOUT.plot.center), key(pygame.K_EQUALS, "=")]}  # "=": off the PCA plane
+    stats, pixels = run_script(tmp_path, events, 5, "--projection", "pca", bundle=EIGHT_D)
+    assert stats["decodes"] >= 2 and region(pixels, LAYOUT.tile).max() > 150
 
 
 def test_two_d_plane_is_the_latent_space_itself():
@@ -237,9 +244,9 @@ def test_two_d_plane_is_the_latent_space_itself():
 def test_number_keys_and_legend_clicks_toggle_classes(tmp_path: Path):
     bundle, plane, state = fresh()
     state = feed(state, plane, [key(pygame.K_1, "1")], bundle)
-    assert state.hidden == {1}
+    assert state.view.hidden == {1}
     state = feed(state, plane, click(LAYOUT.legend_item(1).center), bundle)
-    assert state.hidden == set()
+    assert state.view.hidden == set()
     _, shown = run_script(tmp_path, {}, 2)
     _, hidden = run_script(tmp_path, {0: [key(pygame.K_1, "1")]}, 2)
     orange = CLASS_COLORS[1]
@@ -267,8 +274,8 @@ def test_grid_decoder_matches_live_decodes_at_nodes_and_interpolates_between():
     bundle, plane, state = fresh()
     decoder = OnnxModel(SHIPPED / DECODER, "decoder", 2, (28, 28), [CPU])
     grid = GridDecoder(decoder, 5)
-    grid.refresh(plane, state.view, state.offsets)
-    nodes = grid_nodes(state.view, 5)
+    grid.refresh(plane, state.view.bounds, state.view.offsets)
+    nodes = grid_nodes(state.view.bounds, 5)
     for index in (0, 7, 24):
         np.testing.assert_allclose(grid(nodes[index]), decoder(nodes[index][None].astype(np.float32))[0], atol=1e-6)
     midpoint = (nodes[6] + nodes[7]) / 2

@@ -27,7 +27,7 @@ def spy_focus(monkeypatch) -> list:
 
     def spy(state, *rest):
         real(state, *rest)
-        seen.append((state.focus, state.z.copy(), state.view.copy()))
+        seen.append((state.focus, state.z.copy(), state.view.bounds.copy()))
 
     monkeypatch.setattr(app, "carry_out_requests", spy)
     return seen
@@ -70,7 +70,7 @@ def test_a_dark_on_light_digit_is_inverted_like_mnist_and_lands_on_its_dot(tmp_p
 
 
 def test_an_empty_canvas_shows_a_hint_not_a_reconstruction(tmp_path: Path):
-    from viewer.render import DIM_TEXT
+    from latent_common.style import DIM_TEXT
 
     _, shot = run_viewer(tmp_path, lambda frame, layout: [key(pygame.K_d, "d")] if frame == 1 else [], 4)
     side = pygame.surfarray.array3d(shot)[LAYOUT.side.left : LAYOUT.side.right, LAYOUT.side.top : LAYOUT.side.bottom]
@@ -80,8 +80,10 @@ def test_an_empty_canvas_shows_a_hint_not_a_reconstruction(tmp_path: Path):
 
 
 def test_a_long_notice_wraps_instead_of_running_off_the_panel():
-    from viewer.scene import NOTICE_WIDTH, wrap
+    from viewer.text import wrap
 
+    pygame.font.init()
+    font = pygame.font.Font(None, 20)  # the HUD's
     text = "E exports the A->B strip: click the scatter twice to pin A and B first"
-    lines = wrap(text, NOTICE_WIDTH)
-    assert len(lines) == 2 and all(len(line) <= NOTICE_WIDTH for line in lines) and " ".join(lines) == text
+    lines = wrap(font, text, LAYOUT.hud.width)
+    assert len(lines) == 2 and all(font.size(line)[0] <= LAYOUT.hud.width for line in lines) and " ".join(lines) == text

@@ -88,10 +88,10 @@ def test_a_decoder_failing_while_running_shows_a_notice_and_a_crossed_tile(tmp_p
     stats, shot = run_viewer(tmp_path, script, 8)  # the scripted mouse hovers every frame
     assert stats["frames"] == 8
     assert any(n and "decoder.onnx failed when it ran" in n for n in notices)
+    from latent_common.style import WARN
     from viewer.layout import make_layout, window_size
-    from viewer.render import WARN
 
-    digit = make_layout(window_size()).digit
+    digit = make_layout(window_size()).tile
     pixels = pygame.surfarray.array3d(shot)[digit.left : digit.right, digit.top : digit.bottom].reshape(-1, 3)
     assert (np.abs(pixels.astype(int) - WARN).sum(axis=1) < 30).sum() > 100  # the warning cross
 

@@ -49,8 +49,8 @@ def test_a_dropped_file_is_encoded_and_marked(bundle, tmp_path: Path):
     script = lambda frame, layout: [ev(pygame.DROPFILE, file=str(png))] if frame == 2 else []  # noqa: E731
     stats, shot = run_viewer(tmp_path, script, 6, "--mouse", "still")
     np.testing.assert_allclose(stats["encoded"]["z"], bundle.z[INDEX], atol=1e-4)
+    from latent_common.style import DRAWN
     from viewer.layout import make_layout, window_size
-    from viewer.render import DRAWN
 
     plot = make_layout(window_size()).plot
     pixels = pygame.surfarray.array3d(shot)[plot.left : plot.right, plot.top : plot.bottom].reshape(-1, 3)

@@ -61,7 +61,7 @@ def test_window_events_are_harmless(tmp_path: Path, event_type):
 
 def test_mouse_outside_the_plot_keeps_the_last_digit(tmp_path: Path):
     def script(frame, layout):
-        return [move(layout.plot.center)] if frame == 1 else [move((layout.digit.centerx, layout.digit.bottom + 5))]
+        return [move(layout.plot.center)] if frame == 1 else [move((layout.tile.centerx, layout.tile.bottom + 5))]
 
     stats, _ = run_headless(tmp_path, script)
     assert stats["decodes"] == 2  # start, then the one move inside the plot

@@ -9,7 +9,7 @@ from tests.helpers import SHIPPED
 from tests.viewer.harness import ev, move, run_viewer
 from viewer.bundle import load_bundle
 from viewer.explore import make_plane, plane_bounds
-from viewer.render import INK
+from viewer.panels.paint import INK
 from viewer.thumbs import FILL, MAX_THUMBS, THUMB_MIN, ThumbCache
 
 PLOT = (500, 500)

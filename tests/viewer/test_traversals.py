@@ -9,7 +9,7 @@ import pygame
 from tests.helpers import ROOT
 from tests.viewer.harness import key, move, run_viewer
 from viewer.layout import CAPTION, TRAVERSAL_LABEL, TRAVERSAL_STEPS, make_layout, window_size
-from viewer.render import INK
+from viewer.panels.paint import INK
 
 LAYOUT = make_layout(window_size())
 EIGHT_D = ROOT / "models" / "mnist-ae-8d"

@@ -20,7 +20,7 @@ from viewer.events import handle
 from viewer.explore import make_plane, plane_bounds  # noqa: E402
 from viewer.inference import CPU, OnnxModel, choose_providers  # noqa: E402
 from viewer.layout import make_layout, window_size  # noqa: E402
-from viewer.render import DigitTile  # noqa: E402
+from viewer.panels.paint import ImageTile  # noqa: E402
 from viewer.state import initial_state  # noqa: E402
 
 STATS_KEYS = {"frames", "frame_ms_p50", "frame_ms_p99", "decode_us_p50", "decode_us_p99", "provider"}
@@ -50,7 +50,7 @@ def test_headless_run_writes_stats_and_screenshot(tmp_path: Path):
     plot = image[layout.plot.left : layout.plot.right, layout.plot.top : layout.plot.bottom].reshape(-1, 3)
     for color in CLASS_COLORS:  # every class's dots are drawn (alpha-blended, so look for near matches)
         assert (np.abs(plot.astype(int) - color).sum(axis=1) < 60).sum() > 50, color
-    digit = image[layout.digit.left : layout.digit.right, layout.digit.top : layout.digit.bottom]
+    digit = image[layout.tile.left : layout.tile.right, layout.tile.top : layout.tile.bottom]
     assert digit.max() > 200 and digit.min() < 40  # bright strokes on dark paper: a digit, not a blank
 
 
@@ -102,23 +102,23 @@ def setup(bundle_path=SHIPPED):
 
 def test_motion_events_coalesce_into_one_latent_point():
     bundle, plane, layout, state = setup()
-    state.z_changed = False
+    before = state.z.copy()
     path = [(layout.plot.left + 10 * i, layout.plot.top + 7 * i) for i in range(1, 30)]
     for pos in path:
         state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, buttons=(0, 0, 0)), state, layout, plane)
-    assert state.z_changed and state.cursor == path[-1]
-    np.testing.assert_allclose(state.z[0], layout.to_plane(path[-1], state.view), rtol=1e-6)
+    assert not np.array_equal(state.z, before) and state.pointer.cursor == path[-1]
+    np.testing.assert_allclose(state.z[0], layout.to_plane(path[-1], state.view.bounds), rtol=1e-6)
 
 
 def test_still_or_outside_mouse_changes_nothing():
     bundle, plane, layout, state = setup()
     pos = layout.plot.center
     state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, buttons=(0, 0, 0)), state, layout, plane)
-    state.z_changed = False
+    before = state.z.copy()
     state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, buttons=(0, 0, 0)), state, layout, plane)
     outside = (layout.hud.centerx, layout.hud.centery)
     state = handle(pygame.event.Event(pygame.MOUSEMOTION, pos=outside, buttons=(0, 0, 0)), state, layout, plane)
-    assert not state.z_changed and state.cursor is None  # left the plot: keep the digit, drop the crosshair
+    assert np.array_equal(state.z, before) and state.pointer.cursor is None  # left the plot: keep the image
 
 
 def test_escape_quits():
@@ -154,7 +154,7 @@ def test_nan_decode_draws_a_marked_blank():
     pygame.display.init()
     pygame.display.set_mode((10, 10))
     image = np.full((1, 28, 28), np.nan, dtype=np.float32)
-    surface = DigitTile(image.shape, (56, 56)).update(image)
+    surface = ImageTile(image.shape, (56, 56)).update(image)
     pixels = pygame.surfarray.array3d(surface)
     assert (
         pixels[28, 28].tolist() != pixels[28, 5].tolist()

@@ -31,7 +31,7 @@ def fresh(path=SHIPPED):
     plane = make_plane(bundle.z)
     home = plane_bounds(plane, bundle.z, bundle.bounds)
     state = initial_state(plane, home, LAYOUT.size, bundle.chw, class_count=len(bundle.class_names))
-    state.variational = bundle.variational
+    state.route.variational = bundle.variational
     return plane, state
 
 
@@ -70,14 +70,14 @@ def test_shift_click_adds_waypoints_w_plays_and_x_clears():
     state = feed(state, plane, [key(pygame.K_w, "w")])
     assert state.focus == Focus.HOVER and "two waypoints" in state.notice
     state = feed(state, plane, [e for spot in SPOTS[:2] for e in shift_click(spot)])
-    assert len(state.waypoints) == 2 and state.pins == []  # plain clicks still pin A and B
+    assert len(state.route.waypoints) == 2 and state.route.pins == []  # plain clicks still pin A and B
     state = feed(state, plane, [key(pygame.K_w, "w")])
-    assert state.focus == Focus.WALK and len(state.walk_path) == state.walk_frames + 1  # one leg
-    np.testing.assert_allclose(state.z[0], state.waypoints[0])
+    assert state.focus == Focus.WALK and len(state.route.path) == state.route.walk_frames + 1  # one leg
+    np.testing.assert_allclose(state.z[0], state.route.waypoints[0])
     state = feed(state, plane, [move(SPOTS[2])])  # the mouse moving on does not stop the walk
     assert state.focus == Focus.WALK
     state = feed(state, plane, [key(pygame.K_x, "x")])
-    assert state.waypoints == [] and state.focus == Focus.HOVER
+    assert state.route.waypoints == [] and state.focus == Focus.HOVER
 
 
 def test_esc_stops_a_playing_walk_before_it_quits():
@@ -85,7 +85,7 @@ def test_esc_stops_a_playing_walk_before_it_quits():
     state = feed(state, plane, [e for spot in SPOTS[:2] for e in shift_click(spot)] + [key(pygame.K_w, "w")])
     assert state.focus == Focus.WALK
     state = feed(state, plane, [key(pygame.K_ESCAPE)])
-    assert state.focus == Focus.HOVER and state.walk_path is None and len(state.waypoints) == 2 and state.running
+    assert state.focus == Focus.HOVER and state.route.path is None and len(state.route.waypoints) == 2 and state.running
     state = feed(state, plane, [key(pygame.K_ESCAPE)])
     assert not state.running
 
@@ -104,10 +104,10 @@ def test_caps_lock_and_w_plays_the_walk_and_only_shift_exports_it():
 def test_l_toggles_great_circles_for_a_variational_model_only():
     plane, state = fresh()
     state = feed(state, plane, [key(pygame.K_l, "l")])
-    assert not state.slerp and "variational" in state.notice
+    assert not state.route.slerp and "variational" in state.notice
     plane, state = fresh(VAE)
     state = feed(state, plane, [key(pygame.K_l, "l")])
-    assert state.slerp
+    assert state.route.slerp
 
 
 def test_the_walk_is_drawn_played_and_exported_in_the_window(tmp_path):
@@ -135,7 +135,7 @@ def test_the_walk_is_drawn_played_and_exported_in_the_window(tmp_path):
     tiles = []
     for png in sorted(record.iterdir())[-12:]:
         pixels = pygame.surfarray.array3d(pygame.image.load(str(png)))
-        tiles.append(pixels[LAYOUT.digit.left : LAYOUT.digit.right, LAYOUT.digit.top : LAYOUT.digit.bottom].tobytes())
+        tiles.append(pixels[LAYOUT.tile.left : LAYOUT.tile.right, LAYOUT.tile.top : LAYOUT.tile.bottom].tobytes())
     assert len(set(tiles)) >= 8
     gifs = list(tmp_path.glob("walk-*.gif"))
     assert len(gifs) == 1 and len(decode(gifs[0].read_bytes())[0]) == 2 * 16 + 1

@@ -1,0 +1,124 @@
+"""The window on a bundle with a map: it opens on the map, decodes each dot's own latent there, fades the decode
+where the map is empty, switches to the PCA plane with M, and keeps the projection in a session and the CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+
+from tests.helpers import ROOT
+from tests.viewer.harness import key, move, run_viewer
+from viewer import app, cli, words
+from viewer.bundle import load_bundle
+from viewer.events import handle
+from viewer.explore import Plane
+from viewer.mapping import MapProjection
+from viewer.panels.tile import fade
+from viewer.update import update
+
+EIGHT_D = ROOT / "models" / "mnist-ae-8d"
+pytestmark = pytest.mark.skipif(not (EIGHT_D / "map.npz").exists(), reason="models/mnist-ae-8d ships no map")
+
+
+def opened(*flags: str):
+    """The models and a first state, as the window makes them (a --session restored)."""
+    args = cli.build_parser().parse_args([str(EIGHT_D), "--headless", *flags])
+    models, homes = app.open_models(args)
+    return models, app.start_state(models, homes, args, app.read_session(models, args)), args
+
+
+def test_a_mapped_bundle_opens_on_its_map_and_says_so():
+    models, state, _ = opened()
+    assert models.projection == "map" and isinstance(models.plane, MapProjection)
+    assert state.view.projection == "map" and set(state.view.homes) == {"map", "pca"}
+    text = words.plot_words(models)
+    assert "UMAP map" in text.title and text.x_label.startswith("UMAP 1")
+    # each dot sits where the map put it, and lifting a dot gives that image's own latent: its reconstruction
+    stored = np.load(EIGHT_D / "map.npz")["xy"]
+    np.testing.assert_allclose(models.points, stored, atol=1e-6)
+    picks = np.arange(0, len(models.points), 997)
+    np.testing.assert_allclose(models.plane.lift(models.points[picks]), models.bundle.z[picks], atol=1e-5)
+    assert isinstance(models.pca, Plane)  # traversals and the neighbour index stay on the linear projection
+
+
+def test_m_switches_to_the_pca_plane_and_back(tmp_path: Path):
+    models, state, _ = opened()
+    layout = app.fit_window(None, state, app.open_window(True), models, _stats()).layout
+    map_home = state.view.home.copy()
+    state = handle(key(pygame.K_m, "m"), state, layout, models.plane)
+    update(state, models)
+    assert state.view.projection == "pca" and models.projection == "pca" and isinstance(models.plane, Plane)
+    assert not np.array_equal(state.view.home, map_home) and len(state.view.offsets) == models.bundle.latent_dim - 2
+    assert "PC1" in words.plot_words(models).title
+    np.testing.assert_allclose(state.z, models.plane.lift(state.pointer.uv, state.view.offsets), atol=1e-6)
+    state = handle(key(pygame.K_m, "m"), state, layout, models.plane)
+    update(state, models)
+    assert models.projection == "map" and len(state.view.offsets) == 0
+    np.testing.assert_array_equal(state.view.home, map_home)
+
+
+def test_the_pca_plane_first_with_projection_pca():
+    models, state, _ = opened("--projection", "pca")
+    assert models.projection == state.view.projection == "pca" and list(state.view.homes) == ["pca", "map"]
+
+
+def test_m_on_a_2d_latent_says_why_it_does_nothing():
+    from tests.helpers import SHIPPED
+
+    args = cli.build_parser().parse_args([str(SHIPPED), "--headless"])
+    models, homes = app.open_models(args)
+    state = app.start_state(models, homes, args)
+    layout = app.fit_window(None, state, app.open_window(True), models, _stats()).layout
+    state = handle(key(pygame.K_m, "m"), state, layout, models.plane)
+    assert state.view.projection == "plane" and state.notice == words.NO_MAP_NEEDED
+
+
+def test_the_decode_fades_and_the_caption_says_so_off_the_map():
+    models, state, _ = opened()
+    layout = app.fit_window(None, state, app.open_window(True), models, _stats()).layout
+    dot = layout.to_screen(models.points[:1], state.view.bounds)[0]
+    state = handle(move(tuple(int(v) for v in dot)), state, layout, models.plane)
+    update(state, models)
+    assert state.pointer.gap < 1 and words.panel_captions(state, models.bundle)[0] == "decoded at the cursor"
+    far = state.view.bounds[:, 1] + 50 * (state.view.bounds[:, 1] - state.view.bounds[:, 0])  # far past a corner
+    state.pointer.uv = far  # as a pan far out would leave it
+    update(state, models)
+    assert state.pointer.gap > 3 and words.panel_captions(state, models.bundle)[0].startswith("off the map")
+    assert fade(0.5) == 1.0 and 0.25 <= fade(state.pointer.gap) < 1.0
+
+
+def test_a_session_keeps_the_projection(tmp_path: Path):
+    session = tmp_path / "s.json"
+    script = lambda frame, layout: [key(pygame.K_m, "m")] if frame == 1 else []  # noqa: E731
+    run_viewer(tmp_path, script, 4, "--session", str(session), bundle=EIGHT_D)
+    saved = json.loads(session.read_text())
+    assert saved["extra"]["projection"] == "pca" and len(saved["offsets"]) == 6
+    models, state, _ = opened("--session", str(session))
+    assert state.view.projection == models.projection == "pca"
+    run_viewer(tmp_path, lambda f, layout: [key(pygame.K_m, "m")] if f == 1 else [], 4, "--session", str(session),
+               bundle=EIGHT_D)  # fmt: skip
+    assert json.loads(session.read_text())["extra"]["projection"] == "map"
+    models, state, _ = opened("--session", str(session))
+    assert state.view.projection == models.projection == "map" and len(state.view.offsets) == 0
+
+
+def test_the_csv_has_map_columns(tmp_path: Path):
+    out = tmp_path / "e.csv"
+    assert cli.main([str(EIGHT_D), "--export-csv", str(out)]) == 0
+    with out.open() as handle_:
+        rows = list(csv.reader(handle_))
+    assert rows[0][:7] == ["index", "label", "class", "plane_x", "plane_y", "map_x", "map_y"]
+    stored = np.load(EIGHT_D / "map.npz")["xy"]
+    np.testing.assert_allclose([float(v) for v in rows[1][5:7]], stored[0], rtol=1e-6)
+    assert len(rows[1]) == 7 + load_bundle(EIGHT_D).latent_dim
+
+
+def _stats():
+    from viewer.stats import FrameStats
+
+    return FrameStats(1)

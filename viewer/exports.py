@@ -1,0 +1,63 @@
+"""What the viewer writes to files: walk GIFs, strip PNGs, the embedding as CSV; also without a window."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from viewer.bundle import DECODER, load_bundle
+from viewer.explore import make_plane
+from viewer.gif import frames_from_images, write_gif
+from viewer.inference import OnnxModel, choose_providers
+from viewer.mapping import MapProjection, read_map
+from viewer.session_file import write_embedding_csv
+from viewer.walk import path
+
+GIF_SCALE = 4  # a walk GIF's pixels per image pixel: a 28x28 image becomes 112x112, crisp
+STRIP_SCALE = 4  # an exported strip's pixels per image pixel
+
+
+def stamp(folder: Path, prefix: str, suffix: str = ".png") -> Path:
+    return folder / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}{suffix}"
+
+
+def walk_gif(decoder, waypoints: list[np.ndarray], frames_per_leg: int, spherical: bool, out: Path) -> int:
+    """Decode the walk through the waypoints (one batched call) and write it as an animated GIF, each image
+    GIF_SCALE times its size; returns the frame count."""
+    images = decoder(path(np.stack(waypoints), frames_per_leg, spherical))  # (T, C, H, W) in [0, 1]
+    write_gif(out, frames_from_images(images, GIF_SCALE))
+    return len(images)
+
+
+def strip_surface(images: np.ndarray):
+    """The A -> B strip's decodes (K, C, H, W) side by side, A left, as one surface STRIP_SCALE times their size."""
+    from viewer.panels.paint import image_surface, tile_images
+
+    strip = tile_images(images, 1, len(images))  # (C, H, K * W)
+    return image_surface(strip, (strip.shape[2] * STRIP_SCALE, strip.shape[1] * STRIP_SCALE))
+
+
+def export_csv(args: argparse.Namespace) -> str:
+    """`--export-csv FILE`: the test embedding with its plot positions, written without opening a window."""
+    bundle = load_bundle(args.bundle, strict=args.strict)
+    found = read_map(bundle, args.strict) if bundle.latent_dim > 2 else None
+    map_xy = None if found is None else found[0]
+    plane_xy = make_plane(bundle.z).project(bundle.z)
+    write_embedding_csv(args.export_csv, bundle.z, bundle.labels, bundle.class_names, plane_xy, map_xy)
+    return f"saved {args.export_csv}: {len(bundle.z):,} test images, {bundle.latent_dim}-D latents"
+
+
+def export_walk(args: argparse.Namespace) -> str:
+    """`--waypoints ... --export-walk FILE.gif`: decode the walk and write it, without a window or pygame."""
+    bundle = load_bundle(args.bundle, strict=args.strict)
+    found = read_map(bundle, args.strict) if bundle.latent_dim > 2 and args.projection == "map" else None
+    plane = make_plane(bundle.z) if found is None else MapProjection(bundle.z, *found)  # what the window shows
+    providers, _ = choose_providers(args.provider)
+    decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, providers)
+    waypoints = list(plane.lift(np.reshape(args.waypoints, (-1, 2)), np.zeros(plane.extra_dims)))
+    count = walk_gif(decoder, waypoints, args.walk_frames, args.slerp, args.export_walk)
+    how = "great circles" if args.slerp else "straight lines"
+    return f"saved {args.export_walk}: {count} frames through {len(waypoints)} waypoints along {how}"
