@@ -164,6 +164,25 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the test embedding (index, label, class, plane x/y, z_1..z_D) as CSV and exit",
     )
+    parser.add_argument(
+        "--export-timeline",
+        type=Path,
+        metavar="FILE",
+        help="write the bundle's timeline (the latent space as it trained) as an animated GIF and exit",
+    )
+    parser.add_argument(
+        "--timeline-point",
+        type=float,
+        nargs=2,
+        metavar=("X", "Y"),
+        help="--export-timeline: the plot point decoded in every frame (default: the middle of the last dots)",
+    )
+    parser.add_argument(
+        "--tween",
+        type=int_in(0, 30),
+        default=3,
+        help="--export-timeline: frames moving the dots between two snapshots (0: one frame a snapshot)",
+    )
     parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
     parser.add_argument("--raw-timings", action="store_true", help="include every frame time in --stats (for plots)")
 
@@ -225,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             from viewer.exports import export_walk  # no window: the decoder is all it needs
 
             return say([export_walk(args)])
+        if args.export_timeline:
+            from viewer.timeline_gif import export_timeline  # no window: the bundle's timeline is all it needs
+
+            return say([export_timeline(args)])
         if args.export_csv:
             from viewer.exports import export_csv  # no window: the bundle and the plane are all it needs
 
