@@ -21,6 +21,7 @@ from latent_common.atomic import save_png
 from latent_common.errors import UserError
 from viewer import words
 from viewer.bundle import DECODER, ENCODER, load_bundle
+from viewer.bundle.timeline import read_timeline
 from viewer.explore import Plane, equal_scales, make_plane, plane_bounds
 from viewer.exports import stamp, strip_surface, walk_gif
 from viewer.inference import CPU, PROVIDERS, GridDecoder, ModelRunError, OnnxModel, choose_providers
@@ -29,6 +30,7 @@ from viewer.models import MAP, PCA, PLANE, Models
 from viewer.picture import PictureError, load_picture
 from viewer.scene import Scene
 from viewer.session_file import Session, load_session, save_session
+from viewer.snapshots import SnapshotModels
 from viewer.spatial import index_for
 from viewer.state import (
     WALK_FPS,
@@ -39,7 +41,9 @@ from viewer.state import (
     accept_picture,
     accept_sample,
     adopt_layout,
+    advance_timeline,
     advance_walk,
+    configure_timeline,
     configure_walks,
     frame_done,
     initial_state,
@@ -130,6 +134,8 @@ def open_models(args: argparse.Namespace) -> tuple[Models, dict[str, np.ndarray]
     index = index_for(bundle.z, pca, pca_points)  # built once: exact neighbours in the latent for every hover
     models = Models(bundle, plane, placed[shown][1], decoder, encoder, grid, args.map_grid, mode, notices, index)
     models.projections, models.projection = placed, shown
+    found = read_timeline(bundle, args.strict)
+    models.timeline = SnapshotModels(found, models) if found is not None and len(found) > 1 else None
     return models, homes
 
 
@@ -155,6 +161,7 @@ def start_state(
     if args.traversal:
         toggle_traversal(state)
     configure_walks(state, args.walk_frames, args.slerp, bundle.variational)
+    configure_timeline(state, len(models.timeline) if models.timeline is not None else 0)
     if session is not None:
         models.use(restore_projection(state, session, str(args.session)))
         plane = models.plane
@@ -180,7 +187,9 @@ def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Model
         return scene
     names = models.bundle.class_names
     font = legend_font(names, fonts)
-    layout = make_layout(state.window_size, legend_cell(names, font), font.get_linesize() + 6, len(names))
+    layout = make_layout(
+        state.window_size, legend_cell(names, font), font.get_linesize() + 6, len(names), models.timeline is not None
+    )
     if pygame.display.get_surface() is None or pygame.display.get_surface().get_size() != layout.size:
         pygame.display.set_mode(layout.size, pygame.RESIZABLE)
     adopt_layout(state, layout.size)
@@ -333,6 +342,7 @@ def frame_loop(state, scene, models, fonts, stats, args, script, frames) -> None
         for event in pygame.event.get():
             state = handle(event, state, scene.layout, models.plane)
         advance_walk(state, walk_every)
+        advance_timeline(state, 1.0 / args.fps if args.fps else 1.0 / 60)  # a frame's worth of play
         # update: what inference derives from the input (an encoded drawing, the anomaly list)
         for notice in update(state, models):
             notify(state, notice)

@@ -25,11 +25,13 @@ from viewer.state import (
     reset_view,
     step_direction,
     step_slider,
+    step_timeline,
     toggle_anomaly,
     toggle_direction,
     toggle_draw,
     toggle_help,
     toggle_map,
+    toggle_play,
     toggle_projection,
     toggle_slerp,
     toggle_traversal,
@@ -143,6 +145,18 @@ CONTROLS = [
         (pygame.K_a,),
         lambda s, k: toggle_anomaly(s),
     ),
+    Control(
+        "Up / Down, or drag the bar",
+        "a bundle with a timeline: the snapshot before / after, the plot and decoder of that moment",
+        (pygame.K_UP, pygame.K_DOWN),
+        lambda s, k: step_timeline(s, -1 if k == pygame.K_UP else 1),
+    ),
+    Control(
+        "Space",
+        "play the timeline: the latent space as it trained;  Space again pauses",
+        (pygame.K_SPACE,),
+        lambda s, k: toggle_play(s),
+    ),  # fmt: skip
     Control("S", "screenshot to a PNG", (pygame.K_s,), lambda s, k: request(s, Request.SCREENSHOT)),
     Control(
         "P",

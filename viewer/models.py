@@ -8,6 +8,7 @@ plane; `use` switches between them when the state's view asks for the other (M).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +40,7 @@ class Models:
     # name -> (projection, its points): "plane" alone, or "map" and "pca" for a latent above 2-D with a map
     projections: dict[str, tuple] = field(default_factory=dict)
     projection: str = PLANE  # the one in plane and points now
+    timeline: Any = None  # snapshots.SnapshotModels when the bundle has a timeline: the moment shown
 
     @property
     def pca(self) -> Plane:
