@@ -63,6 +63,11 @@ def test_the_last_snapshots_decoder_is_the_checkpoints(snapshot_run: Path):
     with torch.inference_mode():
         expected = model.decoder(z).numpy()
     np.testing.assert_allclose(session.run(None, {"z": z.numpy()})[0], expected, atol=1e-5)
+    encoder = ort.InferenceSession(str(snapshot_run / SNAPSHOTS / "encoder.onnx"))  # the latest, for --follow
+    images = torch.rand(8, 1, 28, 28)
+    with torch.inference_mode():
+        np.testing.assert_allclose(encoder.run(None, {"image": images.numpy()})[0], model.encode(images)[0].numpy(),
+                                   atol=1e-5)  # fmt: skip
     first = read_index(snapshot_run)["snapshots"][0]
     untrained = ort.InferenceSession(str(snapshot_run / SNAPSHOTS / first["decoder"]))
     assert not np.allclose(untrained.run(None, {"z": z.numpy()})[0], expected, atol=1e-3)

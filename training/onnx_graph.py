@@ -2,7 +2,7 @@
 
 `to_onnx` is what export runs once per graph (torch's dynamo exporter: ~2 s for the dense decoder). Training
 writes a decoder at every snapshot, up to forty a run, so it exports once with torch's TorchScript exporter
-(0.08 s for the same decoder) and after that only rewrites the weights inside that graph (`DecoderTemplate`,
+(0.08 s for the same decoder) and after that only rewrites the weights inside that graph (`GraphTemplate`,
 ~10 ms): the graph is the same, only its initializers change.
 """
 
@@ -54,19 +54,34 @@ class DecoderOnly(nn.Module):
         return self.decoder(z)
 
 
-def quick_onnx(module: nn.Module, latent_dim: int) -> bytes:
-    """A decoder through the TorchScript exporter: z (N, D) -> image, N dynamic; to_onnx's if that one fails."""
+class EncoderOnly(nn.Module):
+    """image (N, C, H, W) in [0, 1] -> z (N, D), a VAE's posterior mean; its weights are named `encoder.*`."""
+
+    def __init__(self, encoder: nn.Module, latent_dim: int):
+        super().__init__()
+        self.encoder, self.latent_dim = encoder, latent_dim
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.encoder(image)[:, : self.latent_dim]
+
+
+ROLES = {"decoder": ("z", "image"), "encoder": ("image", "z")}  # each graph's input and output names
+
+
+def quick_onnx(module: nn.Module, example: torch.Tensor, role: str) -> bytes:
+    """A graph through the TorchScript exporter, N dynamic; to_onnx's (dynamo) if that one fails."""
+    names = ROLES[role]
     buffer = io.BytesIO()
     try:
         with warnings.catch_warnings():  # it warns that the dynamo exporter is the future
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 module,
-                (torch.zeros(2, latent_dim),),
+                (example,),
                 buffer,
-                input_names=["z"],
-                output_names=["image"],
-                dynamic_axes={"z": {0: "N"}, "image": {0: "N"}},
+                input_names=[names[0]],
+                output_names=[names[1]],
+                dynamic_axes={names[0]: {0: "N"}, names[1]: {0: "N"}},
                 opset_version=OPSET,
                 dynamo=False,
             )
@@ -74,32 +89,30 @@ def quick_onnx(module: nn.Module, latent_dim: int) -> bytes:
         onnx.checker.check_model(proto)
         return proto.SerializeToString()
     except Exception:  # an exporter's failure has no single type; the dynamo path raises its own if it fails too
-        return to_onnx(module, torch.zeros(2, latent_dim), "z", "image")
+        return to_onnx(module, example, *names)
 
 
-class DecoderTemplate:
-    """A decoder exported once; `onnx_bytes(decoder)` is the same graph holding that decoder's current weights.
+class GraphTemplate:
+    """A graph exported once; `onnx_bytes(module)` is the same graph holding that module's current weights.
 
     The exporter names each initializer after the weight it holds (`decoder.0.weight`), so the weights are
     copied in by name. A graph in which some weight is not an initializer of the same shape (the exporter
     folded it into another) is exported in full every time instead: slower, never wrong.
     """
 
-    def __init__(self, decoder: nn.Module, latent_dim: int):
-        self.latent_dim = latent_dim
-        module = DecoderOnly(decoder).eval()
-        self.proto = onnx.load_from_string(quick_onnx(module, latent_dim))
+    def __init__(self, module: nn.Module, example: torch.Tensor, role: str):
+        self.example, self.role = example, role
+        self.proto = onnx.load_from_string(quick_onnx(module.eval(), example, role))
         slots = {init.name: init for init in self.proto.graph.initializer}
-        weights = module.state_dict()
         self.swappable = all(
-            name in slots and tuple(slots[name].dims) == tuple(tensor.shape) for name, tensor in weights.items()
+            name in slots and tuple(slots[name].dims) == tuple(tensor.shape)
+            for name, tensor in module.state_dict().items()
         )
         self._slots = slots
 
-    def onnx_bytes(self, decoder: nn.Module) -> bytes:
-        module = DecoderOnly(decoder).eval()
+    def onnx_bytes(self, module: nn.Module) -> bytes:
         if not self.swappable:
-            return quick_onnx(module, self.latent_dim)
+            return quick_onnx(module.eval(), self.example, self.role)
         for name, tensor in module.state_dict().items():
             slot = self._slots[name]
             array = tensor.detach().cpu().numpy().astype(numpy_helper.helper.tensor_dtype_to_np_dtype(slot.data_type))

@@ -7,6 +7,7 @@ Each snapshot is what a torch-free reader needs to show that moment, written int
                        bundle's decoder contract: z float32 [N, D] -> image float32 [N, C, H, W] in [0, 1]
     step-000128.npz    z float32 [M, D]: the test images' latents then (a VAE's posterior means)
     test.npz           once: the test images uint8 [M, C, H, W] and labels uint8 [M], in the same order
+    encoder.onnx       the latest snapshot's encoder (image -> z), replaced at each
     index.json         written last, atomically, after each snapshot's files: what there is, with each
                        snapshot's step, epoch (fractional: step / steps per epoch) and test MSE
 
@@ -34,11 +35,12 @@ from torch import nn
 from latent_common.atomic import atomic_write, write_json
 from training.checkpoint import read_json
 from training.evaluate import measure
-from training.onnx_graph import DecoderTemplate
+from training.onnx_graph import DecoderOnly, EncoderOnly, GraphTemplate
 
 SNAPSHOTS = "snapshots"
 INDEX = "index.json"
 TEST = "test.npz"
+ENCODER = "encoder.onnx"  # the latest snapshot's encoder, replaced at each (the viewer's --follow encodes drawings)
 INDEX_VERSION = 1
 
 
@@ -67,7 +69,7 @@ class SnapshotWriter:
     steps: list[int]
     steps_per_epoch: int
     index: dict
-    template: DecoderTemplate | None = None
+    templates: dict[str, GraphTemplate] | None = None  # the decoder's and the encoder's, made at the first snapshot
     seconds: float = 0.0  # time spent taking snapshots, for the cost line
 
     def __post_init__(self):
@@ -97,7 +99,8 @@ class SnapshotWriter:
                 kept = None  # an unreadable index: start the list afresh, the files are rewritten as they come
         if kept is None:
             run_id = uuid.uuid4().hex
-            for stale in [*folder.glob("step-*.onnx"), *folder.glob("step-*.npz"), folder / INDEX, folder / TEST]:
+            stale_files = [folder / INDEX, folder / TEST, folder / ENCODER]
+            for stale in [*folder.glob("step-*.onnx"), *folder.glob("step-*.npz"), *stale_files]:
                 stale.unlink(missing_ok=True)  # an earlier run's (--overwrite), or the unmatched ones
         index = {"version": INDEX_VERSION, "run_id": run_id, **about}
         index |= {"steps_per_epoch": steps_per_epoch, "epochs": epochs, "snapshots": kept or []}
@@ -116,6 +119,17 @@ class SnapshotWriter:
             data = npz_bytes(images=images.astype(np.uint8), labels=labels.astype(np.uint8))
             atomic_write(self.folder / TEST, lambda handle: handle.write(data))
 
+    def graphs(self, model: nn.Module, test: torch.Tensor, latent_dim: int) -> tuple[bytes, bytes]:
+        """The model's decoder and encoder as ONNX, through templates exported at the first snapshot."""
+        decoder, encoder = DecoderOnly(model.decoder), EncoderOnly(model.encoder, latent_dim)
+        if self.templates is None:
+            example = torch.zeros(2, latent_dim, device=test.device)
+            self.templates = {
+                "decoder": GraphTemplate(decoder, example, "decoder"),
+                "encoder": GraphTemplate(encoder, test[:2], "encoder"),
+            }
+        return self.templates["decoder"].onnx_bytes(decoder), self.templates["encoder"].onnx_bytes(encoder)
+
     def take(
         self, model: nn.Module, test: torch.Tensor, step: int, measured: tuple[np.ndarray, float] | None = None
     ) -> None:
@@ -128,13 +142,12 @@ class SnapshotWriter:
         was_training = model.training
         try:
             z, test_mse = measured if measured is not None else measure(model, test)  # (M, D) float32, MSE
-            if self.template is None:
-                self.template = DecoderTemplate(model.decoder, z.shape[1])
-            decoder = self.template.onnx_bytes(model.decoder)
+            decoder, encoder = self.graphs(model, test, z.shape[1])
         finally:
             model.train(was_training)
         stem = file_stem(step)
         atomic_write(self.folder / f"{stem}.onnx", lambda handle: handle.write(decoder))
+        atomic_write(self.folder / ENCODER, lambda handle: handle.write(encoder))  # only the latest is kept
         latents = npz_bytes(z=z.astype(np.float32))
         atomic_write(self.folder / f"{stem}.npz", lambda handle: handle.write(latents))
         entry = {
