@@ -6,11 +6,8 @@ The run directory's snapshots/ (training/snapshots.py) hold a decoder and the te
 of training. The bundle carries at most N of them (default TIMELINE_SNAPSHOTS), chosen evenly in log(step), so
 the fast early moments and the slow late ones are both there; the last is the bundle itself.
 
-Alignment: a plain autoencoder's latent space may turn or mirror from one snapshot to the next, which would
-make an animation spin. Each snapshot's plot (its 2-D latent, or the PCA plane of a larger one) is fitted onto
-the last snapshot's plot by the rotation or reflection that moves its dots least (orthogonal Procrustes:
-Schoenemann, 1966), after centring both; the fit is stored, so a reader undoes it before decoding. No scaling:
-the untrained model's latents sit in a small knot, and the animation shows them spread.
+Alignment (viewer/align.py, which --follow shares): each snapshot's plot is turned or mirrored onto the last's by
+an orthogonal Procrustes fit; the fit is stored, so a reader undoes it before decoding.
 """
 
 from __future__ import annotations
@@ -25,10 +22,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from latent_common.data import Split
 from latent_common.errors import UserError, reason
+from latent_common.snapshots import INDEX, SNAPSHOTS, TEST
 from training.checkpoint import read_json
-from training.snapshots import INDEX, SNAPSHOTS, TEST
+from viewer.align import align
 from viewer.bundle import DECODER, TIMELINE, TIMELINE_LATENTS, TimelineInfo
-from viewer.explore import make_plane
 
 TIMELINE_SNAPSHOTS = 12  # two shipped MNIST bundles at ~1 MB a float16 decoder stay near 25 MB of timelines
 FLOAT16_MIN_SIZE = 1024  # weights with fewer values stay float32: a Cast node would cost more than it saves
@@ -45,25 +42,6 @@ def select(steps: list[int], count: int) -> list[int]:
         gaps = np.min(np.abs(where[:, None] - where[chosen][None]), axis=1)
         chosen.append(int(np.argmax(gaps)))
     return sorted(chosen)
-
-
-def procrustes(own: np.ndarray, target: np.ndarray, flat: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The orthogonal R (2, 2) minimising |(own - own_mean) @ R - (target - target_mean)| over (M, 2) points;
-    returns R, own_mean, target_mean. flat: a 1-D latent on the x axis, which may only mirror."""
-    own_mean, target_mean = own.mean(axis=0), target.mean(axis=0)
-    cross = (own - own_mean).T @ (target - target_mean)  # (2, 2)
-    if flat:
-        return np.diag([1.0 if cross[0, 0] >= 0 else -1.0, 1.0]), own_mean, target_mean
-    u, _, vt = np.linalg.svd(cross)
-    return u @ vt, own_mean, target_mean
-
-
-def own_plot(z: np.ndarray) -> np.ndarray:
-    """(M, D) latents -> (M, 2): the latent itself (D = 1 on the x axis, D = 2), else its PCA plane."""
-    z = np.asarray(z, dtype=np.float64)
-    if z.shape[1] == 1:
-        return np.column_stack([z[:, 0], np.zeros(len(z))])
-    return z if z.shape[1] == 2 else make_plane(z).project(z)
 
 
 def float16_weights(model: bytes) -> bytes:
@@ -140,22 +118,14 @@ def timeline_files(
 ) -> tuple[dict[str, bytes], TimelineInfo]:
     """The timeline's files (its latents and each snapshot's decoder but the last) and its bundle.json record."""
     dim = kept[-1]["z"].shape[1]
-    target = own_plot(kept[-1]["z"])
-    arrays = {name: [] for name in ("z", "xy", "rotation", "own_mean", "plot_mean")}
     files, listed = {}, []
     for snap in kept:
-        own = own_plot(snap["z"])
-        rotation, own_mean, plot_mean = procrustes(own, target, flat=dim == 1)
-        for name, value in zip(
-            arrays, (snap["z"], (own - own_mean) @ rotation + plot_mean, rotation, own_mean, plot_mean)
-        ):
-            arrays[name].append(np.asarray(value, dtype=np.float32))
         decoder = snap["decoder"] if snap is kept[-1] else f"{TIMELINE}/step-{snap['step']:06d}.onnx"
         if snap is not kept[-1]:
             files[decoder] = float16_weights(snap["onnx"]) if weights == "float16" else snap["onnx"]
         epoch = round(snap["step"] / steps_per_epoch, 4)
         listed.append({"step": snap["step"], "epoch": epoch, "test_mse": float(snap["test_mse"]), "decoder": decoder})
-    files[TIMELINE_LATENTS] = npz_bytes({name: np.stack(values) for name, values in arrays.items()})
+    files[TIMELINE_LATENTS] = npz_bytes(align([snap["z"] for snap in kept]))
     info = TimelineInfo(
         snapshots=listed,
         steps_per_epoch=steps_per_epoch,

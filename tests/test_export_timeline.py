@@ -11,10 +11,11 @@ import onnxruntime as ort
 import pytest
 
 from export import export as export_module
-from export.timeline import float16_weights, procrustes, select
+from export.timeline import float16_weights, select
 from tests.conftest import tiny_config
 from training import train as train_module
 from training.snapshots import INDEX, SNAPSHOTS
+from viewer.align import procrustes
 from viewer.api import open_bundle
 from viewer.bundle import TIMELINE, BundleError, load_bundle
 from viewer.bundle.timeline import read_timeline

@@ -33,15 +33,10 @@ import torch
 from torch import nn
 
 from latent_common.atomic import atomic_write, write_json
+from latent_common.snapshots import ENCODER, INDEX, INDEX_VERSION, SNAPSHOTS, TEST, decoder_name, latents_name
 from training.checkpoint import read_json
 from training.evaluate import measure
 from training.onnx_graph import DecoderOnly, EncoderOnly, GraphTemplate
-
-SNAPSHOTS = "snapshots"
-INDEX = "index.json"
-TEST = "test.npz"
-ENCODER = "encoder.onnx"  # the latest snapshot's encoder, replaced at each (the viewer's --follow encodes drawings)
-INDEX_VERSION = 1
 
 
 def schedule(steps_per_epoch: int, epochs: int) -> list[int]:
@@ -49,10 +44,6 @@ def schedule(steps_per_epoch: int, epochs: int) -> list[int]:
     total = steps_per_epoch * epochs
     powers = {1 << k for k in range(total.bit_length()) if 1 << k <= total}
     return sorted({0} | powers | {steps_per_epoch * epoch for epoch in range(1, epochs + 1)})
-
-
-def file_stem(step: int) -> str:
-    return f"step-{step:06d}"
 
 
 def npz_bytes(**arrays: np.ndarray) -> bytes:
@@ -145,17 +136,16 @@ class SnapshotWriter:
             decoder, encoder = self.graphs(model, test, z.shape[1])
         finally:
             model.train(was_training)
-        stem = file_stem(step)
-        atomic_write(self.folder / f"{stem}.onnx", lambda handle: handle.write(decoder))
+        atomic_write(self.folder / decoder_name(step), lambda handle: handle.write(decoder))
         atomic_write(self.folder / ENCODER, lambda handle: handle.write(encoder))  # only the latest is kept
         latents = npz_bytes(z=z.astype(np.float32))
-        atomic_write(self.folder / f"{stem}.npz", lambda handle: handle.write(latents))
+        atomic_write(self.folder / latents_name(step), lambda handle: handle.write(latents))
         entry = {
             "step": step,
             "epoch": round(step / self.steps_per_epoch, 4),
             "test_mse": float(test_mse),
-            "decoder": f"{stem}.onnx",
-            "latents": f"{stem}.npz",
+            "decoder": decoder_name(step),
+            "latents": latents_name(step),
         }
         self.index["snapshots"] = sorted([*self.index["snapshots"], entry], key=lambda s: s["step"])
         write_json(self.folder / INDEX, self.index)  # last: the files it names are whole by now

@@ -66,6 +66,12 @@ def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"a model bundle folder, or a shipped bundle's name (see --list; default: {catalog.DEFAULT_NAME})",
     )
+    parser.add_argument(
+        "--follow",
+        type=Path,
+        metavar="RUN_DIR",
+        help="show a run still training (python -m training's --run-dir), moving on to each new snapshot",
+    )
     parser.add_argument("--version", action="store_true", help="print the version, where it runs from, and exit")
     parser.add_argument("--list", action="store_true", help="list the shipped bundles and exit")
     parser.add_argument(
@@ -230,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         args.bundle = args.bundle or default_bundle()
         if args.precompute == 1:
             raise UsageError("--precompute 1: a grid needs at least 2×2 nodes (0 decodes live)")
-        if not args.bundle.is_dir() and not (args.version or args.list):
+        if not args.bundle.is_dir() and not (args.version or args.list or args.follow):
             raise UserError(catalog.missing(args.bundle))
         lines = about(args)
         if lines is not None:

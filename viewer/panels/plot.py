@@ -88,7 +88,7 @@ class PlotPanel(Panel):
         tiles, shift = self.maps.under(state, self.scene.layout.plot.size)
         projection = view.projection
         return (projection, view.bounds.tobytes(), view.offsets.tobytes(), view.hidden, state.anomaly.on, id(tiles),
-                shift, state.timeline.position)  # fmt: skip
+                shift, state.timeline.position, state.timeline.count)  # fmt: skip
 
     def build(self, state) -> pygame.Surface:
         layout, models = self.scene.layout, self.scene.models

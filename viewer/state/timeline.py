@@ -56,6 +56,19 @@ def toggle_play(state: ViewState) -> None:
     timeline.playing = not timeline.playing
 
 
+def follow_run(state: ViewState, count: int, homes: dict) -> None:
+    """--follow brought a new snapshot: `count` of them now, each projection's home view framing the newest. At
+    the end (the newest), the plot moves on to it and its view; scrubbed back, it stays where it was."""
+    timeline, view = state.timeline, state.view
+    at_end = timeline.position >= timeline.count - 1
+    timeline.count = count
+    view.homes = homes
+    view.home = homes[view.projection].copy() if view.projection in homes else view.home
+    if at_end:
+        timeline.position = float(max(count - 1, 0))
+        view.bounds = view.home.copy()
+
+
 def advance_timeline(state: ViewState, seconds: float) -> None:
     """Playing: move on by `seconds` of play; stop at the end (the bundle itself)."""
     timeline = state.timeline
