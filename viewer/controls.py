@@ -60,6 +60,13 @@ def _class_key(state: ViewState, key: int) -> None:
     choose_class(state, key - pygame.K_0)
 
 
+def _timeline_key(state: ViewState, key: int) -> None:
+    if key == pygame.K_SPACE:
+        toggle_play(state)
+    else:
+        step_timeline(state, -1 if key == pygame.K_UP else 1)
+
+
 UP_KEYS = (pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS, pygame.K_PAGEUP)
 DOWN_KEYS = (pygame.K_MINUS, pygame.K_KP_MINUS, pygame.K_PAGEDOWN)
 
@@ -146,17 +153,11 @@ CONTROLS = [
         lambda s, k: toggle_anomaly(s),
     ),
     Control(
-        "Up / Down, or drag the bar",
-        "a bundle with a timeline: the snapshot before / after, the plot and decoder of that moment",
-        (pygame.K_UP, pygame.K_DOWN),
-        lambda s, k: step_timeline(s, -1 if k == pygame.K_UP else 1),
+        "Up / Down / Space, or drag the bar",
+        "a timeline: the snapshot of training before / after, or play it (Space again pauses)",
+        (pygame.K_UP, pygame.K_DOWN, pygame.K_SPACE),
+        _timeline_key,
     ),
-    Control(
-        "Space",
-        "play the timeline: the latent space as it trained;  Space again pauses",
-        (pygame.K_SPACE,),
-        lambda s, k: toggle_play(s),
-    ),  # fmt: skip
     Control("S", "screenshot to a PNG", (pygame.K_s,), lambda s, k: request(s, Request.SCREENSHOT)),
     Control(
         "P",
