@@ -67,6 +67,13 @@ def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"a model bundle folder, or a shipped bundle's name (see --list; default: {catalog.DEFAULT_NAME})",
     )
     parser.add_argument(
+        "other",
+        nargs="?",
+        type=catalog.find,
+        default=None,
+        help="a second bundle of the same test images: both side by side, each hover decoded in its own model",
+    )
+    parser.add_argument(
         "--follow",
         type=Path,
         metavar="RUN_DIR",
@@ -250,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
             from viewer.exports import export_walk  # no window: the decoder is all it needs
 
             return say([export_walk(args)])
+        if args.other is not None:
+            from viewer.compare import compare  # two bundles side by side: a window of its own
+
+            return say([compare(args)])
         if args.export_timeline:
             from viewer.timeline_gif import export_timeline  # no window: the bundle's timeline is all it needs
 
