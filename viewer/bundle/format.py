@@ -5,7 +5,8 @@ own, so a new optional key is one field here and nothing else. Readers get the r
 (which refuses, in one line, what breaks the schema or the limits); writers build it and `to_dict` it.
 
 A key whose kind is itself a record (a class with `from_dict(value, file)` and `to_dict()`) nests: the optional
-`map` (how map.npz was made; its hash sits in `files` beside the others) is `map: MapInfo | None = key(MapInfo)`.
+`map` (how map.npz was made; its hash sits in `files` beside the others) is `map: MapInfo | None = key(MapInfo)`,
+and `timeline` (timeline_info.py: the snapshots of training, their files hashed in `files`) the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -23,21 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from latent_common.errors import UserError, printable
+from latent_common.errors import printable
+from viewer.bundle.kinds import DECODER, JSON_KINDS, BundleError, is_kind
+from viewer.bundle.timeline_info import TIMELINE, TimelineInfo
 
 FORMAT_VERSION = 2
-DECODER = "decoder.onnx"
 ENCODER = "encoder.onnx"
 EMBEDDING = "embedding.npz"
 METADATA = "bundle.json"
 DATA_FILES = (DECODER, ENCODER, EMBEDDING)
 NOTICE = "NOTICE"  # the licence notice for the images in embedding.npz, when bundle.json has one (a copy of it)
 MAP = "map.npz"  # optional: a 2-D map of the embedding (python -m export.map; read by viewer/mapping.py)
-# Optional: the latent space as it formed in training (export writes it from the run's snapshots; read by
-# viewer/bundle/timeline.py): a folder of one decoder per snapshot and the snapshots' latents.
-TIMELINE = "timeline"
-TIMELINE_LATENTS = f"{TIMELINE}/latents.npz"
-TIMELINE_DECODER = re.compile(rf"{TIMELINE}/step-[0-9]{{6}}\.onnx")  # a snapshot's decoder; the last is DECODER
 BUNDLE_FILES = frozenset({*DATA_FILES, METADATA, NOTICE, MAP, TIMELINE})  # all a bundle holds; --force deletes no more
 
 # Limits: generous against what the project produces (MNIST: 10,000 points of 28x28, 10 classes, D = 2..8),
@@ -54,15 +50,7 @@ LATENT_LIMIT = 1e6  # |z| and |latent_bounds|: beyond it, distances and zoom ste
 MIN_SPAN = 1e-6  # the narrowest latent_bounds pair: the view divides by it
 
 MAP_METHODS = ("umap", "tsne", "pca")
-TIMELINE_PLOTS = ("latent", "pca")  # what a timeline's xy are: the 2-D latent itself, or each snapshot's PCA plane
-MAX_SNAPSHOTS = 1000
 SHA256 = re.compile(r"[0-9a-f]{64}")
-
-JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object", float: "a number"}
-
-
-class BundleError(UserError):
-    """A bundle that breaks the contract; the message names the file and the problem."""
 
 
 def sha256_file(path: Path) -> str:
@@ -141,73 +129,6 @@ class MapInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _number(value: Any) -> bool:
-    return is_kind(value, float)
-
-
-@dataclass(frozen=True)
-class TimelineInfo:
-    """The latent space as it formed in training: bundle.json's `timeline` key (its files' hashes sit in `files`).
-
-    Each snapshot is {"step", "epoch", "test_mse", "decoder"}, by step; the last is the bundle itself (its decoder
-    is decoder.onnx, its latents embedding.npz's). timeline/latents.npz holds, per snapshot, the test latents z
-    (S, M, D) and where the plot shows them, xy (S, M, 2): aligned onto the last snapshot's plot by an orthogonal
-    Procrustes fit (rotation (S, 2, 2), own_mean and plot_mean (S, 2): xy = (own - own_mean) @ rotation +
-    plot_mean, where `own` is the snapshot's latent itself or its PCA plane), so the picture neither spins nor
-    flips from one snapshot to the next.
-    """
-
-    snapshots: list[dict[str, Any]]
-    steps_per_epoch: int
-    plot: str  # one of TIMELINE_PLOTS
-    weights: str  # "float32" or "float16": the snapshot decoders' stored weights (computed in float32)
-    parameters: dict[str, Any] = field(default_factory=dict)  # how export chose them: the run's count, the cap, ...
-
-    @classmethod
-    def from_dict(cls, value: Any, file: Path) -> TimelineInfo:
-        """bundle.json's `timeline` object, checked; a BundleError naming the key otherwise."""
-        if not isinstance(value, dict):
-            raise BundleError(f"{file}: 'timeline' should be an object")
-        kinds = {"snapshots": list, "steps_per_epoch": int, "plot": str, "weights": str}
-        for name, kind in kinds.items():
-            if not is_kind(value.get(name), kind):
-                raise BundleError(f"{file}: 'timeline.{name}' should be {JSON_KINDS[kind]}")
-        snapshots = value["snapshots"]
-        if not 1 <= len(snapshots) <= MAX_SNAPSHOTS or value["steps_per_epoch"] < 1:
-            raise BundleError(f"{file}: 'timeline' needs 1 to {MAX_SNAPSHOTS} snapshots and steps_per_epoch >= 1")
-        if value["plot"] not in TIMELINE_PLOTS or value["weights"] not in ("float32", "float16"):
-            raise BundleError(f"{file}: 'timeline.plot' must be latent or pca, 'timeline.weights' float32 or float16")
-        for i, snap in enumerate(snapshots):
-            if not _snapshot_ok(snap, last=i == len(snapshots) - 1):
-                raise BundleError(
-                    f"{file}: 'timeline.snapshots[{i}]' must hold step (an integer), epoch and test_mse (numbers) and "
-                    f"decoder ({TIMELINE}/step-NNNNNN.onnx; the last: {DECODER})"
-                )
-        steps = [snap["step"] for snap in snapshots]
-        if steps != sorted(set(steps)) or steps[0] < 0:
-            raise BundleError(f"{file}: 'timeline.snapshots' must be in order of step, each step once")
-        parameters = value.get("parameters", {})
-        if not isinstance(parameters, dict):
-            raise BundleError(f"{file}: 'timeline.parameters' should be an object")
-        return cls(snapshots, value["steps_per_epoch"], value["plot"], value["weights"], parameters)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def files(self) -> list[str]:
-        """The timeline's own files: the latents, and each snapshot's decoder but the last (the bundle's own)."""
-        return [TIMELINE_LATENTS, *(snap["decoder"] for snap in self.snapshots[:-1])]
-
-
-def _snapshot_ok(snap: Any, last: bool) -> bool:
-    if not isinstance(snap, dict) or not is_kind(snap.get("step"), int) or not is_kind(snap.get("decoder"), str):
-        return False
-    if not (_number(snap.get("epoch")) and _number(snap.get("test_mse"))):
-        return False
-    return snap["decoder"] == DECODER if last else bool(TIMELINE_DECODER.fullmatch(snap["decoder"]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -332,21 +253,6 @@ def _check_kind(file: Path | str, name: str, data: dict[str, Any], spec: Any) ->
 
 def _parse(value: Any, kind: type, file: Path | str) -> Any:
     return kind.from_dict(value, file) if hasattr(kind, "from_dict") else value
-
-
-def is_kind(value: Any, kind: type) -> bool:
-    if isinstance(value, bool):  # JSON true/false are never a count, a number or a name
-        return False
-    if kind is float:  # a number a float can hold: 1e400 parses as inf, a 400-digit integer doesn't fit
-        return isinstance(value, (int, float)) and _finite(value)
-    return isinstance(value, kind)
-
-
-def _finite(value: int | float) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
 
 
 def quote(value: Any) -> str:

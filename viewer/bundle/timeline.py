@@ -18,17 +18,9 @@ import numpy as np
 
 from latent_common.errors import reason
 from viewer.bundle.contract import check_no_external_data
-from viewer.bundle.format import (
-    LATENT_LIMIT,
-    MAX_EMBEDDING_BYTES,
-    METADATA,
-    TIMELINE,
-    TIMELINE_LATENTS,
-    BundleError,
-    TimelineInfo,
-    sha256_file,
-)
+from viewer.bundle.format import LATENT_LIMIT, MAX_EMBEDDING_BYTES, METADATA, BundleError, sha256_file
 from viewer.bundle.read import Bundle
+from viewer.bundle.timeline_info import TIMELINE, TIMELINE_LATENTS, TimelineInfo
 
 ARRAYS = ("z", "xy", "rotation", "own_mean", "plot_mean")
 
