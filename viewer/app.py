@@ -313,7 +313,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     """Open the bundle, then the window, and run frames until closed or `args.frames` is reached."""
     check_display(args.headless)
     follower = RunFollower(args.follow) if args.follow else None
-    models, homes = open_models(args, follower.wait_first() if follower else None)
+    models, homes = open_models(args) if follower is None else open_models(args, follower.wait_first())
     session = read_session(models, args)  # before the window: a file it can't use is one line, exit 2
     if args.headless and args.mouse == "path":
         script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))

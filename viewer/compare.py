@@ -7,7 +7,7 @@ in its own plot, so one picture can be followed from one model's space into the 
 linear map (mnist-pca) against a learned one (mnist-vae). Between the two tiles, the test image itself.
 
 The two bundles must hold the same test images in the same order (labels and pixels), else one line, exit 2.
-A loop of its own, in the frame loop's four steps: events into the state, the derived ring and decodes, drawing.
+A loop of its own, in the frame loop's four steps: events into its state (Hover), the ring and decodes, drawing.
 """
 
 from __future__ import annotations
@@ -78,7 +78,9 @@ class Half:
 
 
 @dataclass
-class CompareState:
+class Hover:
+    """What the cursor is over and what it shows: this window's whole state."""
+
     hovered: int | None = None  # which half the cursor is over
     cursor: tuple[int, int] | None = None
     ring: int | None = None  # the test image nearest the cursor, in the hovered half's plot
@@ -119,30 +121,30 @@ def scatter(half: Half, fonts: dict) -> pygame.Surface:
     return surface
 
 
-def handle(event, state: CompareState, halves: list[Half]) -> None:
+def handle(event, hover: Hover, halves: list[Half]) -> None:
     """Events into the state: the cursor over a plot, quitting."""
     if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q)):
-        state.running = False
+        hover.running = False
     elif event.type == pygame.MOUSEMOTION:
         pos = tuple(event.pos)
-        state.hovered = next((i for i, half in enumerate(halves) if half.plot.collidepoint(pos)), None)
-        state.cursor = pos if state.hovered is not None else None
+        hover.hovered = next((i for i, half in enumerate(halves) if half.plot.collidepoint(pos)), None)
+        hover.cursor = pos if hover.hovered is not None else None
 
 
-def update(state: CompareState, halves: list[Half], last: dict) -> None:
+def update(hover: Hover, halves: list[Half], last: dict) -> None:
     """The ring and the two decodes, redone only when the cursor moved."""
-    if state.cursor is None or last.get("cursor") == (state.hovered, state.cursor):
+    if hover.cursor is None or last.get("cursor") == (hover.hovered, hover.cursor):
         return
-    last["cursor"] = (state.hovered, state.cursor)
-    here = halves[state.hovered]
-    xy = here.to_plot(state.cursor)
-    state.ring = int(np.argmin(np.sum((here.opened.map_xy - xy) ** 2, axis=1)))
+    last["cursor"] = (hover.hovered, hover.cursor)
+    here = halves[hover.hovered]
+    xy = here.to_plot(hover.cursor)
+    hover.ring = int(np.argmin(np.sum((here.opened.map_xy - xy) ** 2, axis=1)))
     for i, half in enumerate(halves):
-        at = xy if i == state.hovered else half.opened.map_xy[state.ring]
-        state.images[i] = half.opened.decode_at(np.asarray(at, dtype=np.float64)[None])[0]
+        at = xy if i == hover.hovered else half.opened.map_xy[hover.ring]
+        hover.images[i] = half.opened.decode_at(np.asarray(at, dtype=np.float64)[None])[0]
 
 
-def draw(screen: pygame.Surface, state: CompareState, halves: list[Half], fonts: dict) -> None:
+def draw(screen: pygame.Surface, hover: Hover, halves: list[Half], fonts: dict) -> None:
     screen.fill(BACKGROUND)
     for i, half in enumerate(halves):
         bundle = half.opened.bundle
@@ -150,19 +152,19 @@ def draw(screen: pygame.Surface, state: CompareState, halves: list[Half], fonts:
         title = pygame.Rect(half.plot.left, MARGIN, half.plot.width, CAPTION - 4)
         blit_text(screen, fonts["text"], f"{'AB'[i]}: {bundle.name} · {bundle.kind}{mse}", title, TEXT)
         screen.blit(half.scatter, half.plot)
-        if state.ring is not None:
-            centre = tuple(int(v) for v in half.to_screen(half.opened.map_xy[state.ring]))
+        if hover.ring is not None:
+            centre = tuple(int(v) for v in half.to_screen(half.opened.map_xy[hover.ring]))
             pygame.draw.circle(screen, PIN, centre, RING, 2)
-        if state.images[i] is not None:
-            screen.blit(image_or_cross(state.images[i], half.tile.size), half.tile)
-            caption = "decoded at the cursor" if i == state.hovered else f"decoded where #{state.ring} sits"
+        if hover.images[i] is not None:
+            screen.blit(image_or_cross(hover.images[i], half.tile.size), half.tile)
+            caption = "decoded at the cursor" if i == hover.hovered else f"decoded where #{hover.ring} sits"
             box = pygame.Rect(half.tile.left, half.tile.top - CAPTION, half.tile.width + 80, CAPTION - 4)
             blit_text(screen, fonts["small"], caption, box if i == 0 else box.move(-80, 0), DIM_TEXT,
                       align="left" if i == 0 else "right")  # fmt: skip
-    if state.ring is not None:
-        draw_test_image(screen, state.ring, halves, fonts)
-    if state.cursor is not None:
-        x, y = state.cursor
+    if hover.ring is not None:
+        draw_test_image(screen, hover.ring, halves, fonts)
+    if hover.cursor is not None:
+        x, y = hover.cursor
         pygame.draw.line(screen, CURSOR, (x - 8, y), (x + 8, y))
         pygame.draw.line(screen, CURSOR, (x, y - 8), (x, y + 8))
 
@@ -203,15 +205,15 @@ def compare(args: argparse.Namespace, size: tuple[int, int] = (1100, 680)) -> st
         halves = layout(screen.get_size(), pair)
         for half in halves:
             half.scatter = scatter(half, fonts)
-        state, last, clock, count = CompareState(), {}, pygame.time.Clock(), 0
-        while state.running and (frames == 0 or count < frames):
+        hover, last, clock, count = Hover(), {}, pygame.time.Clock(), 0
+        while hover.running and (frames == 0 or count < frames):
             if args.headless:
                 for event in scripted(count, halves):
                     pygame.event.post(event)
             for event in pygame.event.get():
-                handle(event, state, halves)
-            update(state, halves, last)
-            draw(screen, state, halves, fonts)
+                handle(event, hover, halves)
+            update(hover, halves, last)
+            draw(screen, hover, halves, fonts)
             pygame.display.flip()
             clock.tick(args.fps)
             count += 1

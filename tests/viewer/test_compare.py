@@ -38,7 +38,7 @@ def test_hovering_one_plot_rings_the_nearest_image_in_both_and_decodes_it_in_eac
     pca, vae = halves
     target = 1234
     pos = tuple(int(v) for v in vae.to_screen(vae.opened.map_xy[target]))
-    state, last = compare.CompareState(), {}
+    state, last = compare.Hover(), {}
     compare.handle(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(0, 0, 0)), state, halves)
     compare.update(state, halves, last)
     assert state.hovered == 1
