@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 from latent_common.errors import UserError
@@ -32,6 +33,20 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default is None or action.default is False or "default:" in (action.help or ""):  # 0 is shown
             return action.help
         return super()._get_help_string(action)
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (a point on the plot; nan or inf would decode nothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or abs(value) > 1e6:
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number within +-1e6")
+    return value
+
+
+finite_float.__name__ = "number"  # argparse names the type in its messages
 
 
 def int_in(low: int, high: int) -> Callable[[str], int]:

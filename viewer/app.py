@@ -23,7 +23,7 @@ from viewer import words
 from viewer.bundle import DECODER, ENCODER, load_bundle
 from viewer.bundle.timeline import read_timeline
 from viewer.explore import Plane, equal_scales, make_plane, plane_bounds
-from viewer.exports import stamp, strip_surface, walk_gif
+from viewer.exports import check_on_map, stamp, strip_surface, walk_gif
 from viewer.follow import POLL_S, Followed, RunFollower
 from viewer.inference import CPU, PROVIDERS, GridDecoder, ModelRunError, OnnxModel, choose_providers
 from viewer.mapping import MapProjection, read_map
@@ -181,6 +181,9 @@ def start_state(
         plane = models.plane
         restore_session(state, session, plane, str(args.session))
     offsets = state.view.offsets
+    for flag, places in (("--waypoints", args.waypoints), ("--pins", args.pins)):
+        if places:
+            check_on_map(plane, np.reshape(places, (-1, 2)), flag)
     if args.waypoints:
         set_waypoints(state, list(plane.lift(np.reshape(args.waypoints, (-1, 2)), offsets)))
     if args.pins:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from latent_common.cli import ArgumentParser, UsageError, int_in
+from latent_common.cli import ArgumentParser, UsageError, finite_float, int_in
 from latent_common.errors import UserError
 from viewer import catalog
 from viewer.catalog import default_bundle  # benchmarks/run.py opens the same default
@@ -33,7 +33,7 @@ def _add_walk_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("walks", "a path through waypoints, played with W or written as a GIF")
     group.add_argument(
         "--waypoints",
-        type=float,
+        type=finite_float,
         nargs="+",
         metavar="X Y",
         help="start with waypoints at these plane points (X1 Y1 X2 Y2 ...: two or more points)",
@@ -143,7 +143,7 @@ def _add_view_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pins",
-        type=float,
+        type=finite_float,
         nargs=4,
         metavar=("AX", "AY", "BX", "BY"),
         help="start with A and B pinned at these plane points",

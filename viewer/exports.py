@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from latent_common.cli import UsageError
 from viewer.bundle import DECODER, load_bundle
 from viewer.explore import make_plane
 from viewer.gif import frames_from_images, write_gif
 from viewer.inference import OnnxModel, choose_providers
-from viewer.mapping import MapProjection, read_map
+from viewer.mapping import REACH, MapProjection, read_map
 from viewer.session_file import write_embedding_csv
 from viewer.walk import path
 
@@ -50,6 +51,18 @@ def export_csv(args: argparse.Namespace) -> str:
     return f"saved {args.export_csv}: {len(bundle.z):,} test images, {bundle.latent_dim}-D latents"
 
 
+def check_on_map(plane, places: np.ndarray, flag: str) -> None:
+    """On a map, points past its reach from every dot all lift to the mean latent: refuse them in one line."""
+    if not hasattr(plane, "distance_to_data"):
+        return
+    gaps = plane.distance_to_data(places)
+    far = np.flatnonzero(gaps >= REACH)
+    if len(far):
+        x, y = places[far[0]]
+        raise UsageError(f"{flag}: ({x:g}, {y:g}) is off the map ({gaps[far[0]]:.0f}× dot spacing from data), "
+                         "where every point decodes the mean latent; pick points near the dots")  # fmt: skip
+
+
 def export_walk(args: argparse.Namespace) -> str:
     """`--waypoints ... --export-walk FILE.gif`: decode the walk and write it, without a window or pygame."""
     bundle = load_bundle(args.bundle, strict=args.strict)
@@ -57,7 +70,9 @@ def export_walk(args: argparse.Namespace) -> str:
     plane = make_plane(bundle.z) if found is None else MapProjection(bundle.z, *found)  # what the window shows
     providers, _ = choose_providers(args.provider)
     decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, providers)
-    waypoints = list(plane.lift(np.reshape(args.waypoints, (-1, 2)), np.zeros(plane.extra_dims)))
+    places = np.reshape(args.waypoints, (-1, 2))
+    check_on_map(plane, places, "--waypoints")
+    waypoints = list(plane.lift(places, np.zeros(plane.extra_dims)))
     count = walk_gif(decoder, waypoints, args.walk_frames, args.slerp, args.export_walk)
     how = "great circles" if args.slerp else "straight lines"
     return f"saved {args.export_walk}: {count} frames through {len(waypoints)} waypoints along {how}"

@@ -56,6 +56,7 @@ SLIDER_NEEDS_PINS = "Left/Right slide along A->B: click the scatter twice to pin
 DRAW_IS_GREY = "drawing is for grey models; drop a picture file on the window to encode it"
 NO_COMPONENTS = "[ ] and + - move along further components: this latent has no more than the two shown"
 NO_COMPONENTS_ON_MAP = "[ ] and + - move off the PCA plane; the map has no further components: M for the PCA plane"
+OFF_MAP_PICK = "off the map ({gap:.0f}× dot spacing from data): every point here decodes the mean; pick nearer the dots"
 NO_MAP = "M switches to a map of the latent: this bundle has none yet (python -m export.map BUNDLE)"
 NO_MAP_NEEDED = "M switches between a map and the PCA plane of a latent above 2-D; this one is shown as it is"
 WALK_WAITS = "the walk waits until you leave draw mode (D)"
@@ -100,7 +101,7 @@ def map_place(gap: float) -> str | None:
         return None
     if gap >= 1000:
         return "off the map: far from any image"
-    return f"off the map: {gap:.0f} dot spacings from the nearest image"
+    return f"off the map: {gap:.0f} dot gaps away"
 
 
 def plot_words(models) -> PlotText:
@@ -185,7 +186,7 @@ def _panel_captions(state, bundle) -> tuple[str, str]:
         return f"walk through {len(state.route.waypoints)} waypoints", side  # the HUD says how
     if state.anomaly.jump is not None and state.pointer.cursor is None:
         index = state.anomaly.jump
-        return f"test image #{index} ({bundle.class_names[bundle.labels[index]]}), re-decoded", side
+        return f"test image #{index} ({bundle.class_names[bundle.labels[index]]}): its reconstruction", side
     return map_place(state.pointer.gap) or "decoded at the cursor", side
 
 
@@ -213,7 +214,7 @@ def direction_lines(state, bundle) -> list[tuple[str, tuple]]:
         return []
     where, keys = (
         f"towards {direction_words(state, bundle)}: {direction_amount(state):+.2f}",
-        "(, . move, F again clears)",
+        "(keys , . move; F clears)",
     )
     if len(where) + len(keys) < HUD_CHARS:
         return [(f"{where} {keys}", PIN)]
@@ -248,7 +249,11 @@ def focus_words(state) -> str:
     focus = state.focus.value
     if focus == "walk":
         frames = 0 if route.path is None else len(route.path)
-        return f"walk {route.frame + 1}/{frames}" + (" slerp" if route.slerp else "")
+        if state.view.projection == "map":  # the walk goes straight (or on great circles) in z, not along the map
+            how = " slerp in z" if route.slerp else " straight in z"
+        else:
+            how = " slerp" if route.slerp else ""
+        return f"walk {route.frame + 1}/{frames}{how}"
     return {
         "hover": "hover",
         "slider": f"slider t = {route.t:.2f} on A->B",

@@ -68,7 +68,7 @@ def test_f_then_1_then_7_points_from_the_1_cluster_to_the_7_cluster():
     points = plane.project(bundle.z)  # where the dots are drawn
     clusters = np.stack([points[bundle.labels == 1].mean(axis=0), points[bundle.labels == 7].mean(axis=0)])
     np.testing.assert_allclose(plane.project(state.direction.ends), clusters, atol=1e-6)
-    assert direction_lines(state, bundle)[0][0] == "towards 7 from 1: +0.00 (, . move, F again clears)"
+    assert direction_lines(state, bundle)[0][0] == "towards 7 from 1: +0.00 (keys , . move; F clears)"
 
 
 def test_period_five_times_moves_z_by_half_the_class_step_and_r_resets():
@@ -178,7 +178,7 @@ def test_legend_clicks_pick_colour_classes_by_name():
     state = feed(state, plane, [key(pygame.K_f, "f"), *click(legend[0]), *click(legend[1])])
     assert state.direction.classes == (0, 1) and state.view.hidden == frozenset()
     lines = [line for line, _ in direction_lines(state, bundle)]
-    assert lines == ["towards People & Body from Smileys & Emotion: +0.00", "(, . move, F again clears)"]
+    assert lines == ["towards People & Body from Smileys & Emotion: +0.00", "(keys , . move; F clears)"]
     state = feed(state, plane, [move(SPOT), *[key(pygame.K_PERIOD, ".")] * 3])
     np.testing.assert_allclose(
         state.z[0] - plane.lift(state.pointer.uv, state.view.offsets)[0],

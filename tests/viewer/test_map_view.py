@@ -122,3 +122,38 @@ def _stats():
     from viewer.stats import FrameStats
 
     return FrameStats(1)
+
+
+def test_pins_and_waypoints_off_the_map_are_refused_with_a_notice():
+    from viewer.state import add_pin, add_waypoint
+
+    models, state, _ = opened()
+    state.pointer.gap = 50.0  # as the update step measures far from every dot
+    add_pin(state, models.plane.lift(state.pointer.uv))
+    add_waypoint(state, models.plane.lift(state.pointer.uv))
+    assert state.route.pins == [] and state.route.waypoints == [] and state.notice.startswith("off the map")
+    state.pointer.gap = 0.5
+    add_pin(state, models.plane.lift(models.points[:1]))
+    assert len(state.route.pins) == 1
+
+
+def test_a_walk_off_the_map_or_through_nan_is_one_line(tmp_path: Path):
+    from tests.helpers import assert_one_line_error, run_module
+
+    def walk(*places: str, out: Path):
+        return run_module("viewer", str(EIGHT_D), "--waypoints", *places, "--export-walk", str(out))
+
+    far = walk("0", "0", "5", "5", out=tmp_path / "w.gif")
+    assert_one_line_error(far, "--waypoints: (0, 0) is off the map")
+    nan = walk("0", "0", "5", "nan", out=tmp_path / "n.gif")
+    assert_one_line_error(nan, "--waypoints", "nan")
+    assert not (tmp_path / "w.gif").exists() and not (tmp_path / "n.gif").exists()
+
+
+def test_a_session_keeps_the_chosen_component(tmp_path: Path):
+    session = tmp_path / "s.json"
+    keys = {1: [key(pygame.K_m, "m")], 2: [key(pygame.K_RIGHTBRACKET, "]")]}
+    run_viewer(tmp_path, lambda frame, layout: keys.get(frame, []), 4, "--session", str(session), bundle=EIGHT_D)
+    assert json.loads(session.read_text())["extra"]["component"] == 1
+    models, state, _ = opened("--session", str(session))
+    assert state.view.component == 1

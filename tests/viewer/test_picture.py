@@ -101,7 +101,7 @@ def test_encode_of_a_missing_or_broken_file_is_one_line(tmp_path: Path, content)
 
 
 def test_encode_of_a_picture_too_large_is_one_line_before_decoding(tmp_path: Path):
-    from tests.test_pictures import png_header
+    from tests.latent_common.test_pictures import png_header
 
     path = tmp_path / "huge.png"
     path.write_bytes(png_header(60000, 60000))  # 3.6 billion pixels declared: refused from the header alone

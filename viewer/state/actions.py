@@ -8,6 +8,7 @@ import numpy as np
 
 from viewer import words
 from viewer.explore import Plane, pan, zoom
+from viewer.mapping import REACH
 from viewer.state.record import Focus, Request, ViewState
 
 SLIDER_STEP = 0.05
@@ -251,8 +252,19 @@ def leave_plot(state: ViewState) -> None:
 # Pins and the slider --------------------------------------------------------------------------------------------
 
 
+def off_the_map(state: ViewState) -> bool:
+    """Whether the cursor is past the map's reach from every dot, where the lift is the mean latent: a pin or a
+    waypoint there would be the same latent wherever it was put, so it is refused with a notice."""
+    if state.pointer.gap < REACH:
+        return False
+    notify(state, words.OFF_MAP_PICK.format(gap=state.pointer.gap))
+    return True
+
+
 def add_pin(state: ViewState, latent: np.ndarray) -> None:
     """Pin A, then B; a third pin starts a new pair."""
+    if off_the_map(state):
+        return
     pins = state.route.pins
     state.route.pins = [latent] if len(pins) != 1 else [pins[0], latent]
 

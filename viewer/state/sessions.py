@@ -32,6 +32,10 @@ def restore_session(state: ViewState, session: Session, plane: Plane, where: str
     route.waypoints = read_pins(where, session.extra.get("waypoints", []), plane.dim)
     view.hidden, view.show_map = session.hidden, session.show_map
     view.offsets = session.offsets.copy() if view.projection != "map" else session.offsets[:0].copy()  # map: none
+    component = session.extra.get("component", 0)
+    if not is_int(component) or not 0 <= component < max(len(view.offsets), 1):
+        raise SessionError(f"{where}: 'extra.component' must be an integer from 0 to {max(len(view.offsets) - 1, 0)}")
+    view.component = component
     t = session.extra.get("t", 0.5)
     if not isinstance(t, (int, float)) or isinstance(t, bool) or not 0 <= t <= 1:
         raise SessionError(f"{where}: 'extra.t' must be a number from 0 to 1")
@@ -72,7 +76,7 @@ def session_of(state: ViewState) -> Session:
     focus = state.focus if state.focus in (Focus.HOVER, Focus.SLIDER) else Focus.HOVER  # the rest need their input
     view, route, direction = state.view, state.route, state.direction
     extra = {"waypoints": [w.astype(float).tolist() for w in route.waypoints], "t": route.t}
-    extra["projection"] = view.projection
+    extra["projection"], extra["component"] = view.projection, view.component
     offsets = view.offsets if view.projection != "map" else np.zeros(state.z.shape[1] - 2)  # the file's D - 2
     if direction.classes is not None:
         extra |= {"direction": list(direction.classes), "direction_steps": direction.steps}

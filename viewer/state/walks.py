@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from viewer import words
-from viewer.state.actions import notify, set_focus, set_z
+from viewer.state.actions import notify, off_the_map, set_focus, set_z
 from viewer.state.record import Focus, ViewState
 from viewer.walk import path
 
@@ -14,6 +14,8 @@ WALK_FPS = 12.5  # walk frames a second in the window, as in the GIF
 
 def add_waypoint(state: ViewState, latent: np.ndarray) -> None:
     """Shift+click: one more point for the walk to pass through; a walk playing takes the new path."""
+    if off_the_map(state):
+        return
     state.route.waypoints = [*state.route.waypoints, latent]
     if state.focus == Focus.WALK:
         start_walk(state)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.test_train import tiny_config
+from tests.training.test_train import tiny_config
 from training import precision
 from training import train as train_module
 from training.checkpoint import CONFIG, METRICS, load_checkpoint

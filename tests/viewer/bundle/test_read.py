@@ -211,7 +211,7 @@ def break_meta_disagrees_with_decoder(path):
     meta["latent_dim"] = meta["latent_dim"] + 1
     meta["latent_bounds"] = meta["latent_bounds"] + [[-1.0, 1.0]]
     (path / METADATA).write_text(json.dumps(meta))
-    return EMBEDDING  # the embedding disagrees first; the decoder check is covered in tests/test_contract.py
+    return EMBEDDING  # the embedding disagrees first; the decoder check is covered in tests/scenarios/test_contract.py
 
 
 BREAKS = [

@@ -1,4 +1,4 @@
-"""The shipped MNIST bundles' timelines (viewer/bundle/timeline.py, viewer.api) and --export-timeline's GIF."""
+"""The shipped MNIST bundles' timelines (viewer/bundle/timeline.py, read through viewer.api)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import ROOT, assert_one_line_error, run_module
+from tests.helpers import ROOT
 from viewer.api import open_bundle
 from viewer.bundle import TIMELINE
 
@@ -34,25 +34,6 @@ def test_the_shipped_bundles_carry_a_timeline_that_learns(name: str):
 def test_a_bundle_without_a_timeline_opens_as_before():
     opened = open_bundle("mnist-pca", strict=True)
     assert opened.timeline == () and opened.bundle.meta.timeline is None
-
-
-def test_export_timeline_writes_a_frame_or_more_per_snapshot(tmp_path: Path):
-    from PIL import Image
-
-    out = tmp_path / "timeline.gif"
-    result = run_module("viewer", "mnist-ae", "--headless", "--export-timeline", str(out), "--tween", "1")
-    assert result.returncode == 0, result.stderr
-    snapshots = len(open_bundle("mnist-ae").timeline)
-    with Image.open(out) as gif:
-        assert gif.n_frames >= snapshots  # identical neighbours merge; moving dots never do
-        assert gif.size[0] > 300
-    assert f"{snapshots} snapshots" in result.stdout
-
-
-def test_export_timeline_of_a_bundle_without_one_is_one_line(tmp_path: Path):
-    result = run_module("viewer", "mnist-pca", "--export-timeline", str(tmp_path / "x.gif"))
-    assert_one_line_error(result, "has no timeline")
-    assert not (tmp_path / "x.gif").exists()
 
 
 def test_a_bundle_whose_timeline_folder_is_gone_opens_without_it(tmp_path: Path):

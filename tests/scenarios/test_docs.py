@@ -75,3 +75,14 @@ def test_the_readme_links_every_docs_page():
 def test_the_anchor_rule_matches_github():
     page = ROOT / "docs" / "development.md"
     assert {"layout", "make-targets", "how-to-add-a-bundle-key"} <= anchors(page)
+
+
+TEST_FILE = re.compile(r"\btests/[\w/]+\.py\b")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_test_file_a_page_names_exists(page: Path):
+    """A page that names a test (reliability.md's table, the development page) names one that is there."""
+    named = sorted(set(TEST_FILE.findall(page.read_text(encoding="utf-8"))))
+    missing = [name for name in named if not (ROOT / name).is_file()]
+    assert not missing, f"{page.name} names test files that don't exist: {missing}"

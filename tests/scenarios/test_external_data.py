@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from tests.helpers import SHIPPED
-from tests.viewer.test_bundle import rehash
+from tests.viewer.bundle.test_read import rehash
 from viewer.bundle import DECODER, BundleError, check_no_external_data, load_bundle
 
 

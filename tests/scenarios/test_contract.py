@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from tests.helpers import SHIPPED, assert_one_line_error, run_module
-from tests.viewer.test_bundle import rehash
+from tests.viewer.bundle.test_read import rehash
 from viewer.bundle import DECODER, ENCODER
 
 
