@@ -30,6 +30,7 @@ from viewer.text import blit_text
 MARGIN, CAPTION = 12, 20
 TILE_SHARE = 0.28  # of the window's height, the row of tiles under the plots
 RING = 7  # pixels: the ring around the test image nearest the cursor
+MIN_WINDOW = (600, 460)  # the viewer's own smallest window
 
 
 class CompareError(UserError):
@@ -191,7 +192,17 @@ def scripted(frame: int, halves: list[Half]) -> list:
     return [pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(0, 0, 0))]
 
 
-def compare(args: argparse.Namespace, size: tuple[int, int] = (1100, 680)) -> str:
+def fit(size: tuple[int, int], pair, fonts: dict) -> tuple[pygame.Surface, list[Half]]:
+    """The window at `size` (at least MIN_WINDOW) and its halves, their scatters drawn."""
+    size = (max(size[0], MIN_WINDOW[0]), max(size[1], MIN_WINDOW[1]))
+    screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    halves = layout(size, pair)
+    for half in halves:
+        half.scatter = scatter(half, fonts)
+    return screen, halves
+
+
+def compare(args: argparse.Namespace, size: tuple[int, int] = (1100, 680)) -> str:  # two 420-pixel plots
     """Open both bundles (checked alike), then the window; run until closed or --frames; returns a summary."""
     from latent_common.atomic import save_png
     from viewer.app import open_window
@@ -200,18 +211,20 @@ def compare(args: argparse.Namespace, size: tuple[int, int] = (1100, 680)) -> st
     fonts = open_window(args.headless)
     frames = args.frames or (40 if args.headless else 0)
     try:
-        screen = pygame.display.set_mode(size)
+        screen, halves = fit(size, pair, fonts)
         pygame.display.set_caption(f"latent-explorer · {pair[0].bundle.name} | {pair[1].bundle.name}")
-        halves = layout(screen.get_size(), pair)
-        for half in halves:
-            half.scatter = scatter(half, fonts)
         hover, last, clock, count = Hover(), {}, pygame.time.Clock(), 0
         while hover.running and (frames == 0 or count < frames):
+            # get input
             if args.headless:
                 for event in scripted(count, halves):
                     pygame.event.post(event)
             for event in pygame.event.get():
+                if event.type == pygame.VIDEORESIZE:  # a new layout: the cursor's decodes are redone
+                    screen, halves = fit((event.w, event.h), pair, fonts)
+                    hover, last = Hover(), {}
                 handle(event, hover, halves)
+            # update, draw
             update(hover, halves, last)
             draw(screen, hover, halves, fonts)
             pygame.display.flip()
