@@ -4,8 +4,12 @@
 import importlib.util
 import sys
 
-from export.onnx_pair import PAIR_COMMAND, build_parser
-from export.onnx_pair import main as pair_main
+from latent_common.loading import finish, interrupts_while_loading
+
+interrupts_while_loading("nothing was written; any earlier bundle is as it was")  # onnxruntime, torch load next
+
+from export.onnx_pair import PAIR_COMMAND, build_parser  # noqa: E402
+from export.onnx_pair import main as pair_main  # noqa: E402
 
 TRAIN_EXTRA = "pip install 'latent-explorer[train]'"
 TRAIN_MODULES = ("torch", "onnx")  # what the run-dir path imports beyond the viewer's dependencies
@@ -33,5 +37,5 @@ def run_dir_main() -> int:
 
 
 if any(arg.split("=")[0] in ("--encoder", "--decoder") for arg in sys.argv[1:]):
-    sys.exit(pair_main())
-sys.exit(run_dir_main())
+    finish(pair_main())
+finish(run_dir_main())

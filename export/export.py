@@ -9,7 +9,6 @@ the viewer reads bundles, so it owns the format, and this module only produces i
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import torch
@@ -18,9 +17,9 @@ from torch import nn
 from export.onnx_pair import PAIR_COMMAND, build_bundle
 from export.timeline import TIMELINE_SNAPSHOTS, timeline_builder
 from export.torch_to_onnx import ExportError, torch_to_onnx
-from latent_common.cli import ArgumentParser, int_in
+from latent_common.cli import ArgumentParser, command, int_in
 from latent_common.data import DataOptions, Split, load_split
-from latent_common.errors import UserError, reason
+from latent_common.errors import reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
 from training.download import torchvision_fetch
 from training.evaluate import to_tensor
@@ -121,6 +120,10 @@ def run_test_split(model: Autoencoder, config: dict, data_root: str | None) -> S
 
 
 def main(argv: list[str] | None = None) -> int:
+    return command(lambda: export_command(argv), "nothing was written; any earlier bundle is as it was")
+
+
+def export_command(argv: list[str] | None) -> int:
     parser = ArgumentParser(
         prog="python -m export",
         description="Export a training run to a model bundle "
@@ -145,14 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         default="float16",
         help="how the timeline's decoders store their weights (float16: half the size; they compute in float32)",
     )
-    try:
-        args = parser.parse_args(argv)
-        meta = export(
-            args.run_dir, args.out, args.data_root, args.name, args.force, args.timeline, args.timeline_weights
-        )
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    args = parser.parse_args(argv)
+    meta = export(args.run_dir, args.out, args.data_root, args.name, args.force, args.timeline, args.timeline_weights)
     print(
         f"wrote {args.out} (latent dim {meta.latent_dim}, test MSE {meta.test_mse:.5f}); "
         f"view it with: python -m viewer {args.out}"

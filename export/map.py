@@ -13,22 +13,25 @@ fitted on a seeded sample of them and the rest are placed on that map by the lib
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m export.map: a Ctrl-C while numpy and umap load is one line too
+    from latent_common.loading import interrupts_while_loading
+
+    interrupts_while_loading("the bundle is as it was")
+
 import dataclasses
 import hashlib
 import io
-import signal
 import sys
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from latent_common.atomic import atomic_write, check_writable, write_json
-from latent_common.cli import ArgumentParser, int_in
+from latent_common.cli import ArgumentParser, command, int_in, interrupts_held
 from latent_common.errors import UserError, reason
 from viewer.bundle import (
     EMBEDDING,
@@ -161,16 +164,6 @@ def npz_bytes(xy: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-@contextmanager
-def interrupts_held() -> Iterator[None]:
-    """Ctrl-C is ignored inside: the block is two renames, over in milliseconds, and must not stop between them."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def store_map(bundle: Bundle, xy: np.ndarray, info: MapInfo) -> None:
     """Write map.npz and record it in bundle.json, both atomically: the map first, then the file vouching for it."""
     file = bundle.path / METADATA
@@ -178,7 +171,7 @@ def store_map(bundle: Bundle, xy: np.ndarray, info: MapInfo) -> None:
     files = {**bundle.meta.files, MAP: hashlib.sha256(data).hexdigest()}
     meta = dataclasses.replace(bundle.meta, map=info, files=files).to_dict()  # keys the reader doesn't know stay
     validate_meta(meta, file)  # never write what the viewer would refuse
-    with interrupts_held():
+    with interrupts_held(str(bundle.path / MAP)):
         atomic_write(bundle.path / MAP, lambda handle: handle.write(data))
         write_json(file, meta)
 
@@ -236,21 +229,17 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        if not 0.0 <= args.min_dist <= 1.0 or not 1.0 <= args.perplexity <= 100.0:
-            raise MapError("--min-dist must be 0 to 1 and --perplexity 1 to 100")
-        settings = MapSettings(args.method, args.seed, args.neighbors, args.min_dist, args.perplexity, args.fit_limit)
-        path = find(args.bundle)
-        started = time.perf_counter()
-        info = make_map(path, settings)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: the bundle is as it was", file=sys.stderr)
-        return 130
+    return command(lambda: map_command(argv), "the bundle is as it was")
+
+
+def map_command(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    if not 0.0 <= args.min_dist <= 1.0 or not 1.0 <= args.perplexity <= 100.0:
+        raise MapError("--min-dist must be 0 to 1 and --perplexity 1 to 100")
+    settings = MapSettings(args.method, args.seed, args.neighbors, args.min_dist, args.perplexity, args.fit_limit)
+    path = find(args.bundle)
+    started = time.perf_counter()
+    info = make_map(path, settings)
     print(
         f"wrote {path / MAP} ({info.method}, {info.points:,} points, seed {info.seed}, "
         f"{time.perf_counter() - started:.1f}s); view it with: python -m viewer {path}"
@@ -259,4 +248,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from latent_common.loading import finish
+
+    finish(main())

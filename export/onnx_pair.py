@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from latent_common.cli import ArgumentParser
+from latent_common.cli import ArgumentParser, command
 from latent_common.data import PICTURE_SOURCES, DataOptions, Split, load_split
 from latent_common.errors import UserError, reason
 from latent_common.metrics import KNN_K, knn_accuracy
@@ -48,6 +48,7 @@ from viewer.bundle import (
     view_bounds,
     write_bundle,
 )
+from viewer.inference import TRIAL_LIMIT_S, TimedOut, bounded_run, session_options, too_slow
 
 BATCH = 500  # images per onnxruntime call: big enough to amortise the call, small enough for 256x256 colour
 RANGE_SLACK = 1e-3  # how far outside [0, 1] a decoded pixel may stray (float rounding of a sigmoid) before it's refused
@@ -69,12 +70,15 @@ class Pair:
 
 def open_session(source: bytes | Path, file: str) -> ort.InferenceSession:
     if isinstance(source, Path):
-        if not source.is_file():
-            raise PairError(f"{file}: no such file")
-        check_no_external_data(source)  # the viewer refuses graphs whose weights live in other files
+        try:  # a regular file within MAX_ONNX_BYTES (a FIFO is named, not waited on), with no external data
+            check_no_external_data(source)  # the viewer refuses graphs whose weights live in other files
+        except BundleError as exc:
+            raise PairError(str(exc)) from None
+    options = session_options(capped=False)
+    options.intra_op_num_threads = 0  # onnxruntime's default: all cores, for the batched export
     try:
         return ort.InferenceSession(
-            source if isinstance(source, bytes) else str(source), providers=["CPUExecutionProvider"]
+            source if isinstance(source, bytes) else str(source), options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:  # onnxruntime's own exception types: a protobuf, graph or operator it can't load
         raise PairError(f"{file}: onnxruntime cannot load it ({reason(exc)})") from None
@@ -98,9 +102,14 @@ def _static(dims: list) -> list[int | None]:
     return [d if isinstance(d, int) and d > 0 else None for d in dims]
 
 
-def _run(session: ort.InferenceSession, file: str, role: str, value: np.ndarray) -> np.ndarray:
+def _run(
+    session: ort.InferenceSession, file: str, role: str, value: np.ndarray, limit_s: float | None = None
+) -> np.ndarray:
+    """One run (limit_s: a trial, stopped past that many seconds); onnxruntime's logger stays silent."""
     try:
-        return session.run(None, {ROLES[role][0]: value})[0]
+        return bounded_run(session, {ROLES[role][0]: value}, limit_s)[0]
+    except TimedOut:
+        raise PairError(too_slow(file, limit_s)) from None
     except Exception as exc:  # a graph that declares one shape and needs another, an operator that fails
         raise PairError(f"{file}: the {role} fails on a {list(value.shape)} input ({reason(exc)})") from None
 
@@ -119,7 +128,9 @@ def resolve_shapes(
     if None in declared:
         declared = _static(encoder.get_inputs()[0].shape)[1:]
     if None in declared:
-        declared = list(_run(decoder, files["decoder"], "decoder", np.zeros((2, latent), np.float32)).shape[1:])
+        declared = list(
+            _run(decoder, files["decoder"], "decoder", np.zeros((2, latent), np.float32), TRIAL_LIMIT_S).shape[1:]
+        )
     channels, height, width = declared
     if channels not in (1, 3):
         raise PairError(
@@ -156,13 +167,17 @@ def load_pair(encoder: bytes | Path, decoder: bytes | Path, files: dict[str, str
 
 def _check_outputs(pair: Pair) -> None:
     """What the graphs really return for a batch of two, against what they declare."""
-    drawn = _run(pair.decoder, pair.files["decoder"], "decoder", np.zeros((2, pair.latent_dim), np.float32))
+    drawn = _run(
+        pair.decoder, pair.files["decoder"], "decoder", np.zeros((2, pair.latent_dim), np.float32), TRIAL_LIMIT_S
+    )
     if drawn.shape != (2, *pair.image_shape):
         raise PairError(
             f"{pair.files['decoder']}: decoder output 'image' came out {list(drawn.shape)} for 2 latents, "
             f"expected {[2, *pair.image_shape]}"
         )
-    z = _run(pair.encoder, pair.files["encoder"], "encoder", np.zeros((2, *pair.image_shape), np.float32))
+    z = _run(
+        pair.encoder, pair.files["encoder"], "encoder", np.zeros((2, *pair.image_shape), np.float32), TRIAL_LIMIT_S
+    )
     if z.shape != (2, pair.latent_dim):
         raise PairError(
             f"{pair.files['encoder']}: encoder output 'z' came out {list(z.shape)} for 2 images, "
@@ -336,26 +351,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        check_replaceable(args.out, args.force)  # before any work
-        files = {"encoder": str(args.encoder), "decoder": str(args.decoder)}
-        pair = load_pair(args.encoder, args.decoder, files)
-        test = held_out_images(args.dataset, args.data_root, pair, args.test_fraction)
-        meta = build_bundle(
-            args.encoder,
-            args.decoder,
-            test,
-            args.out,
-            force=args.force,
-            pair=pair,
-            dataset=args.dataset,
-            name=args.name,
-            model_config={"kind": args.kind},
-        )
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return command(lambda: pair_command(argv), "nothing was written; any earlier bundle is as it was")
+
+
+def pair_command(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    check_replaceable(args.out, args.force)  # before any work
+    files = {"encoder": str(args.encoder), "decoder": str(args.decoder)}
+    pair = load_pair(args.encoder, args.decoder, files)
+    test = held_out_images(args.dataset, args.data_root, pair, args.test_fraction)
+    meta = build_bundle(
+        args.encoder,
+        args.decoder,
+        test,
+        args.out,
+        force=args.force,
+        pair=pair,
+        dataset=args.dataset,
+        name=args.name,
+        model_config={"kind": args.kind},
+    )
     shape = "x".join(map(str, meta.image_shape))
     print(
         f"wrote {args.out} (latent dim {meta.latent_dim}, images {shape}, test MSE {meta.test_mse:.5f}); "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from latent_common.errors import UserError, os_error_in, reason
+from latent_common.files import kind_of
 
 # torch's zip writer reports a failed write in its own words when it can't pass the OSError on.
 WRITE_FAILURE_WORDS = ("file write failed", "No space left on device", "Disk quota exceeded")
@@ -42,25 +43,15 @@ def failed_write(exc: BaseException) -> BaseException | None:
     return None
 
 
-NOT_REGULAR = (
-    (stat.S_ISLNK, "a symbolic link"),
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a device node"),
-    (stat.S_ISBLK, "a device node"),
-    (stat.S_ISFIFO, "a named pipe"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def replaceable_mode(path: Path) -> int | None:
     """The permission bits of the regular file at path, None if nothing is there; refuses anything else."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return None
-    for test, kind in NOT_REGULAR:
-        if test(mode):
-            raise WriteError(f"{path}: is {kind}, not a regular file; refusing to replace it (pick another path)")
+    if not stat.S_ISREG(mode):  # named as the readers name it (latent_common.files.kind_of)
+        kind = "a symbolic link" if stat.S_ISLNK(mode) else kind_of(mode)
+        raise WriteError(f"{path}: is {kind}, not a regular file; refusing to replace it (pick another path)")
     return stat.S_IMODE(mode)
 
 

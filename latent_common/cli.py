@@ -1,12 +1,84 @@
-"""Command lines that fail the way every other user error does: one line on stderr, exit status 2."""
+"""Command lines that fail the way every other user error does: one line on stderr, exit status 2; and that
+stop the way every other command does on Ctrl-C: one line, exit status 130, the old result or the new one.
+
+`command` is every entry point's outermost frame (each `__main__` runs its imports inside it too: a Ctrl-C
+while torch loads is the same line, not a traceback). `interrupts_held` is every final swap's: the renames
+that put a result in place can't be cut between, and a Ctrl-C after them says the result is complete.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from latent_common.errors import UserError
+from latent_common.errors import UserError, printable
+from latent_common.loading import INTERRUPTED_STATUS, interrupts_while_loading  # noqa: F401 (one place to import)
+
+ERROR_STATUS = 2
+MAX_LINE = 2000  # characters of an error line: a 5,000-character path is cut, not printed whole
+written: list[str] = []  # results put in place by interrupts_held during this command
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line a user error prints: printable (a name with escapes or a newline stays on one line)."""
+    return f"error: {printable(str(exc), MAX_LINE)}"
+
+
+def command(body: Callable[[], int], interrupted: str) -> int:
+    """body()'s status; a UserError is its one line and status 2, Ctrl-C one line and 130 (interrupted says what
+    was left as it was, unless interrupts_held has since put the new result in place)."""
+    received: list[int] = []  # a library may wrap the KeyboardInterrupt in its own error (torch.onnx.export does)
+
+    def on_interrupt(signum, frame) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, on_interrupt)  # a KeyboardInterrupt, as Python's own, caught below
+    written.clear()  # what this command has put in place, so far nothing
+    try:
+        return body()
+    except UserError as exc:
+        if not received:
+            print(error_line(exc), file=sys.stderr)
+            return ERROR_STATUS
+        return _interrupted(interrupted)
+    except KeyboardInterrupt:
+        return _interrupted(interrupted)
+    except Exception:
+        if received:  # what a library made of the Ctrl-C: still an interrupt, not a traceback
+            return _interrupted(interrupted)
+        raise
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _interrupted(interrupted: str) -> int:
+    done = f"{written[-1]} was already written, complete" if written else interrupted
+    print(f"interrupted: {printable(done, MAX_LINE)}", file=sys.stderr)
+    return INTERRUPTED_STATUS
+
+
+@contextmanager
+def interrupts_held(result: str = "") -> Iterator[None]:
+    """Ctrl-C is ignored inside: the block is a result's final renames, over in milliseconds, and must not stop
+    between them. result names what the block puts in place (for the line a later Ctrl-C prints)."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+        if result:
+            written.append(result)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class UsageError(UserError):

@@ -12,15 +12,17 @@ data through it, and only training's `fetch` (training/download.py) brings in to
 
 from __future__ import annotations
 
-import gzip
 import math
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from latent_common import datasets
-from latent_common.split import DataError, DataOptions, Split
+from latent_common.errors import reason
+from latent_common.files import GZIP_MAGIC, read_limited
+from latent_common.split import MAX_DATASET_BYTES, DataError, DataOptions, Split
 
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MNIST_FILES = {
@@ -44,29 +46,40 @@ FASHION_CLASSES = [
 DATASETS = {"mnist": ("MNIST", MNIST_CLASSES), "fashion-mnist": ("FashionMNIST", FASHION_CLASSES)}
 PICTURE_SOURCES = ("folder:", "npz:")  # + "emoji": read by latent_common/datasets.py
 Fetch = Callable[[Path, str], None]  # (root, torchvision's folder name) -> files there, or nothing on failure
+IDX_MAX_HEADER = 4 + 4 * 255  # magic (4 bytes: 0, 0, dtype, ndim) and up to 255 sizes of 4 bytes
 IDX_SHAPE = (1, 28, 28)  # what MNIST, Fashion-MNIST and idx:DIR images are: C, H, W
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (optionally gzipped) into an array, checking its header against its size."""
+def read_idx(path: Path, limit: int = MAX_DATASET_BYTES) -> np.ndarray:
+    """Read one IDX file (optionally gzipped) into an array, checking its header against limit and its size.
+
+    The header is read (inflated) first: a gzip whose header declares more than limit bytes is refused before
+    the rest is inflated, and the rest is inflated only up to what the header declares (a bomb stops there)."""
+    raw = read_limited(path, limit, DataError)  # a regular file only: a FIFO or /dev/zero is one line
+    inflater = zlib.decompressobj(31) if raw[:2] == GZIP_MAGIC else None
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"{path}: corrupt gzip data ({exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
+        head = inflater.decompress(raw, IDX_MAX_HEADER) if inflater else raw[:IDX_MAX_HEADER]
+    except zlib.error as exc:
+        raise DataError(f"{path}: corrupt gzip data ({reason(exc)})") from None
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in IDX_DTYPES:
         raise DataError(f"{path}: not an IDX file (bad magic number)")
-    dtype = np.dtype(IDX_DTYPES[raw[2]])
-    ndim = raw[3]
+    dtype = np.dtype(IDX_DTYPES[head[2]])
+    ndim = head[3]
     header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
+    if ndim == 0 or len(head) < header:
         raise DataError(f"{path}: truncated IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + math.prod(shape) * dtype.itemsize  # exact: np.prod would wrap on a hostile header
+    if expected > limit:
+        raise DataError(f"{path}: its header {shape} declares {expected:,} bytes, over the limit of {limit:,}")
+    if inflater:
+        try:
+            # one byte past the declared size, at most: more data than that is a size mismatch, not inflated
+            raw = head + inflater.decompress(inflater.unconsumed_tail, max(expected - len(head), 0) + 1)
+        except zlib.error as exc:
+            raise DataError(f"{path}: corrupt gzip data ({reason(exc)})") from None
+    if inflater and len(raw) > expected:
+        raise DataError(f"{path}: inflates to more than {expected} bytes, but its header {shape} says {expected}")
     if len(raw) != expected:
         raise DataError(f"{path}: size {len(raw)} bytes, but its header {shape} says {expected}")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
@@ -90,7 +103,7 @@ def check_dataset(dataset: str) -> None:
 
 def class_names(dataset: str, labels: np.ndarray) -> list[str]:
     """The dataset's class names; an IDX folder's classes are its label values."""
-    return DATASETS[dataset][1] if dataset in DATASETS else [str(i) for i in range(int(labels.max()) + 1)]
+    return DATASETS[dataset][1] if dataset in DATASETS else [str(i) for i in range(int(labels.max(initial=0)) + 1)]
 
 
 def load_split(
@@ -101,7 +114,14 @@ def load_split(
     fetch, when given, is asked once to bring MNIST or Fashion-MNIST files that are missing (training passes
     torchvision's downloader); without it missing files are one DataError naming them."""
     check_dataset(dataset)
-    options = options or DataOptions()
+    split_data = _load_any(dataset, root, split, fetch, options or DataOptions())
+    if len(split_data.labels) == 0:  # every reader's empty split, before a caller concatenates or measures it
+        use = "nothing to train on" if split == "train" else "nothing to measure the model on"
+        raise DataError(f"--dataset {dataset}: the {split} split has 0 images; {use}")
+    return split_data
+
+
+def _load_any(dataset: str, root: str | Path, split: str, fetch: Fetch | None, options: DataOptions) -> Split:
     if dataset == "emoji" or dataset.startswith(PICTURE_SOURCES):
         return datasets.load_split(dataset, Path(root), split, options)
     if (options.size or IDX_SHAPE[1:]) != IDX_SHAPE[1:] or options.channels not in (0, IDX_SHAPE[0]):

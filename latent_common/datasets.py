@@ -21,24 +21,26 @@ for a dropped picture; Pillow is imported only when a folder or the emoji set is
 
 from __future__ import annotations
 
-import json
 import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from latent_common import files
 from latent_common.errors import printable, reason
 from latent_common.images import DEFAULT_BACKGROUND, RESIZE_METHOD, has_colour, to_model_input
+from latent_common.npz import read_arrays
 from latent_common.pictures import PictureError, PillowMissing, read_picture
-from latent_common.split import DataError, DataOptions, Split
+from latent_common.split import MAX_DATASET_BYTES, DataError, DataOptions, Split
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 MIN_SIDE, MAX_SIDE = 8, 256  # the bundle contract's image sizes
 MAX_CLASSES = 256  # labels are uint8
 SPLIT_SEED = 0  # fixed, not --seed: runs with different seeds are measured on the same held-out images
+NPZ_ARRAYS = ("images", "labels", "class_names", "test_index", "train_index", "split")  # what npz:FILE reads
+MAX_INDEX_BYTES = 64 << 20  # emoji.json and categories.json: the package's index is ~2 MB
 SHOWN_SKIPS = 3  # file names listed in the one-line skip notice
 
 EMOJI_DIR = "emoji-google"
@@ -334,13 +336,9 @@ def read_npz(path: Path, options: DataOptions) -> Source:
 
 
 def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file (--dataset npz:FILE)") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # ValueError: pickled (object) arrays
-        raise DataError(f"{path}: not a readable .npz of plain arrays ({reason(exc, 120)})") from None
+    """The arrays this reader uses, each refused from its header if pickled or past MAX_DATASET_BYTES (others
+    in the archive are never read, however large)."""
+    arrays = read_arrays(path, NPZ_ARRAYS, MAX_DATASET_BYTES, DataError)
     missing = [name for name in ("images", "labels") if name not in arrays]
     if missing:
         raise DataError(f"{path}: needs arrays 'images' and 'labels'; missing {', '.join(missing)}")
@@ -410,22 +408,21 @@ def list_emoji(folder: Path) -> tuple[list[Picture], list[str]]:
     """Every emoji image emoji.json names, skin-tone variants included, labelled by category; the variants
     of one emoji form a group, so they all land on the same side of the split (no near-duplicate leaks)."""
     index_file = folder / "emoji.json"
-    if not index_file.is_file():
-        raise DataError(
-            f"{index_file}: missing; fetch the emoji set with `make data-emoji DATA_ROOT={folder.parent}` (needs npm), "
-            f"or point --data-root at a folder holding {EMOJI_DIR}/"
-        )
+    missing = (
+        f"missing; fetch the emoji set with `make data-emoji DATA_ROOT={folder.parent}` (needs npm), "
+        f"or point --data-root at a folder holding {EMOJI_DIR}/"
+    )
+    entries = files.read_json(index_file, MAX_INDEX_BYTES, DataError, missing)
     try:
-        entries = json.loads(index_file.read_text(encoding="utf-8"))
         class_names = _emoji_categories(folder, entries)
         pictures = []
         for group, entry in enumerate(entries):
             if entry["category"] in EMOJI_LEFT_OUT:
                 continue
             label = class_names.index(entry["category"])
-            files = [entry["image"], *(v["image"] for v in (entry.get("skin_variations") or {}).values())]
-            pictures += [Picture(folder / EMOJI_IMAGES / name, label, group) for name in files]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            names = [entry["image"], *(v["image"] for v in (entry.get("skin_variations") or {}).values())]
+            pictures += [Picture(folder / EMOJI_IMAGES / name, label, group) for name in names]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise DataError(
             f"{index_file}: not the emoji-datasource index this reader knows ({reason(exc, 120)})"
         ) from None
@@ -435,7 +432,7 @@ def list_emoji(folder: Path) -> tuple[list[Picture], list[str]]:
 def _emoji_categories(folder: Path, entries: list[dict]) -> list[str]:
     """Categories in the package's own order (categories.json), else in order of first appearance."""
     order_file = folder / "categories.json"
-    seen = list(json.loads(order_file.read_text(encoding="utf-8"))) if order_file.is_file() else []
+    seen = list(files.read_json(order_file, MAX_INDEX_BYTES, DataError)) if order_file.is_file() else []
     for entry in entries:
         if entry["category"] not in seen:
             seen.append(entry["category"])

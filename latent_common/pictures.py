@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from latent_common.errors import UserError, reason
+from latent_common.files import open_regular
 
 MAX_PICTURE_PIXELS = 50_000_000  # a picture with more pixels than this (by its header) is refused, not decoded
+NO_FILE = "cannot read it as an image (no such file)"
 SIXTEEN_BIT_GREY = ("I;16", "I;16B", "I;16L", "I")  # Pillow's modes for a 16-bit grey PNG ("I": older Pillow)
 
 
@@ -36,10 +38,10 @@ def read_picture(path: str | Path, max_pixels: int = MAX_PICTURE_PIXELS) -> np.n
     """Decode a picture file to uint8 RGBA (H, W, 4), upright; opaque formats get alpha 255."""
     image_module, image_ops = pillow()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), open_regular(path, PictureError, NO_FILE) as handle:  # a FIFO: one line
             # Pillow warns past its own limit (89 million pixels) and refuses past twice that; ours is lower.
             warnings.simplefilter("ignore", image_module.DecompressionBombWarning)
-            with image_module.open(path) as image:
+            with image_module.open(handle) as image:
                 check_size(path, image.width, image.height, max_pixels)  # the header only: nothing decoded yet
                 return rgba(image_ops.exif_transpose(image))
     except image_module.DecompressionBombError:

@@ -14,6 +14,8 @@ import numpy as np
 
 from latent_common.errors import UserError
 
+MAX_DATASET_BYTES = 512 << 20  # what a dataset file may hold once read (inflated): MNIST's training images are 47 MB
+
 
 class DataError(UserError):
     """A data file that is missing or unreadable; the message names the file and what to do."""

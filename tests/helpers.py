@@ -36,3 +36,17 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
+
+
+def special(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"special-{kind}"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero")  # its size reads as 0: only the opened descriptor says what it is
+    return path
+
+
+SPECIAL_WORDS = {"fifo": "is a FIFO", "directory": "is a directory", "dev-zero": "is a character device"}

@@ -1,5 +1,7 @@
-import sys
+from latent_common.loading import finish, interrupts_while_loading
 
-from training.train import main
+interrupts_while_loading("before training began; the run directory is as it was")  # torch loads next: seconds
 
-sys.exit(main())
+from training.train import main  # noqa: E402
+
+finish(main())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import zipfile
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import torch
 
+from latent_common import files
 from latent_common.atomic import atomic_write
 from latent_common.errors import UserError, reason
 
@@ -19,8 +19,17 @@ METRICS = "metrics.json"
 CURVE = "training_curve.png"
 
 
+MAX_RUN_JSON_BYTES = 64 << 20  # config.json and metrics.json: a thousand epochs of metrics are ~200 kB
+
+
+class RunFileError(UserError):
+    """A run directory's config.json or metrics.json that isn't the JSON training wrote."""
+
+
 def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+    """config.json or metrics.json, read as every JSON file is (latent_common.files.read_json): one line for a
+    file that is missing, special, too large or not JSON, naming it (not the checkpoint beside it)."""
+    return files.read_json(path, MAX_RUN_JSON_BYTES, RunFileError)
 
 
 def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> None:

@@ -37,6 +37,8 @@ def open_run_dir(config: TrainConfig, device: torch.device) -> tuple[TrainConfig
         if not earlier_run:
             raise TrainError(f"{config.run_path}: no {CHECKPOINT} to resume from (no epoch of a run there finished)")
         state = load_checkpoint(config.run_path, map_location=str(device))
+        if (config.run_path / CONFIG).exists():
+            read_json(config.run_path / CONFIG)  # export reads it: one that isn't JSON is refused now, named
         config = resume_config(config, state)
     elif earlier_run and not config.overwrite:
         raise TrainError(

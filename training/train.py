@@ -31,8 +31,9 @@ from tqdm import tqdm
 
 from latent_common.atomic import write_json
 from latent_common.charts import curve_png
+from latent_common.cli import INTERRUPTED_STATUS, command
 from latent_common.data import DataOptions, load_split
-from latent_common.errors import UserError, reason
+from latent_common.errors import reason
 from training import pca
 from training.average import WeightAverage
 from training.checkpoint import CHECKPOINT, CONFIG, CURVE, METRICS, read_json, save_checkpoint
@@ -425,11 +426,12 @@ def train_epochs(run: Run, data: Data, procs: Processes) -> None:
     try:
         for epoch in range(run.saved, run.config.epochs):
             run_epoch(run, data, procs, epoch, progress)
-    except (KeyboardInterrupt, Interrupted):
+    except (KeyboardInterrupt, Interrupted) as exc:
         progress.close()
         if procs.main:
             advice = f"; continue with: {resume_command(run.config)}" if run.saved else ""
             print(f"\ninterrupted: {on_disk(run.config, run.saved, run.earlier_run)}{advice}", file=sys.stderr)
+        exc.reported = True  # said: main's handler adds nothing
         raise
     finally:
         progress.close()
@@ -546,16 +548,19 @@ def diverged(run: Run, epoch: int, what: str) -> TrainError:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return command(lambda: train_command(argv), "before training began; the run directory is as it was")
+
+
+def train_command(argv: list[str] | None) -> int:
+    config = parse_config(argv)
     try:
-        config = parse_config(argv)
         metrics = run(config)
-        if not metrics:  # a torchrun worker other than rank 0: rank 0 reports
-            return 0
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, Interrupted):
-        return 130
+    except (KeyboardInterrupt, Interrupted) as exc:
+        if getattr(exc, "reported", False):  # train_epochs said what is saved and how to resume
+            return INTERRUPTED_STATUS
+        raise  # before the first epoch began: command's line
+    if not metrics:  # a torchrun worker other than rank 0: rank 0 reports
+        return 0
     print(
         f"done: test MSE {metrics['test_mse']:.5f}, latent k-NN accuracy {metrics['knn_accuracy']:.3f}, "
         f"after {metrics['train_seconds']:.1f}s of training; run in {config.run_path}"

@@ -1,5 +1,7 @@
-import sys
+from latent_common.loading import finish, interrupts_while_loading
 
-from viewer.cli import main
+interrupts_while_loading("the viewer stopped before it opened")  # numpy, pygame, onnxruntime load next
 
-sys.exit(main())
+from viewer.cli import main  # noqa: E402
+
+finish(main())

@@ -308,8 +308,9 @@ def open_window(headless: bool) -> dict:
 def encoded_picture(state: ViewState, stats: FrameStats) -> None:
     """--stats records where an encoded picture landed."""
     canvas = state.canvas
-    if state.focus == Focus.PICTURE and canvas.marker is not None:
-        stats.encoded = {"file": canvas.picture, "z": state.z[0].tolist(), "plane": canvas.marker.tolist()}
+    if state.focus == Focus.PICTURE and canvas.rebuilt is not None:  # encoded; a blank picture has no marker
+        plane = None if canvas.marker is None else canvas.marker.tolist()
+        stats.encoded = {"file": canvas.picture, "z": state.z[0].tolist(), "plane": plane}
 
 
 def run(args: argparse.Namespace, script: Script | None = None) -> dict:

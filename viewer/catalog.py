@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from latent_common.errors import printable
+from latent_common.files import exists, kind_of, shown
 from viewer.bundle import (
     DATA_FILES,
     DECODER,
@@ -62,7 +64,7 @@ def find(text: str) -> Path:
     """The folder for what the user typed: a path that exists, or that has a slash, is taken as given; a bare
     name that is no folder here is a shipped bundle's name when one has it."""
     path = Path(text)
-    if path.exists() or "/" in text or os.sep in text:
+    if exists(path) or "/" in text or os.sep in text:
         return path
     return shipped().get(text, path)
 
@@ -77,8 +79,12 @@ def missing(path: Path) -> str:
             f"{path}: {IN_THE_REPOSITORY_ONLY[str(path)]} lives in the repository, not in the installed package; "
             f"in a clone, open it by path: latent-explorer path/to/clone/models/{path}"
         )
-    names = ", ".join(shipped()) or "none found"
-    return f"{path}: no such bundle folder (shipped bundles, by name: {names})"
+    try:
+        return f"{shown(path)}: is {kind_of(path.stat().st_mode)}, not a bundle folder"
+    except (OSError, ValueError):  # nothing there (or a name the system can't look up): a name, then
+        pass
+    names = ", ".join(shown(name) for name in shipped()) or "none found"
+    return f"{shown(path)}: no such bundle folder (shipped bundles, by name: {names})"
 
 
 # --list
@@ -92,10 +98,11 @@ def list_lines() -> list[str]:
         try:
             bundle = load_bundle(folder)
         except BundleError as exc:
-            rows.append((name, "-", "-", "-", "-"))
-            notes.append(f"  broken: {exc}")
+            rows.append((shown(name), "-", "-", "-", "-"))  # a folder's name may hold escapes or a newline
+            notes.append(f"  broken: {printable(str(exc))}")
             continue
-        rows.append((name, bundle.dataset, bundle.kind, str(bundle.latent_dim), number(bundle.test_mse, ".4f")))
+        row = (name, bundle.dataset, bundle.kind, str(bundle.latent_dim), number(bundle.test_mse, ".4f"))
+        rows.append(tuple(shown(cell) for cell in row))
         notes.append("  (default)" if name == DEFAULT_NAME else "")
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
@@ -180,7 +187,7 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
     """The bundle's card; raises BundleError (exit 2) for anything the viewer itself would refuse."""
     bundle = load_bundle(path, strict=strict)
     for role, name in (("decoder", DECODER), ("encoder", ENCODER)):  # the same checks as opening the viewer
-        OnnxModel(bundle.path / name, role, bundle.latent_dim, bundle.image_shape, [CPU])
+        OnnxModel(bundle.path / name, role, bundle.latent_dim, bundle.image_shape, [CPU]).trial()  # bounded run
     files, verified = file_lines(bundle)
     meta, (channels, height, width) = bundle.meta, bundle.chw
     k = meta.knn_k
@@ -198,7 +205,7 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         "  files",
         *files,
         f"  check          {verified} of {len(DATA_FILES)} files verify; "
-        "decoder and encoder load and match the contract",
+        "decoder and encoder load, match the contract and run",
     ] + ([f"  notice         {meta.notice}"] if meta.notice else [])
 
 

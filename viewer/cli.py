@@ -7,11 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from latent_common.cli import ArgumentParser, UsageError, finite_float, int_in
+from latent_common.cli import ArgumentParser, UsageError, command, finite_float, int_in
 from latent_common.errors import UserError
+from latent_common.files import is_dir
 from viewer import catalog
 from viewer.catalog import default_bundle  # benchmarks/run.py opens the same default
 from viewer.inference import PROVIDERS
+from viewer.session_file import check_savable
 from viewer.state import WALK_FRAMES
 
 
@@ -238,45 +240,45 @@ def say(lines: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        args.bundle = args.bundle or default_bundle()
-        if args.precompute == 1:
-            raise UsageError("--precompute 1: a grid needs at least 2×2 nodes (0 decodes live)")
-        if not args.bundle.is_dir() and not (args.version or args.list or args.follow):
-            raise UserError(catalog.missing(args.bundle))
-        lines = about(args)
-        if lines is not None:
-            return say(lines)
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before any viewer module imports pygame
-        if args.waypoints is not None and (len(args.waypoints) < 4 or len(args.waypoints) % 2):
-            raise UsageError(f"--waypoints takes X Y pairs, two or more; got {len(args.waypoints)} numbers")
-        if args.export_walk:
-            if not args.waypoints:
-                raise UsageError("--export-walk needs --waypoints X1 Y1 X2 Y2 [...]")
-            from viewer.exports import export_walk  # no window: the decoder is all it needs
+    return command(lambda: viewer_command(argv), "the viewer stopped; a file it was saving is as it was before")
 
-            return say([export_walk(args)])
-        if args.other is not None:
-            from viewer.compare import compare  # two bundles side by side: a window of its own
 
-            return say([compare(args)])
-        if args.export_timeline:
-            from viewer.timeline_gif import export_timeline  # no window: the bundle's timeline is all it needs
+def viewer_command(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    args.bundle = args.bundle or default_bundle()
+    if args.precompute == 1:
+        raise UsageError("--precompute 1: a grid needs at least 2×2 nodes (0 decodes live)")
+    if not is_dir(args.bundle) and not (args.version or args.list or args.follow):
+        raise UserError(catalog.missing(args.bundle))
+    lines = about(args)
+    if lines is not None:
+        return say(lines)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # before any viewer module imports pygame
+    if args.waypoints is not None and (len(args.waypoints) < 4 or len(args.waypoints) % 2):
+        raise UsageError(f"--waypoints takes X Y pairs, two or more; got {len(args.waypoints)} numbers")
+    if args.export_walk:
+        if not args.waypoints:
+            raise UsageError("--export-walk needs --waypoints X1 Y1 X2 Y2 [...]")
+        from viewer.exports import export_walk  # no window: the decoder is all it needs
 
-            return say([export_timeline(args)])
-        if args.export_csv:
-            from viewer.exports import export_csv  # no window: the bundle and the plane are all it needs
+        return say([export_walk(args)])
+    if args.other is not None:
+        from viewer.compare import compare  # two bundles side by side: a window of its own
 
-            return say([export_csv(args)])
-        from viewer.app import run  # after parsing: --help needs no onnxruntime session
+        return say([compare(args)])
+    if args.export_timeline:
+        from viewer.timeline_gif import export_timeline  # no window: the bundle's timeline is all it needs
 
-        stats = run(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return say([export_timeline(args)])
+    if args.export_csv:
+        from viewer.exports import export_csv  # no window: the bundle and the plane are all it needs
+
+        return say([export_csv(args)])
+    if args.session is not None:
+        check_savable(args.session)  # now, not at quit, when the session's pins would be lost
+    from viewer.app import run  # after parsing: --help needs no onnxruntime session
+
+    stats = run(args)
     if args.headless:
         print(
             f"{stats['frames']} frames: frame p50 {stats['frame_ms_p50']} ms, p99 {stats['frame_ms_p99']} ms; "

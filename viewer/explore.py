@@ -89,9 +89,11 @@ def pan(view: np.ndarray, start: np.ndarray, now: np.ndarray) -> np.ndarray:
 
 
 def nearest(points: np.ndarray, target: np.ndarray, k: int, visible: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the k rows of points nearest to target (Euclidean), nearest first."""
+    """Indices of the k rows of points nearest to target (Euclidean), nearest first; all of them, when there
+    are k or fewer (an embedding of 1 to 3 points asks for more neighbours than it has)."""
     diff = points - target.astype(points.dtype)
     distances = np.einsum("ij,ij->i", diff, diff)  # one pass, no (N, D) temporary for the squares
+    k = min(k, len(distances))
     if visible is not None:
         distances[~visible] = np.inf
         k = min(k, int(visible.sum()))

@@ -29,10 +29,11 @@ class MapJob:
         return self.done_count == len(self.latents)
 
     def advance(self, decoder, budget_s: float = SLICE_BUDGET_S) -> None:
-        """Decode the next slice: one row of tiles first, then as many as the measured speed fits in budget_s."""
+        """Decode the next slice: one tile first, to measure the speed, then as many as it fits in budget_s (a
+        first slice of a whole row froze input for seconds with a decoder of tens of ms a tile)."""
         n_left = len(self.latents) - self.done_count
         if self.per_tile_s is None:
-            count = int(np.sqrt(len(self.latents)))
+            count = 1
         else:
             count = int(budget_s / max(self.per_tile_s, 1e-9))
         count = max(1, min(count, n_left))

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from latent_common.errors import reason
+from latent_common.files import open_regular
 from viewer.bundle import EMBEDDING, LATENT_LIMIT, MAP, METADATA, Bundle, BundleError, MapInfo, sha256_file
 from viewer.explore import Plane, make_plane
 from viewer.spatial import INDEX_MIN_POINTS, GridIndex
@@ -67,10 +68,10 @@ def read_map(bundle: Bundle, strict: bool = False) -> tuple[np.ndarray, MapInfo]
             raise BundleError(message)
         bundle.warnings.append(message)
         return None
-    if not file.is_file():
-        raise BundleError(f"{file}: missing ({METADATA} has a 'map'; recompute it with python -m export.map)")
+    missing = f"missing ({METADATA} has a 'map'; recompute it with python -m export.map)"
     try:
-        actual = sha256_file(file)
+        with open_regular(file, BundleError, missing) as handle:
+            actual = sha256_file(handle)
     except OSError as exc:
         raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
     if actual != bundle.meta.files.get(MAP):

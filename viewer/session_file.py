@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from latent_common.atomic import atomic_write, write_json
+from latent_common import files
+from latent_common.atomic import WriteError, atomic_write, check_writable, replaceable_mode, write_json
 from latent_common.errors import UserError, printable
-from viewer.bundle import LATENT_LIMIT
+from viewer.bundle import LATENT_LIMIT, MIN_SPAN
 
 FORMAT = "latent-explorer session"
 FORMAT_VERSION = 1
-MAX_BYTES = 4 << 20  # a session with a thousand 1024-D pins is ~20 MB; with the ones this project makes, ~1 kB
+MAX_BYTES = 4 << 20  # read like bundle.json (latent_common.files.read_json); ours are ~1 kB, 1000 8-D pins ~200 kB
 MAX_PINS = 1000
 MAX_OFFSET = 100.0  # in standard deviations: the keys move in steps of a tenth or so
 MAX_FOCUS = 40  # characters: a mode's name
@@ -68,6 +69,16 @@ def save_session(path: str | Path, session: Session, latent_dim: int, bundle_nam
     write_json(path, data)  # allow_nan=False: a NaN pin is a bug, refused here rather than written
 
 
+def check_savable(path: str | Path) -> None:
+    """Refuse, at start, a session that couldn't be saved at quit (a read-only folder, a FIFO or a folder in its
+    place): found only then, the session's pins and waypoints would be lost."""
+    try:
+        check_writable(Path(path).parent)
+        replaceable_mode(Path(path))
+    except WriteError as exc:
+        raise SessionError(f"{exc}; the session could not be saved at quit, so pick another --session") from None
+
+
 def load_session(
     path: str | Path, latent_dim: int, class_count: int, missing_ok: bool = False, bundle_name: str = ""
 ) -> Session | None:
@@ -93,25 +104,15 @@ def load_session(
 
 
 def read_json(path: Path, missing_ok: bool) -> dict[str, Any] | None:
+    """The session's JSON object, read as bundle.json is (latent_common.files.read_json): a regular file only
+    (a FIFO or /dev/zero is refused, not waited on or read forever), within MAX_BYTES, nesting past Python's
+    limits one line."""
     where = printable(str(path))
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise SessionError(f"{where}: {path.stat().st_size} bytes is too large for a session file")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if missing_ok:
-            return None
-        raise SessionError(f"{where}: no such session file") from None
-    except UnicodeDecodeError:
-        raise SessionError(f"{where}: not a session file (not UTF-8 text)") from None
-    except OSError as exc:
-        raise SessionError(f"{where}: cannot read ({exc.strerror or type(exc).__name__})") from None
-    try:
-        data = json.loads(text, parse_constant=refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise SessionError(f"{where}: not a session file (invalid JSON: {exc.msg} at line {exc.lineno})") from None
-    except ValueError as exc:  # NaN or Infinity, which JSON doesn't have but Python's parser accepts
-        raise SessionError(f"{where}: {exc}") from None
+    if missing_ok and not os.path.lexists(path):
+        return None
+    data = files.read_json(
+        path, MAX_BYTES, SessionError, "no such session file", refuse_constant, "not a session file: invalid JSON"
+    )
     if not isinstance(data, dict):
         raise SessionError(f"{where}: not a session file (expected a JSON object)")
     return data
@@ -175,6 +176,8 @@ def read_view(where: str, value: Any) -> np.ndarray:
     view = np.stack([read_numbers(where, "view", row, 2, LATENT_LIMIT) for row in value])
     if not (view[:, 0] < view[:, 1]).all():
         raise SessionError(f"{where}: 'view' must have x0 < x1 and y0 < y1")
+    if not (view[:, 1] - view[:, 0] >= MIN_SPAN).all():  # bundle.json's bounds have the same floor
+        raise SessionError(f"{where}: 'view' must be at least {MIN_SPAN:g} wide and high (the zoom's limit)")
     return view
 
 

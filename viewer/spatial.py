@@ -63,6 +63,7 @@ class GridIndex:
         Two steps: the smallest square of cells around the target holding k visible points gives an upper
         bound on the k-th distance; every point within that distance in the plane is then a candidate.
         """
+        k = min(k, len(self.z))  # a tiny embedding has fewer points than neighbours asked for
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
         uv = self.plane.project(np.asarray(target)[None])[0]  # (2,)

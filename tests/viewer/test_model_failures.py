@@ -24,7 +24,7 @@ class Session:
     def __init__(self, real, answer):
         self.real, self.answer = real, answer
 
-    def run(self, names, feeds):
+    def run(self, names, feeds, options=None):
         return [self.answer(next(iter(feeds.values())))]
 
     def get_providers(self):
@@ -110,3 +110,23 @@ def test_a_slow_decoder_fills_the_map_a_slice_a_frame(decoder):
     assert job.images().shape == (256, 1, 28, 28)
     assert len(slices) > 10  # spread over frames
     assert max(slices[1:]) < 0.05  # after the first row, each slice fits about one frame's budget
+
+
+def test_a_big_batch_runs_in_parts_within_the_capped_arena(decoder):
+    """A 128x128 precomputed grid of 64x64 colour tiles passed the 1 GiB arena in one run; in parts it fits."""
+    from viewer.inference import MAX_BATCH
+
+    calls = []
+    real_run = decoder.session.run
+
+    class Counting:
+        def run(self, names, feeds, options=None):
+            calls.append(len(next(iter(feeds.values()))))
+            return real_run(names, feeds)
+
+    z = np.random.default_rng(0).normal(size=(2 * MAX_BATCH + 5, 2)).astype(np.float32)
+    whole = real_run(decoder.output_names, {decoder.input_name: z})[0]  # one run, as before
+    decoder.session = Counting()
+    parts = decoder(z)
+    assert np.allclose(parts.reshape(whole.shape), whole, atol=1e-6)
+    assert calls == [MAX_BATCH, MAX_BATCH, 5]

@@ -107,3 +107,17 @@ def test_encode_of_a_picture_too_large_is_one_line_before_decoding(tmp_path: Pat
     path.write_bytes(png_header(60000, 60000))  # 3.6 billion pixels declared: refused from the header alone
     result = run_module("viewer", "--headless", "--frames", "2", "--encode", str(path))
     assert_one_line_error(result, "huge.png", "pixels")
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0, 255), (0, 0, 0, 0)], ids=["all black", "fully transparent"])
+def test_a_blank_picture_encodes_without_a_marker(tmp_path: Path, colour):
+    """A blank canvas has no marker (None): encoded with --encode or dropped, it ran into a traceback once."""
+    from PIL import Image
+
+    png = tmp_path / "blank.png"
+    Image.new("RGBA", (28, 28), colour).save(png)
+    stats, _ = run_viewer(tmp_path, None, 3, "--mouse", "still", "--encode", str(png))
+    assert stats["frames"] == 3 and stats["encoded"]["plane"] is None and stats["encoded"]["file"] == "blank.png"
+    script = lambda frame, layout: [ev(pygame.DROPFILE, file=str(png))] if frame == 1 else []  # noqa: E731
+    stats, _ = run_viewer(tmp_path, script, 5, "--mouse", "path")
+    assert stats["frames"] == 5 and stats["encoded"]["plane"] is None

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from latent_common.errors import printable, reason
-from viewer.bundle.format import METADATA, BundleError
+from latent_common.errors import printable
+from latent_common.files import read_limited
+from viewer.bundle.format import MAX_ONNX_BYTES, METADATA, BundleError
 
 MAX_ONNX_DEPTH = 32  # nested subgraphs the external-data scan follows
 
@@ -142,10 +143,7 @@ def _external_tensor(data: bytes) -> bool:
 
 def check_no_external_data(file: Path) -> None:
     """Refuse an ONNX file that loads tensors from other files (which no hash in bundle.json covers)."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
+    data = read_limited(file, MAX_ONNX_BYTES, BundleError)  # a bundle's files were found by _check_hashes first
     try:
         external = _external_tensor(data)
     except _Malformed as exc:

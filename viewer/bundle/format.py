@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -45,6 +45,8 @@ MAX_IMAGE_SIDE = 256  # pixels per side of image_shape
 MIN_IMAGE_SIDE = 8  # format 2; format 1 took any side from 1
 CHANNELS = (1, 3)  # grey or RGB (format 2)
 MAX_EMBEDDING_BYTES = 512 << 20  # the arrays read into memory, once decompressed (memory-mapped images don't count)
+MAX_METADATA_BYTES = 16 << 20  # bundle.json (and a session): ours are ~10 kB; 500 MB of JSON costs 5 GB parsed
+MAX_ONNX_BYTES = 512 << 20  # a graph file: ours are ~1 MB; protobuf itself stops at 2 GB
 MAX_TEXT = 200  # characters in a name, a dataset or a class name
 LATENT_LIMIT = 1e6  # |z| and |latent_bounds|: beyond it, distances and zoom steps lose float32 precision
 MIN_SPAN = 1e-6  # the narrowest latent_bounds pair: the view divides by it
@@ -53,11 +55,18 @@ MAP_METHODS = ("umap", "tsne", "pca")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(source: Path | BinaryIO) -> str:
+    """The SHA-256 of a file, given its path or an open handle (the readers pass one from open_regular)."""
+    if not isinstance(source, Path):
+        return _sha256(source)
+    with source.open("rb") as handle:
+        return _sha256(handle)
+
+
+def _sha256(handle: BinaryIO) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 

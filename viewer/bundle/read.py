@@ -7,7 +7,6 @@ which then cost only the pages the viewer shows.
 
 from __future__ import annotations
 
-import json
 import math
 import mmap
 import os
@@ -16,12 +15,13 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from tokenize import TokenError
 from typing import Any
 
 import numpy as np
 
 from latent_common.errors import printable, reason
+from latent_common.files import is_dir, kind_of, open_regular, read_json, shown
+from latent_common.npz import npy_header
 from viewer.bundle.contract import check_no_external_data, shape_text
 from viewer.bundle.format import (
     DATA_FILES,
@@ -30,6 +30,7 @@ from viewer.bundle.format import (
     ENCODER,
     LATENT_LIMIT,
     MAX_EMBEDDING_BYTES,
+    MAX_METADATA_BYTES,
     MAX_POINTS,
     METADATA,
     BundleError,
@@ -120,8 +121,8 @@ class Bundle:
 def load_bundle(path: str | Path, strict: bool = False) -> Bundle:
     """Read and validate everything but running the ONNX graphs (see `check_model_io`, which needs a session)."""
     path = Path(path)
-    if not path.is_dir():
-        raise BundleError(f"{path}: no such bundle directory")
+    if not is_dir(path):
+        raise BundleError(f"{shown(path)}: {_not_a_folder(path)}")
     meta = _read_metadata(path)
     warnings = _check_hashes(path, meta, strict)
     for name in (DECODER, ENCODER):
@@ -130,20 +131,17 @@ def load_bundle(path: str | Path, strict: bool = False) -> Bundle:
     return Bundle(path=path, meta=meta, z=z, labels=labels, images=images, warnings=warnings, errors=errors)
 
 
+def _not_a_folder(path: Path) -> str:
+    try:
+        return f"is {kind_of(path.stat().st_mode)}, not a bundle directory"
+    except (OSError, ValueError):  # missing, or a name the system can't look up
+        return "no such bundle directory"
+
+
 def _read_metadata(path: Path) -> BundleMeta:
     file = path / METADATA
-    if not file.is_file():
-        raise BundleError(f"{file}: missing (not a model bundle; export one with `python -m export`)")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
-    except UnicodeDecodeError as exc:
-        raise BundleError(f"{file}: not valid JSON (not UTF-8 text: {reason(exc)})") from None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, or an integer of over 4,300 digits
-        raise BundleError(f"{file}: not valid JSON ({reason(exc)})") from None
+    missing = "missing (not a model bundle; export one with `python -m export`)"
+    data = read_json(file, MAX_METADATA_BYTES, BundleError, missing)  # a regular file, read within its limit
     return BundleMeta.from_dict(data, file)
 
 
@@ -154,11 +152,10 @@ def _check_hashes(path: Path, meta: BundleMeta, strict: bool) -> list[str]:
     warnings = []
     for name in DATA_FILES:
         file = path / name
-        if not file.is_file():
-            raise BundleError(f"{file}: missing")
         expected = meta.files.get(name)
         try:
-            actual = sha256_file(file)
+            with open_regular(file, BundleError, "missing") as handle:  # a FIFO or /dev/zero is refused here
+                actual = sha256_file(handle)
         except OSError as exc:
             raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
         if expected != actual:
@@ -182,15 +179,7 @@ MAP_HINT = "; store the images uncompressed (np.savez) so the viewer memory-maps
 
 def _npy_header(stream, file: Path, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     """(shape, fortran_order, dtype) from a .npy header; the data stays unread."""
-    try:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            return np.lib.format.read_array_header_1_0(stream)
-        if version == (2, 0):
-            return np.lib.format.read_array_header_2_0(stream)
-    except (ValueError, SyntaxError, TokenError) as exc:  # numpy tokenizes old headers: garbage can raise TokenError
-        raise BundleError(f"{file}: '{key}' is not a .npy array ({reason(exc, 120)})") from None
-    raise BundleError(f"{file}: '{key}' is a .npy file of version {version}, which this viewer doesn't read")
+    return npy_header(stream, file, key, BundleError)
 
 
 def _check_header(file: Path, key: str, dtype: np.dtype, shape: tuple, expected: tuple) -> None:
@@ -296,6 +285,7 @@ def _read_images(archive: zipfile.ZipFile, file: Path, expected: tuple, limit: i
 
 
 def _open_archive(file: Path) -> zipfile.ZipFile:
+    open_regular(file, BundleError, "missing").close()  # a FIFO, a folder or a device: one line, not a hang
     try:
         return zipfile.ZipFile(file)
     except OSError as exc:

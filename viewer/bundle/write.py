@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from latent_common.atomic import WriteError, check_writable, write_error
+from latent_common.cli import interrupts_held
 from latent_common.errors import printable, reason
 from viewer.bundle.format import BUNDLE_FILES, DATA_FILES, METADATA, NOTICE, BundleError, BundleMeta, sha256_file
 
@@ -90,7 +91,8 @@ def write_bundle(out: Path, files: dict[str, bytes | Path], meta: BundleMeta, fo
         staging.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
         meta = _stage(staging, files, meta)
         check_replaceable(out, force)  # again, just before the swap: the folder may have changed meanwhile
-        _swap(staging, out)
+        with interrupts_held(str(out)):  # the old bundle or the new one, never neither
+            _swap(staging, out)
     except BaseException as exc:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,87 @@
+""".npz archives read member by member, each .npy header checked before a byte of its data is read.
+
+np.load reads every member it is asked for, whatever size its header declares: a dataset holding an unused
+member that inflates to 3 GB, or one whose header declares 10^9 images, dies in numpy's allocator. Here only
+the members named are read, a header's declared size is held to a byte limit first, pickled (object) arrays
+are refused from the header, and a member is inflated only to its declared size (a deflate bomb, which
+must declare less than it inflates to, stops there). The file itself must be a regular file
+(latent_common.files.open_regular): a FIFO is one line, not a hang.
+"""
+
+from __future__ import annotations
+
+import math
+import zipfile
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from tokenize import TokenError
+from typing import BinaryIO
+
+import numpy as np
+
+from latent_common.errors import UserError, reason
+from latent_common.files import open_regular, shown
+
+Header = tuple[tuple[int, ...], bool, np.dtype]  # shape, fortran_order, dtype
+
+
+def npy_header(stream: BinaryIO, file: Path, key: str, error: type[UserError]) -> Header:
+    """(shape, fortran_order, dtype) from a .npy header; the data stays unread."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(stream)
+        if version == (2, 0):
+            return np.lib.format.read_array_header_2_0(stream)
+    except (ValueError, SyntaxError, TokenError) as exc:  # numpy tokenizes old headers: garbage can raise TokenError
+        raise error(f"{shown(file)}: '{key}' is not a .npy array ({reason(exc, 120)})") from None
+    raise error(f"{shown(file)}: '{key}' is a .npy file of version {version}, which isn't read here")
+
+
+def read_member(archive: zipfile.ZipFile, file: Path, key: str, limit: int, error: type[UserError]) -> np.ndarray:
+    """The array key.npy of archive, refused from its header if it is pickled or declares over limit bytes."""
+    try:
+        with archive.open(f"{key}.npy") as stream:
+            shape, fortran, dtype = npy_header(stream, file, key, error)
+            if dtype.hasobject:
+                raise error(f"{shown(file)}: '{key}' holds pickled Python objects, which are refused")
+            size = math.prod(shape) * dtype.itemsize
+            if size > limit:
+                raise error(
+                    f"{shown(file)}: '{key}' declares {list(shape)} {dtype}, {size:,} bytes: over the limit of "
+                    f"{limit:,} bytes for what is read"
+                )
+            data = stream.read(size)
+            trailing = stream.read(1)  # reading to the end also makes zipfile check the CRC
+    except KeyError:
+        raise error(f"{shown(file)}: missing array '{key}'") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise error(f"{shown(file)}: '{key}' is truncated or corrupt ({reason(exc, 120)})") from None
+    except (NotImplementedError, RuntimeError, OSError, ValueError) as exc:  # unknown compression, encryption, I/O
+        raise error(f"{shown(file)}: '{key}' cannot be read ({reason(exc, 120)})") from None
+    if len(data) < size:
+        raise error(f"{shown(file)}: '{key}' is truncated ({len(data)} of {size} data bytes)")
+    if trailing:
+        raise error(f"{shown(file)}: '{key}' holds more data than its header declares")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return np.ascontiguousarray(array, dtype=dtype.newbyteorder("="))
+
+
+def read_arrays(file: Path, keys: Iterable[str], limit: int, error: type[UserError]) -> dict[str, np.ndarray]:
+    """The arrays of keys that the archive holds (others are never read), all together within limit bytes."""
+    open_regular(file, error).close()  # a FIFO, a folder or a device is one line before zipfile opens it
+    try:
+        archive = zipfile.ZipFile(file)
+    except OSError as exc:
+        raise error(f"{shown(file)}: cannot read ({exc.strerror or reason(exc)})") from None
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise error(f"{shown(file)}: not a readable .npz archive (a zip of .npy arrays): {reason(exc, 120)}") from None
+    arrays = {}
+    with archive:
+        names = set(archive.namelist())
+        for key in keys:
+            if f"{key}.npy" in names:
+                arrays[key] = read_member(archive, file, key, limit, error)
+                limit -= arrays[key].nbytes
+    return arrays
