@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 from export.onnx_pair import PAIR_COMMAND, build_bundle
+from export.timeline import TIMELINE_SNAPSHOTS, timeline_builder
 from export.torch_to_onnx import ExportError, torch_to_onnx
-from latent_common.cli import ArgumentParser, command
+from latent_common.cli import ArgumentParser, command, int_in
 from latent_common.data import DataOptions, Split, load_split
 from latent_common.errors import reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
@@ -64,8 +65,18 @@ def load_run(run_dir: Path) -> tuple[Autoencoder, dict]:
     return model.eval(), config
 
 
-def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, force: bool) -> BundleMeta:
-    """The run's model through torch_to_onnx, then measured and written like any ONNX pair; returns bundle.json."""
+def export(
+    run_dir: Path,
+    out: Path,
+    data_root: str | None,
+    name: str | None,
+    force: bool,
+    timeline: int = TIMELINE_SNAPSHOTS,
+    timeline_weights: str = "float16",
+) -> BundleMeta:
+    """The run's model through torch_to_onnx, then measured and written like any ONNX pair; returns bundle.json.
+
+    timeline: at most this many of the run's snapshots go into the bundle (export/timeline.py); 0: none."""
     check_replaceable(out, force)  # before minutes of work: --force replaces a bundle and nothing else
     torch.manual_seed(0)
     model, config = load_run(run_dir)
@@ -73,6 +84,9 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
     images = to_tensor(test.images, torch.device("cpu"))  # (M, C, H, W) in [0, 1]
     graphs = torch_to_onnx(Encoder(model).eval(), Decoder(model).eval(), images)
     metrics = read_json(run_dir / METRICS) if (run_dir / METRICS).is_file() else {}
+    history = metrics.get("epochs", [])
+    epochs_done = history[-1]["epoch"] if history else 0
+    builder = timeline_builder(run_dir, epochs_done, test, timeline, timeline_weights) if epochs_done else None
     return build_bundle(
         graphs.encoder,
         graphs.decoder,
@@ -87,6 +101,7 @@ def export(run_dir: Path, out: Path, data_root: str | None, name: str | None, fo
         training_precision=metrics.get("precision") or {},
         parity_max_abs_diff=graphs.parity,
         versions={"torch": torch.__version__},
+        timeline=builder,
     )
 
 
@@ -121,8 +136,20 @@ def export_command(argv: list[str] | None) -> int:
     parser.add_argument("--data-root", help="folder holding MNIST/raw/ (default: the run's own --data-root)")
     parser.add_argument("--name", help="bundle name shown in the viewer (default: the --out folder's name)")
     parser.add_argument("--force", action="store_true", help="replace an existing bundle at --out")
+    parser.add_argument(
+        "--timeline",
+        type=int_in(0, 1000),
+        default=TIMELINE_SNAPSHOTS,
+        help="carry at most this many of the run's snapshots, as the bundle's timeline (0: none)",
+    )
+    parser.add_argument(
+        "--timeline-weights",
+        choices=["float16", "float32"],
+        default="float16",
+        help="how the timeline's decoders store their weights (float16: half the size; they compute in float32)",
+    )
     args = parser.parse_args(argv)
-    meta = export(args.run_dir, args.out, args.data_root, args.name, args.force)
+    meta = export(args.run_dir, args.out, args.data_root, args.name, args.force, args.timeline, args.timeline_weights)
     print(
         f"wrote {args.out} (latent dim {meta.latent_dim}, test MSE {meta.test_mse:.5f}); "
         f"view it with: python -m viewer {args.out}"

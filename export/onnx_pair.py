@@ -18,7 +18,9 @@ from_torch.py hand it the graphs torch_to_onnx.py made.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,13 +258,15 @@ def build_bundle(
     name: str | None = None,
     model_config: dict[str, Any] | None = None,
     versions: dict[str, Any] | None = None,
+    timeline: Callable[[np.ndarray, float], tuple[dict[str, bytes], Any]] | None = None,
     **known: Any,
 ) -> BundleMeta:
     """Measure the pair on the test split and write the bundle at out: the one place a bundle.json is assembled.
 
     model_config: at least the kind (default "ae"); versions: added to the graphs' own; known: any other BundleMeta
-    field the caller knows (a training run's train_config, torch's parity_max_abs_diff, ...), passed on as it is.
-    Returns the record written."""
+    field the caller knows (a training run's train_config, torch's parity_max_abs_diff, ...), passed on as it is;
+    timeline: called with the measured latents and test MSE, gives the timeline's files and record
+    (export/timeline.py). Returns the record written."""
     pair = pair or load_pair(encoder, decoder)
     if tuple(test.images.shape[1:]) != pair.image_shape:
         raise PairError(
@@ -297,6 +301,10 @@ def build_bundle(
         DECODER: decoder,
         EMBEDDING: embedding_bytes(measures.z, test.labels, test.images, measures.errors),
     }
+    if timeline is not None:
+        extra, info = timeline(measures.z, measures.test_mse)
+        files |= extra
+        meta = dataclasses.replace(meta, timeline=info)
     return write_bundle(out, files, meta, force=force)
 
 

@@ -7,20 +7,19 @@ come through `torch_to_onnx`, then go on to onnx_pair.build_bundle like any othe
 from __future__ import annotations
 
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import torch
 from torch import nn
 
 from latent_common.errors import UserError
+from training.onnx_graph import OPSET as OPSET
+from training.onnx_graph import to_onnx
 from viewer.bundle import DECODER, ENCODER, check_model_io, view_bounds
 
-OPSET = 18
 PARITY_SAMPLES = 1000  # test images through the encoder, and as many latents through the decoder
 PARITY_ATOL = 1e-5
 
@@ -57,27 +56,6 @@ def torch_to_onnx(encoder: nn.Module, decoder: nn.Module, images: torch.Tensor) 
         file=sys.stderr,
     )
     return OnnxGraphs(encoder_onnx, decoder_onnx, parity)
-
-
-def to_onnx(module: nn.Module, example: torch.Tensor, input_name: str, output_name: str) -> bytes:
-    """Export with a dynamic batch axis and check the graph; returns the serialized model."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.onnx"
-        torch.onnx.export(
-            module,
-            (example,),
-            str(path),
-            input_names=[input_name],
-            output_names=[output_name],
-            dynamic_shapes=({0: torch.export.Dim("N")},),
-            opset_version=OPSET,
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
-        proto = onnx.load(str(path))
-    onnx.checker.check_model(proto, full_check=True)
-    return proto.SerializeToString()
 
 
 def check_parity(name: str, onnx_bytes: bytes, module: nn.Module, inputs: torch.Tensor, role: str, shape) -> float:

@@ -140,6 +140,10 @@ class TrainConfig:
         default=0,
         metadata={"help": "use only the first N training images (0: all); for quick runs", "range": (0, 10**9)},
     )
+    # Snapshots of the latent space as it forms (training/snapshots.py): export makes them the bundle's timeline.
+    no_snapshots: bool = field(
+        default=False, metadata={"help": "keep no snapshots of the latent space as it trains (RUN_DIR/snapshots/)"}
+    )
     resume: bool = field(default=False, metadata={"help": "continue the run in --run-dir from its last checkpoint"})
     overwrite: bool = field(
         default=False, metadata={"help": "start afresh even if --run-dir holds a run (replaced epoch by epoch)"}

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +39,7 @@ from training.average import WeightAverage
 from training.checkpoint import CHECKPOINT, CONFIG, CURVE, METRICS, read_json, save_checkpoint
 from training.config import TrainConfig, parse_config, validate
 from training.download import torchvision_fetch
-from training.evaluate import embed, evaluate, to_tensor
+from training.evaluate import embed, evaluate, measure, to_tensor
 from training.metrics import check_knn_points, knn_accuracy
 from training.model import Autoencoder, ModelConfig, kl_divergence
 from training.precision import resolve as resolve_precision
@@ -51,6 +52,7 @@ from training.run_dir import (
     saved_config,
     summarise,
 )
+from training.snapshots import SnapshotWriter
 
 # Denormals appear as weights and Adam's moments shrink, and each one costs a CPU core a microcode assist.
 # Flushing them is a per-thread CPU flag that a thread copies from its creator, so it is set here, on import,
@@ -121,10 +123,12 @@ def train_epoch(
     average: WeightAverage | None = None,
     rank: int = 0,
     world: int = 1,
+    on_step: Callable[[int], None] | None = None,
 ) -> float:
     """One pass over shuffled index batches of the in-memory training set; returns the mean loss.
 
-    `average`, when given, moves towards the weights after every step.
+    `average`, when given, moves towards the weights after every step; `on_step(n)` is called after the
+    epoch's n-th step (the snapshots: training/snapshots.py).
 
     With several processes, every rank draws the same permutation and takes every world-th index of it,
     in batches of batch_size / world, so the global batch and the number of steps stay the same.
@@ -157,6 +161,8 @@ def train_epoch(
         seen += len(batch)
         progress.update(1)
         progress.set_postfix(loss=f"{loss_sum / seen:.4f}", refresh=False)
+        if on_step is not None:
+            on_step(start // batch_size + 1)
         check_stop()
     if world > 1:
         totals = torch.tensor([loss_sum, float(seen)], dtype=torch.float64)
@@ -253,6 +259,8 @@ class Data:
     train: torch.Tensor
     test: torch.Tensor
     test_labels: np.ndarray
+    test_images: np.ndarray  # (M, C, H, W) uint8, as stored: the snapshots' test.npz
+    class_names: list[str]
 
 
 @dataclass
@@ -271,6 +279,8 @@ class Run:
     earlier_run: bool  # the run directory held a checkpoint when this run started
     history: list[dict] = field(default_factory=list)
     saved: int = 0  # epochs of this run in the checkpoint on disk
+    snapshots: SnapshotWriter | None = None  # the main process's, unless --no-snapshots
+    snapshots_id: str | None = None  # the resumed checkpoint's: whose snapshots its run directory holds
 
     @property
     def evaluated(self) -> nn.Module:
@@ -293,6 +303,8 @@ def _run(config: TrainConfig) -> dict:
     run = build(config, data, procs, arithmetic, earlier_run)
     if state is not None:
         resume_from(run, state)
+    if procs.main and not config.no_snapshots:
+        start_snapshots(run, data)
     train_epochs(run, data, procs)
     return finish(run, data, procs)
 
@@ -308,6 +320,8 @@ def load_data(config: TrainConfig, procs: Processes) -> Data:
         train=to_tensor(train.images[: config.train_limit or None], procs.device),
         test=to_tensor(test.images, procs.device),
         test_labels=test.labels,
+        test_images=test.images,
+        class_names=test.class_names or [str(i) for i in range(int(test.labels.max()) + 1)],
     )
     if len(data.train) < procs.world:
         raise TrainError(
@@ -363,8 +377,39 @@ def resume_from(run: Run, state: dict) -> None:
             f"{run.config.run_path / CHECKPOINT}: doesn't match its saved config ({reason(exc)})"
         ) from None
     run.saved = state["epoch"]
+    run.snapshots_id = state.get("snapshots_id")
     run.history = state.get("history") or read_json(run.config.run_path / METRICS)["epochs"][: run.saved]
     print(f"resuming {run.config.run_path} after epoch {run.saved}/{run.config.epochs}", file=sys.stderr)
+
+
+def start_snapshots(run: Run, data: Data) -> None:
+    """The snapshot writer, and the untrained model's snapshot when the run starts afresh."""
+    config = run.config
+    about = {
+        "kind": config.model,
+        "dataset": config.dataset,
+        "latent_dim": config.latent_dim,
+        "image_shape": list(data.test.shape[1:]),
+        "class_names": data.class_names,
+    }
+    resumed = (run.saved * run.steps_per_epoch, run.snapshots_id) if run.saved else None
+    run.snapshots = SnapshotWriter.start(config.run_path, run.steps_per_epoch, config.epochs, resumed, about)
+    run.snapshots.write_test(data.test_images, data.test_labels)
+    if run.snapshots.due(0):
+        run.snapshots.take(run.evaluated, data.test, 0)
+
+
+def snapshot_hook(run: Run, data: Data, epoch: int) -> Callable[[int], None] | None:
+    """on_step for train_epoch: a snapshot when one is due mid-epoch (an epoch's end is taken after its test)."""
+    if run.snapshots is None:
+        return None
+    writer, first = run.snapshots, epoch * run.steps_per_epoch
+
+    def on_step(done: int) -> None:
+        if done < run.steps_per_epoch and writer.due(first + done):
+            writer.take(run.evaluated, data.test, first + done)
+
+    return on_step
 
 
 # The epoch loop
@@ -412,19 +457,27 @@ def run_epoch(run: Run, data: Data, procs: Processes, epoch: int, progress: tqdm
             average=run.average,
             rank=procs.rank,
             world=procs.world,
+            on_step=snapshot_hook(run, data, epoch),
         )
     except NonFinite as exc:
         raise diverged(run, epoch, f"batch {exc.batch}: the loss became {exc.loss}") from None
     seconds = time.perf_counter() - started
     if not procs.main:
         return
-    test_mse = evaluate(run.evaluated, data.test)
+    end = (epoch + 1) * run.steps_per_epoch
+    if run.snapshots is not None and run.snapshots.due(end):  # one pass gives the test MSE and the latents
+        measured = measure(run.evaluated, data.test)
+        test_mse = measured[1]
+    else:
+        measured, test_mse = None, evaluate(run.evaluated, data.test)
     if not (math.isfinite(train_loss) and math.isfinite(test_mse) and finite_weights(run.evaluated)):
         raise diverged(run, epoch, f"the test MSE became {test_mse}")
     run.history.append(
         {"epoch": epoch + 1, "train_loss": train_loss, "test_mse": test_mse, "seconds": round(seconds, 3)}
     )
     save_epoch(run, epoch, procs.device)
+    if measured is not None:
+        run.snapshots.take(run.evaluated, data.test, end, measured)
     check_stop()
     progress.write(
         f"epoch {epoch + 1:>3}/{config.epochs}  train loss {train_loss:.5f}  test MSE {test_mse:.5f}  {seconds:5.1f}s"
@@ -446,6 +499,7 @@ def save_epoch(run: Run, epoch: int, device: torch.device) -> None:
             "epoch": epoch + 1,
             "train_config": saved_config(config),
             "history": run.history,
+            **({"snapshots_id": run.snapshots.index["run_id"]} if run.snapshots is not None else {}),
         },
     )
     run.saved = epoch + 1
@@ -467,6 +521,9 @@ def finish(run: Run, data: Data, procs: Processes) -> dict:
     # Once, at the end: a leave-one-out k-NN over 10,000 test latents takes a few seconds.
     knn = knn_accuracy(embed(run.evaluated, data.test), data.test_labels)
     metrics = summarise(run.history, procs.device, run.arithmetic) | {"knn_accuracy": knn} | extra
+    if run.snapshots is not None:  # their cost, within train_seconds: the epochs' time includes them
+        taken = len(run.snapshots.index["snapshots"])
+        metrics["snapshots"] = {"count": taken, "seconds": round(run.snapshots.seconds, 3)}
     write_json(run.config.run_path / METRICS, metrics)
     return metrics
 

@@ -6,6 +6,8 @@ decoded anywhere on it.
     b.map_xy                                # (M, 2): where each test image sits in the window
     b.place(images)                         # uint8 [N, C, H, W] or [N, H, W] -> (N, 2), as --encode places them
     b.decode_at(xy)                         # (N, 2) -> float32 [N, C, H, W] in [0, 1], as hovering there shows
+    for snap in b.timeline:                 # the latent space as it formed in training (an empty tuple without)
+        snap.step, snap.epoch, snap.test_mse, snap.map_xy, snap.decode_at(xy)   # the last is b itself
 
 The window's plot is the bundle's map when it has one (python -m export.map), else the latent space itself
 (D <= 2) or the PCA plane through the embedding's mean (D > 2): mapping.projection_for decides, for both.
@@ -20,6 +22,7 @@ import numpy as np
 from latent_common.errors import UserError
 from latent_common.images import to_model_input
 from viewer.bundle import DECODER, ENCODER, Bundle, load_bundle
+from viewer.bundle.timeline import Timeline, read_timeline
 from viewer.catalog import find, missing
 from viewer.explore import Plane
 from viewer.inference import CPU, OnnxModel
@@ -42,6 +45,10 @@ class OpenedBundle:
         self.encoder = OnnxModel(bundle.path / ENCODER, "encoder", bundle.latent_dim, shape, [CPU])
         self.decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, shape, [CPU])
         self.map_xy = self.projection.project(bundle.z)  # (M, 2) float64, in embedding.npz's order
+        found = read_timeline(bundle, strict)
+        self.timeline: tuple[Snapshot, ...] = (
+            tuple(Snapshot(self, found, i) for i in range(len(found))) if found is not None else ()
+        )
 
     @property
     def has_map(self) -> bool:
@@ -62,15 +69,9 @@ class OpenedBundle:
     def decode_at(self, xy: np.ndarray) -> np.ndarray:
         """(N, 2) plot points -> float32 [N, C, H, W] in [0, 1]: what the window decodes with the cursor there
         (at a map's dot, that image's reconstruction)."""
-        xy = np.asarray(xy)
-        if xy.ndim != 2 or xy.shape[1] != 2 or not np.issubdtype(xy.dtype, np.number) or xy.dtype == np.bool_:
-            raise InputError(f"decode_at takes plot points as a numeric (N, 2) array, got {xy.dtype} {list(xy.shape)}")
-        if not np.isfinite(xy).all():
-            raise InputError("decode_at: the points must be finite")
-        latents = self.projection.lift(xy.astype(np.float64), np.zeros(self.projection.extra_dims))  # (N, D)
-        if len(latents) == 0:
-            return np.zeros((0, *self.bundle.chw), dtype=np.float32)
-        return np.concatenate([self.decoder(latents[i : i + BATCH]) for i in range(0, len(latents), BATCH)])
+        xy = plot_points(xy)
+        latents = self.projection.lift(xy, np.zeros(self.projection.extra_dims))  # (N, D)
+        return decode(self.decoder, latents, self.bundle.chw)
 
     def _model_input(self, images: np.ndarray) -> np.ndarray:
         """uint8 [N, C, H, W] (C 1, 3 or 4) or [N, H, W] -> the encoder's input, float32 (N, C, H, W) in [0, 1]."""
@@ -89,6 +90,59 @@ class OpenedBundle:
         pictures = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)  # (N, H, W[, C]) as decoded
         converted = [to_model_input(picture, (height, width), channels, self.bundle.background) for picture in pictures]
         return np.stack(converted).astype(np.float32) / 255.0
+
+
+class Snapshot:
+    """One moment of the bundle's training (its timeline): where the test images sat then, and what the model of
+    that moment decodes anywhere on the plot. The plot is aligned onto the bundle's own, so the dots of one
+    snapshot move smoothly into the next's; the last snapshot is the bundle itself."""
+
+    def __init__(self, opened: OpenedBundle, timeline: Timeline, index: int):
+        self._opened, self._timeline, self.index = opened, timeline, index
+        entry = timeline.info.snapshots[index]
+        self.step: int = entry["step"]
+        self.epoch: float = entry["epoch"]  # fractional: steps / steps per epoch
+        self.test_mse: float = entry["test_mse"]
+        self.last = index == len(timeline) - 1
+        self.map_xy = opened.map_xy if self.last else timeline.xy[index]  # (M, 2) float64
+        self._decoder: OnnxModel | None = None
+        self._projection: MapProjection | None = None
+
+    def __repr__(self) -> str:
+        return f"Snapshot(step={self.step}, epoch={self.epoch:g}, test_mse={self.test_mse:.5f})"
+
+    def decode_at(self, xy: np.ndarray) -> np.ndarray:
+        """(N, 2) plot points -> float32 [N, C, H, W] in [0, 1]: what the model of this moment decodes there."""
+        if self.last:
+            return self._opened.decode_at(xy)
+        xy, bundle = plot_points(xy), self._opened.bundle
+        if self._decoder is None:
+            file = self._timeline.decoders[self.index]
+            self._decoder = OnnxModel(file, "decoder", bundle.latent_dim, bundle.chw, [CPU])
+        if self._timeline.info.plot == "latent":  # the alignment undone: this snapshot's own latent space
+            latents = self._timeline.own_plane(self.index, xy)[:, : bundle.latent_dim].astype(np.float32)
+        else:  # each snapshot's PCA plane, aligned: lifted through its own dots, as a map is
+            if self._projection is None:
+                self._projection = MapProjection(self._timeline.z[self.index], self.map_xy)
+            latents = self._projection.lift(xy)
+        return decode(self._decoder, latents, bundle.chw)
+
+
+def plot_points(xy: np.ndarray) -> np.ndarray:
+    """decode_at's argument checked: a finite numeric (N, 2) array, as float64."""
+    xy = np.asarray(xy)
+    if xy.ndim != 2 or xy.shape[1] != 2 or not np.issubdtype(xy.dtype, np.number) or xy.dtype == np.bool_:
+        raise InputError(f"decode_at takes plot points as a numeric (N, 2) array, got {xy.dtype} {list(xy.shape)}")
+    if not np.isfinite(xy).all():
+        raise InputError("decode_at: the points must be finite")
+    return xy.astype(np.float64)
+
+
+def decode(decoder: OnnxModel, latents: np.ndarray, chw: tuple[int, int, int]) -> np.ndarray:
+    """(N, D) latents -> float32 [N, C, H, W], BATCH at a time."""
+    if len(latents) == 0:
+        return np.zeros((0, *chw), dtype=np.float32)
+    return np.concatenate([decoder(latents[i : i + BATCH]) for i in range(0, len(latents), BATCH)])
 
 
 def open_bundle(bundle: str | Path, strict: bool = False) -> OpenedBundle:

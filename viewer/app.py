@@ -21,15 +21,18 @@ from latent_common.atomic import save_png
 from latent_common.errors import UserError
 from viewer import words
 from viewer.bundle import DECODER, ENCODER, load_bundle
+from viewer.bundle.timeline import read_timeline
 from viewer.bundle.verify import check_later
 from viewer.explore import Plane, equal_scales, make_plane, plane_bounds
 from viewer.exports import check_on_map, stamp, strip_surface, walk_gif
+from viewer.follow import POLL_S, Followed, RunFollower
 from viewer.inference import CPU, PROVIDERS, GridDecoder, ModelRunError, OnnxModel, choose_providers
 from viewer.mapping import MapProjection, read_map
 from viewer.models import MAP, PCA, PLANE, Models
 from viewer.picture import PictureError, load_picture
 from viewer.scene import Scene
 from viewer.session_file import Session, load_session, save_session
+from viewer.snapshots import SnapshotModels
 from viewer.spatial import index_for
 from viewer.state import (
     WALK_FPS,
@@ -40,8 +43,11 @@ from viewer.state import (
     accept_picture,
     accept_sample,
     adopt_layout,
+    advance_timeline,
     advance_walk,
+    configure_timeline,
     configure_walks,
+    follow_run,
     frame_done,
     initial_state,
     map_failed,
@@ -82,11 +88,15 @@ def scripted_mouse(frame: int, plot) -> list:
     return events
 
 
-def open_sessions(bundle, args: argparse.Namespace) -> tuple[OnnxModel, OnnxModel, list[str]]:
-    """The decoder on the chosen provider, the encoder (for drawing) on the CPU, and notices for the HUD."""
+def open_sessions(
+    bundle, args: argparse.Namespace, graphs: tuple[Path, Path] | None = None
+) -> tuple[OnnxModel, OnnxModel, list[str]]:
+    """The decoder on the chosen provider, the encoder (for drawing) on the CPU, and notices for the HUD.
+    graphs: the decoder and encoder files when not the bundle's own (--follow: the newest snapshot's)."""
     providers, notice = choose_providers(args.provider)
-    decoder = OnnxModel(bundle.path / DECODER, "decoder", bundle.latent_dim, bundle.image_shape, providers)
-    encoder = OnnxModel(bundle.path / ENCODER, "encoder", bundle.latent_dim, bundle.image_shape, [CPU])
+    decoder_file, encoder_file = graphs or (bundle.path / DECODER, bundle.path / ENCODER)
+    decoder = OnnxModel(decoder_file, "decoder", bundle.latent_dim, bundle.image_shape, providers)
+    encoder = OnnxModel(encoder_file, "encoder", bundle.latent_dim, bundle.image_shape, [CPU])
     if notice is None and args.provider not in ("auto", "cpu") and decoder.provider != PROVIDERS[args.provider]:
         notice = f"{PROVIDERS[args.provider]} failed to start; using {decoder.provider}"
     if notice and args.strict_provider:
@@ -113,12 +123,13 @@ def home_view(plane, bundle, axes: str) -> np.ndarray:
     return equal_scales(home) if axes == "equal" else home
 
 
-def open_models(args: argparse.Namespace) -> tuple[Models, dict[str, np.ndarray]]:
+def open_models(args: argparse.Namespace, followed: Followed | None = None) -> tuple[Models, dict[str, np.ndarray]]:
     """Load and check the bundle, open its sessions and warm the decoder; returns the models and the home view
-    of each projection (the one shown first, first)."""
-    bundle = load_bundle(args.bundle, strict=args.strict, defer_hash=True)  # a large embedding's: on a thread
+    of each projection (the one shown first, first). followed: --follow's run as it is now, in place of a bundle."""
+    bundle = load_bundle(args.bundle, strict=args.strict, defer_hash=True) if followed is None else followed.bundle
     projections = projections_of(bundle, args)
-    decoder, encoder, notices = open_sessions(bundle, args)
+    graphs = None if followed is None else (followed.decoder, followed.encoder)
+    decoder, encoder, notices = open_sessions(bundle, args, graphs)
     homes = {name: home_view(plane, bundle, args.axes) for name, plane in projections.items()}
     shown = next(iter(projections))
     plane = projections[shown]
@@ -131,15 +142,18 @@ def open_models(args: argparse.Namespace) -> tuple[Models, dict[str, np.ndarray]
     index = index_for(bundle.z, pca, pca_points)  # built once: exact neighbours in the latent for every hover
     models = Models(bundle, plane, placed[shown][1], decoder, encoder, grid, args.map_grid, mode, notices, index)
     models.projections, models.projection = placed, shown
-    if bundle.unhashed:
-        models.hashing = check_later(bundle, lambda line: hash_warned(models, line))
+    found = read_timeline(bundle, args.strict) if followed is None else followed.timeline
+    models.timeline = SnapshotModels(found, models) if found is not None and len(found) > 1 else None
+    if bundle.unhashed:  # a large embedding's hash, checked on a thread
+        models.hashing = check_later(bundle, models.notices)
     return models, homes
 
 
-def hash_warned(models: Models, line: str) -> None:
-    """The embedding's late hash check found it changed: the warning open_sessions gives for the others."""
-    print(f"warning: {line}", file=sys.stderr)
-    models.notices.append(f"{Path(line.split(': ', 1)[0]).name}: hash differs from bundle.json")
+def adopt_snapshot(state: ViewState, models: Models, args: argparse.Namespace, found: Followed) -> None:
+    """--follow found new snapshots: the models become the run's as it is now (in place: the scene keeps them)."""
+    fresh, homes = open_models(args, found)
+    vars(models).update(vars(fresh))
+    follow_run(state, len(fresh.timeline) if fresh.timeline is not None else 0, homes)
 
 
 def read_session(models: Models, args: argparse.Namespace) -> Session | None:
@@ -164,6 +178,7 @@ def start_state(
     if args.traversal:
         toggle_traversal(state)
     configure_walks(state, args.walk_frames, args.slerp, bundle.variational)
+    configure_timeline(state, len(models.timeline) if models.timeline is not None else 0)
     if session is not None:
         models.use(restore_projection(state, session, str(args.session)))
         plane = models.plane
@@ -192,7 +207,9 @@ def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Model
         return scene
     names = models.bundle.class_names
     font = legend_font(names, fonts)
-    layout = make_layout(state.window_size, legend_cell(names, font), font.get_linesize() + 6, len(names))
+    layout = make_layout(
+        state.window_size, legend_cell(names, font), font.get_linesize() + 6, len(names), models.timeline is not None
+    )
     if pygame.display.get_surface() is None or pygame.display.get_surface().get_size() != layout.size:
         pygame.display.set_mode(layout.size, pygame.RESIZABLE)
     adopt_layout(state, layout.size)
@@ -302,7 +319,8 @@ def encoded_picture(state: ViewState, stats: FrameStats) -> None:
 def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     """Open the bundle, then the window, and run frames until closed or `args.frames` is reached."""
     check_display(args.headless)
-    models, homes = open_models(args)
+    follower = RunFollower(args.follow) if args.follow else None
+    models, homes = open_models(args) if follower is None else open_models(args, follower.wait_first())
     session = read_session(models, args)  # before the window: a file it can't use is one line, exit 2
     if args.headless and args.mouse == "path":
         script = script or (lambda frame, layout: scripted_mouse(frame, layout.plot))
@@ -315,7 +333,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
         stats = FrameStats(frames)
         scene = fit_window(None, state, fonts, models, stats)
         pygame.display.set_caption(words.WINDOW_TITLE.format(name=models.bundle.name))
-        frame_loop(state, scene, models, fonts, stats, args, script, frames)
+        frame_loop(state, scene, models, fonts, stats, args, script, frames, follower)
         stats.finish()
         if args.session is not None:
             save_session(args.session, session_of(state), models.bundle.latent_dim, models.bundle.name)
@@ -331,14 +349,14 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     return summary
 
 
-def frame_loop(state, scene, models, fonts, stats, args, script, frames) -> None:
+def frame_loop(state, scene, models, fonts, stats, args, script, frames, follower=None) -> None:
     """Input -> update -> refresh -> draw, once a frame, until the window closes or `frames` have run."""
     import pygame
 
     from viewer.events import handle
 
     walk_every = max(1, round(args.fps / WALK_FPS)) if args.fps else 1  # loop iterations per walk frame
-    clock, rng, fps_due = pygame.time.Clock(), np.random.default_rng(), 0.0
+    clock, rng, fps_due, poll_due = pygame.time.Clock(), np.random.default_rng(), 0.0, 0.0
     while state.running and (frames == 0 or stats.frames < frames):
         started = time.perf_counter()
         # get input: events fold into the state
@@ -348,6 +366,12 @@ def frame_loop(state, scene, models, fonts, stats, args, script, frames) -> None
         for event in pygame.event.get():
             state = handle(event, state, scene.layout, models.plane)
         advance_walk(state, walk_every)
+        if follower is not None and started >= poll_due:  # --follow: a new snapshot of the run moves the plot on
+            poll_due = started + POLL_S
+            found = follower.poll()
+            if found is not None:
+                adopt_snapshot(state, models, args, found)
+        advance_timeline(state, 1.0 / args.fps if args.fps else 1.0 / 60)  # a frame's worth of play
         # update: what inference derives from the input (an encoded drawing, the anomaly list)
         for notice in update(state, models):
             notify(state, notice)

@@ -20,12 +20,14 @@ from viewer.bundle import (
     ENCODER,
     FORMAT_VERSION,
     METADATA,
+    TIMELINE,
     Bundle,
     BundleError,
     BundleMeta,
     load_bundle,
     sha256_file,
 )
+from viewer.bundle.timeline import read_timeline
 from viewer.inference import CPU, OnnxModel
 
 if TYPE_CHECKING:
@@ -170,6 +172,17 @@ def file_lines(bundle: Bundle) -> tuple[list[str], int]:
     return lines, verified
 
 
+def timeline_line(bundle: Bundle) -> str:
+    """The timeline's snapshots, steps and whether its files are there and verify (the wheel leaves them out)."""
+    info = bundle.meta.timeline
+    steps = [snap["step"] for snap in info.snapshots]
+    where = f"{len(steps)} snapshots, steps {steps[0]:,} to {steps[-1]:,}, {info.weights} decoders"
+    if not (bundle.path / TIMELINE).is_dir():
+        return f"{where}; its files are not here (a wheel leaves them out)"
+    found = read_timeline(bundle)  # a damaged one adds its warning to bundle.warnings and is None
+    return f"{where}; {'its files verify' if found is not None else 'NOT usable: ' + bundle.warnings[-1]}"
+
+
 def info_lines(path: Path, strict: bool = False) -> list[str]:
     """The bundle's card; raises BundleError (exit 2) for anything the viewer itself would refuse."""
     bundle = load_bundle(path, strict=strict)
@@ -187,6 +200,7 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         f"  test MSE       {number(meta.test_mse, '.4f')}",
         f"  k-NN accuracy  {number(meta.knn_accuracy, '.3f')}" + (f" (k = {k}, leave-one-out)" if k else ""),
         f"  training       {training_line(meta)}",
+        *([f"  timeline       {timeline_line(bundle)}"] if meta.timeline is not None else []),
         f"  exported with  {versions_line(meta)}",
         "  files",
         *files,

@@ -68,6 +68,19 @@ def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"a model bundle folder, or a shipped bundle's name (see --list; default: {catalog.DEFAULT_NAME})",
     )
+    parser.add_argument(
+        "other",
+        nargs="?",
+        type=catalog.find,
+        default=None,
+        help="a second bundle of the same test images: both side by side, each hover decoded in its own model",
+    )
+    parser.add_argument(
+        "--follow",
+        type=Path,
+        metavar="RUN_DIR",
+        help="show a run still training (python -m training's --run-dir), moving on to each new snapshot",
+    )
     parser.add_argument("--version", action="store_true", help="print the version, where it runs from, and exit")
     parser.add_argument("--list", action="store_true", help="list the shipped bundles and exit")
     parser.add_argument(
@@ -166,6 +179,25 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the test embedding (index, label, class, plane x/y, z_1..z_D) as CSV and exit",
     )
+    parser.add_argument(
+        "--export-timeline",
+        type=Path,
+        metavar="FILE",
+        help="write the bundle's timeline (the latent space as it trained) as an animated GIF and exit",
+    )
+    parser.add_argument(
+        "--timeline-point",
+        type=float,
+        nargs=2,
+        metavar=("X", "Y"),
+        help="--export-timeline: the plot point decoded in every frame (default: the middle of the last dots)",
+    )
+    parser.add_argument(
+        "--tween",
+        type=int_in(0, 30),
+        default=3,
+        help="--export-timeline: frames moving the dots between two snapshots (0: one frame a snapshot)",
+    )
     parser.add_argument("--stats", type=Path, help="write frame and decode timings to this JSON file")
     parser.add_argument("--raw-timings", action="store_true", help="include every frame time in --stats (for plots)")
 
@@ -216,7 +248,7 @@ def viewer_command(argv: list[str] | None) -> int:
     args.bundle = args.bundle or default_bundle()
     if args.precompute == 1:
         raise UsageError("--precompute 1: a grid needs at least 2×2 nodes (0 decodes live)")
-    if not is_dir(args.bundle) and not (args.version or args.list):
+    if not is_dir(args.bundle) and not (args.version or args.list or args.follow):
         raise UserError(catalog.missing(args.bundle))
     lines = about(args)
     if lines is not None:
@@ -230,6 +262,14 @@ def viewer_command(argv: list[str] | None) -> int:
         from viewer.exports import export_walk  # no window: the decoder is all it needs
 
         return say([export_walk(args)])
+    if args.other is not None:
+        from viewer.compare import compare  # two bundles side by side: a window of its own
+
+        return say([compare(args)])
+    if args.export_timeline:
+        from viewer.timeline_gif import export_timeline  # no window: the bundle's timeline is all it needs
+
+        return say([export_timeline(args)])
     if args.export_csv:
         from viewer.exports import export_csv  # no window: the bundle and the plane are all it needs
 

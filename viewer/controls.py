@@ -25,11 +25,13 @@ from viewer.state import (
     reset_view,
     step_direction,
     step_slider,
+    step_timeline,
     toggle_anomaly,
     toggle_direction,
     toggle_draw,
     toggle_help,
     toggle_map,
+    toggle_play,
     toggle_projection,
     toggle_slerp,
     toggle_traversal,
@@ -56,6 +58,13 @@ def _quit(state: ViewState, key: int) -> None:
 
 def _class_key(state: ViewState, key: int) -> None:
     choose_class(state, key - pygame.K_0)
+
+
+def _timeline_key(state: ViewState, key: int) -> None:
+    if key == pygame.K_SPACE:
+        toggle_play(state)
+    else:
+        step_timeline(state, -1 if key == pygame.K_UP else 1)
 
 
 UP_KEYS = (pygame.K_EQUALS, pygame.K_PLUS, pygame.K_KP_PLUS, pygame.K_PAGEUP)
@@ -142,6 +151,12 @@ CONTROLS = [
         "anomaly view: dots by reconstruction error, the worst listed (click one)",
         (pygame.K_a,),
         lambda s, k: toggle_anomaly(s),
+    ),
+    Control(
+        "Up / Down / Space, or drag the bar",
+        "a timeline: the snapshot of training before / after, or play it (Space again pauses)",
+        (pygame.K_UP, pygame.K_DOWN, pygame.K_SPACE),
+        _timeline_key,
     ),
     Control("S", "screenshot to a PNG", (pygame.K_s,), lambda s, k: request(s, Request.SCREENSHOT)),
     Control(

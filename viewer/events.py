@@ -20,15 +20,18 @@ from viewer.state import (
     choose_class,
     drop_file,
     follow_view,
+    grab_timeline,
     hover,
     jump_to,
     leave_plot,
+    let_go_timeline,
     pan_view,
     press_plot,
     quit_viewer,
     refresh_latent,
     release,
     resize,
+    scrub,
     slide,
     start_panning,
     stroke_canvas,
@@ -57,7 +60,9 @@ def _on_key(event, state: ViewState) -> None:
 
 
 def _on_press(pos, state: ViewState, layout: Layout) -> None:
-    if layout.plot.collidepoint(pos):
+    if layout.timeline is not None and state.timeline.count and layout.timeline.collidepoint(pos):
+        grab_timeline(state, layout.timeline_fraction(pos[0]))
+    elif layout.plot.collidepoint(pos):
         press_plot(state, pos)
     elif state.focus == Focus.DRAW and layout.tile.collidepoint(pos):
         here = layout.canvas_pixel(pos, state.canvas.image.shape)
@@ -82,6 +87,7 @@ def _on_release(pos, state: ViewState, layout: Layout, plane: Plane, shift: bool
         else:
             add_pin(state, latent)
     release(state)  # a pan ends: the view has settled, and what waits for it (the map) follows
+    let_go_timeline(state)
 
 
 def _on_motion(event, state: ViewState, layout: Layout) -> None:
@@ -99,6 +105,8 @@ def _on_motion(event, state: ViewState, layout: Layout) -> None:
         hover(state, pos, layout.to_plane(pos, state.view.bounds))
     else:
         leave_plot(state)
+    if state.timeline.dragging and held and layout.timeline is not None:
+        scrub(state, layout.timeline_fraction(pos[0]))
     if len(state.route.pins) == 2 and layout.strip.collidepoint(pos) and state.focus != Focus.DRAW:
         slide(state, layout.strip_t(pos[0]))
 

@@ -26,6 +26,8 @@ MIN_WINDOW = (600, 460)  # below this the panel's text no longer fits
 TRAVERSAL_STEPS = 9  # columns of the traversal grid: -2σ to +2σ in half-σ steps
 TRAVERSAL_LABEL = 44  # the traversal grid's row-label column
 TRAVERSAL_CELL = 64  # a traversal image's side, at most
+TIMELINE_BAR = 40  # the timeline bar under the plot's axis labels, for a bundle with a timeline
+TRACK_INSET = 8  # pixels between the timeline bar's ends and its first and last snapshot
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Layout:
     footer: pygame.Rect  # the key strip
     legend_columns: int = LEGEND_COLUMNS
     legend_row: int = LEGEND_ROW  # pixels a legend row takes: less with the small font
+    timeline: pygame.Rect | None = None  # the timeline bar under the plot; None without a timeline
 
     def to_plane(self, pos: tuple[int, int], view: np.ndarray) -> np.ndarray:
         """Screen pixel -> plane (x, y); y grows upward as in a plot."""
@@ -61,6 +64,15 @@ class Layout:
     def strip_t(self, x: int) -> float:
         """Slider position (0 at A, 1 at B) for a pixel column over the strip."""
         return float(np.clip((x - self.strip.left) / max(self.strip.width - 1, 1), 0.0, 1.0))
+
+    def timeline_track(self) -> tuple[int, int]:
+        """The pixel columns of the timeline's first and last snapshot (window coordinates)."""
+        return self.timeline.left + TRACK_INSET, self.timeline.right - TRACK_INSET
+
+    def timeline_fraction(self, x: int) -> float:
+        """Where a pixel column falls along the timeline, 0 (the first snapshot) to 1 (the last)."""
+        left, right = self.timeline_track()
+        return float(np.clip((x - left) / max(right - left, 1), 0.0, 1.0))
 
     def traversal_grid(self, rows: int) -> tuple[pygame.Rect, int]:
         """Where the traversal grid of `rows` rows covers the top of the plot, and the side of one image."""
@@ -92,13 +104,16 @@ class Layout:
         )
 
 
-def make_layout(size: tuple[int, int], legend_cell: int = 0, legend_row: int = LEGEND_ROW, classes: int = 0) -> Layout:
+def make_layout(
+    size: tuple[int, int], legend_cell: int = 0, legend_row: int = LEGEND_ROW, classes: int = 0, timeline: bool = False
+) -> Layout:
     """The window's rects; legend_cell is the width a legend entry needs (its widest class name), 0 for the
     default five columns; with `classes`, the legend takes more, narrower columns (names shortened) until every
     class has a cell. The plot is a square and wins space: the panel shrinks to MIN_PANEL, and its tile
-    to what the height leaves, before the plot does."""
+    to what the height leaves, before the plot does. timeline: a bar under the plot's axis labels."""
     width, height = max(size[0], MIN_WINDOW[0]), max(size[1], MIN_WINDOW[1])
-    wanted_plot = height - MARGIN - TITLE - AXIS_BOTTOM - FOOTER
+    bar = TIMELINE_BAR if timeline else 0
+    wanted_plot = height - MARGIN - TITLE - AXIS_BOTTOM - FOOTER - bar
     panel_width = max(width - AXIS_LEFT - wanted_plot - 3 * MARGIN, MIN_PANEL)
     plot_size = max(min(width - AXIS_LEFT - panel_width - 3 * MARGIN, wanted_plot), 100)
     plot = pygame.Rect(AXIS_LEFT, MARGIN + TITLE, plot_size, plot_size)
@@ -118,7 +133,8 @@ def make_layout(size: tuple[int, int], legend_cell: int = 0, legend_row: int = L
     rows = max(legend.height // legend_row, 1)
     if columns * rows < classes:  # a small window: every class stays reachable, in narrower cells
         columns = max(columns, min(-(-classes // rows), panel_width // LEGEND_CELL_MIN))
-    return Layout((width, height), plot, tile_rect, side, strip, hud, legend, footer, columns, legend_row)
+    bar_rect = pygame.Rect(MARGIN, plot.bottom + AXIS_BOTTOM, plot.right - MARGIN, bar - 4) if bar else None
+    return Layout((width, height), plot, tile_rect, side, strip, hud, legend, footer, columns, legend_row, bar_rect)
 
 
 def window_size(view_height: int = 640) -> tuple[int, int]:

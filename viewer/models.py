@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,7 @@ class Models:
     projections: dict[str, tuple] = field(default_factory=dict)
     projection: str = PLANE  # the one in plane and points now
     hashing: threading.Thread | None = None  # the thread checking a large embedding's hash (bundle.verify.check_later)
+    timeline: Any = None  # snapshots.SnapshotModels when the bundle has a timeline: the moment shown
 
     @property
     def pca(self) -> Plane:

@@ -24,6 +24,7 @@ from viewer.panels.pointer import cursor_rect, draw_cursor, draw_mark, mark_posi
 from viewer.panels.side import SidePanel
 from viewer.panels.strip import StripPanel
 from viewer.panels.tile import TilePanel
+from viewer.panels.timeline import TimelinePanel
 from viewer.panels.traversal import TraversalPanel
 from viewer.state import ViewState
 from viewer.stats import FrameStats
@@ -38,6 +39,7 @@ PANELS: list[type[Panel]] = [
     SidePanel,
     StripPanel,
     HudPanel,
+    TimelinePanel,
     TraversalPanel,
     HelpPanel,
 ]
@@ -149,10 +151,13 @@ class Scene:
 
     def nearest(self, state: ViewState, count: int) -> np.ndarray:
         """The test images nearest the point, among the shown classes."""
-        key = (state.z.tobytes(), state.view.hidden, count)
+        key = (state.z.tobytes(), state.view.hidden, count, state.timeline.position)
         if self.near[0] != key:
             models, visible = self.models, self.models.visible(state.view.hidden)
-            if models.index is not None:  # many points: the grid gives the same answer, looking at a few hundred
+            then = models.timeline.latents() if models.timeline is not None else None
+            if then is not None:  # an earlier moment of training: its own latents, a full scan
+                found = nearest(then, state.z[0], count, visible)
+            elif models.index is not None:  # many points: the grid gives the same answer, looking at a few hundred
                 found = models.index.nearest(state.z[0], count, visible)
             else:
                 found = nearest(models.bundle.z, state.z[0], count, visible)

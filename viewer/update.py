@@ -42,6 +42,8 @@ def update(state: ViewState, models: Models) -> list[str]:
     notices: list[str] = []
     if models.use(state.view.projection):  # M switched between the map and the PCA plane: z from the new one
         refresh_latent(state, models.plane)
+    if models.timeline is not None and models.timeline.show(models, state.timeline.position):
+        refresh_latent(state, models.plane)  # another moment of training: its plot, its decoder
     gap = hover_gap(state, models)
     if gap != state.pointer.gap:
         set_gap(state, gap)

@@ -38,6 +38,9 @@ STRIP_PINNED = "A -> B:  Left/Right or hover to slide,  E export,  X clear"
 STRIP_EMPTY = "click the scatter to pin A, then B"
 DRAW_HINT = "draw here, on the big tile, with the mouse button held · C clears · D leaves"
 RECONSTRUCTION = "reconstruction"
+TIMELINE_LINE = "step {step:,} · epoch {epoch:.2f} · test MSE {mse:.4f}"
+TIMELINE_KEYS = "Up/Down: snapshot · Space: {play} · drag the bar"
+TIMELINE_BETWEEN = "between steps {step:,} and {next:,}"
 HELP_TITLE = "latent-explorer: controls"
 HELP_CLOSE = "H, ? or Esc closes this"
 ERROR_BAR_NOTE = "per-image MSE after encode -> decode (log scale)"
@@ -288,3 +291,14 @@ def hud_lines(state, models, readout: tuple[float, float], now: float) -> list[t
             lines.append((f"its error {canvas.error:.4f}: ranking it among the test images…", PIN))
     notices = models.notices + ([state.notice] if state.notice and now < state.notice_until else [])
     return lines + [(notice, WARN) for notice in notices]
+
+
+def timeline_line(snapshots: list[dict], position: float) -> str:
+    """The timeline bar's words for a position: the snapshot there (the nearer one between two)."""
+    index = int(round(position))
+    snap = snapshots[index]
+    line = TIMELINE_LINE.format(step=snap["step"], epoch=snap["epoch"], mse=snap["test_mse"])
+    if position != index:
+        low = int(position)
+        line += " · " + TIMELINE_BETWEEN.format(step=snapshots[low]["step"], next=snapshots[low + 1]["step"])
+    return line

@@ -80,10 +80,10 @@ def test_viewer_opens_the_exported_bundle(tiny_bundle: Path, tmp_path: Path):
 
 
 def test_existing_bundle_needs_force(tiny_run: Path, tiny_bundle: Path):
-    before = {p.name: p.read_bytes() for p in tiny_bundle.iterdir()}
+    before = tree(tiny_bundle)
     result = run_module("export", str(tiny_run), "--out", str(tiny_bundle))
     assert_one_line_error(result, "--force")
-    assert {p.name: p.read_bytes() for p in tiny_bundle.iterdir()} == before
+    assert tree(tiny_bundle) == before
 
 
 def test_parity_failure_writes_nothing(tiny_run: Path, tmp_path: Path, monkeypatch):
@@ -94,11 +94,11 @@ def test_parity_failure_writes_nothing(tiny_run: Path, tmp_path: Path, monkeypat
 
 
 def test_parity_failure_keeps_the_previous_bundle(tiny_run: Path, tiny_bundle: Path, monkeypatch):
-    before = {p.name: p.read_bytes() for p in tiny_bundle.iterdir()}
+    before = tree(tiny_bundle)
     monkeypatch.setattr(torch_to_onnx, "PARITY_ATOL", -1.0)
     with pytest.raises(export_module.ExportError):
         export_module.export(tiny_run, tiny_bundle, data_root=None, name=None, force=True)
-    assert {p.name: p.read_bytes() for p in tiny_bundle.iterdir()} == before
+    assert tree(tiny_bundle) == before
     assert sorted(p.name for p in tiny_bundle.parent.iterdir()) == ["tiny"]
 
 

@@ -95,6 +95,8 @@ def test_torchrun_two_cpu_processes_train_identical_weights(tiny_root: Path, tmp
     assert losses[-1] < losses[0]
     assert (run_dir / "training_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert 0.0 <= metrics["knn_accuracy"] <= 1.0
+    index = json.loads((run_dir / "snapshots" / "index.json").read_text())  # rank 0 alone writes them
+    assert [snap["step"] for snap in index["snapshots"]][:3] == [0, 1, 2] and metrics["snapshots"]["count"] > 5
 
 
 @pytest.mark.parametrize("kind, decodes", [("vae", 2), ("ae", 1)])

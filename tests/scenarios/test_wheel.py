@@ -92,6 +92,7 @@ def test_the_wheel_carries_every_shipped_bundle_and_stays_small(wheel: Path):
         for file in ("bundle.json", "decoder.onnx", "encoder.onnx", "embedding.npz"):
             assert f"viewer/models/{bundle}/{file}" in names, (bundle, file)
     assert {name.split("/")[0] for name in names if ".dist-info/" not in name} == TOP_LEVEL  # no tests, no benchmarks
+    assert not [name for name in names if "/timeline/" in name]  # the timelines stay in the repository (~12 MB each)
     size_mb = wheel.stat().st_size / 1e6
     assert size_mb < WHEEL_LIMIT_MB, f"{wheel.name}: {size_mb:.1f} MB"
 

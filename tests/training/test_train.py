@@ -163,7 +163,7 @@ def interrupt_at(monkeypatch, epoch_index: int) -> None:
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.exists() else {}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()} if folder.exists() else {}
 
 
 def test_a_copied_run_resumes_into_its_own_directory(tiny_root: Path, tmp_path: Path, monkeypatch):

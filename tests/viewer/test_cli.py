@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers import ROOT, SHIPPED, assert_one_line_error, run_module
 from viewer import catalog
-from viewer.bundle import EMBEDDING, METADATA
+from viewer.bundle import DATA_FILES, EMBEDDING, METADATA
 
 SHIPPED_NAMES = sorted(folder.name for folder in (ROOT / "models").iterdir() if (folder / METADATA).is_file())
 
@@ -26,7 +26,7 @@ def bundle(tmp_path: Path) -> Path:
 
 def test_a_clone_finds_its_bundles_in_models_and_a_wheel_inside_the_package(tmp_path: Path, monkeypatch):
     assert catalog.shipped_dir() == ROOT / "models"
-    assert list(catalog.shipped()) == SHIPPED_NAMES and catalog.default_bundle() == SHIPPED
+    assert list(catalog.shipped()) == SHIPPED_NAMES and catalog.default_bundle() == ROOT / "models" / "mnist-ae"
     # An installed wheel has viewer/models/; it comes first, so a stray models/ beside the package can't win.
     packaged = tmp_path / "site-packages" / "viewer"
     shutil.copytree(SHIPPED, packaged / "models" / catalog.DEFAULT_NAME)
@@ -75,8 +75,9 @@ def test_info_prints_the_card_and_verifies_the_files():
                      f"test MSE       {meta['test_mse']:.4f}", f"k-NN accuracy  {meta['knn_accuracy']:.3f}",
                      "30 epochs", f"onnxruntime {meta['versions']['onnxruntime']}", "3 of 3 files verify"):  # fmt: skip
         assert fragment in card, fragment
-    for name, digest in meta["files"].items():
-        assert f"sha256 {digest}  verified" in card and name in card
+    for name in DATA_FILES:
+        assert f"sha256 {meta['files'][name]}  verified" in card and name in card
+    assert "timeline       12 snapshots, steps 0 to 7,050, float16 decoders; its files verify" in card
 
 
 def test_info_describes_a_conv_model_by_its_convolutions_not_dense_widths():

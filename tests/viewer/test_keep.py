@@ -8,7 +8,7 @@ import numpy as np
 import pygame
 
 from latent_common.style import class_color
-from tests.helpers import SHIPPED, assert_one_line_error, run_module
+from tests.helpers import ROOT, SHIPPED, assert_one_line_error, run_module
 from tests.viewer.harness import click, ev, key, move, press, run_viewer
 from viewer.bundle import load_bundle
 from viewer.explore import make_plane
@@ -68,7 +68,7 @@ def test_a_missing_session_starts_fresh_and_a_bad_one_is_one_line(tmp_path):
     bad.write_text("{not json")
     assert_one_line_error(run_module("viewer", "--headless", "--frames", "2", "--session", str(bad)), "bad.json")
     eight = tmp_path / "eight.json"  # saved with the 8-D bundle, opened with the 2-D one
-    result = run_module("viewer", str(SHIPPED.parent / "mnist-ae-8d"), "--headless", "--frames", "2",
+    result = run_module("viewer", str(ROOT / "models" / "mnist-ae-8d"), "--headless", "--frames", "2",
                         "--session", str(eight))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert_one_line_error(run_module("viewer", "--headless", "--frames", "2", "--session", str(eight)), "8-D")
@@ -85,7 +85,7 @@ def test_export_csv_writes_every_test_image_and_exits(tmp_path):
     out = tmp_path / "embedding.csv"
     result = run_module("viewer", "--export-csv", str(out))
     assert result.returncode == 0, result.stderr
-    bundle = load_bundle(SHIPPED)
+    bundle = load_bundle(ROOT / "models" / "mnist-ae")  # the default bundle
     with out.open(newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0][:5] == ["index", "label", "class", "plane_x", "plane_y"]

@@ -14,7 +14,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import pygame  # noqa: E402
 
 from latent_common.style import CLASS_COLORS  # noqa: E402
-from tests.helpers import SHIPPED, assert_one_line_error, run_module  # noqa: E402
+from tests.helpers import ROOT, SHIPPED, assert_one_line_error, run_module  # noqa: E402
 from viewer.bundle import DECODER, load_bundle  # noqa: E402
 from viewer.events import handle
 from viewer.explore import make_plane, plane_bounds  # noqa: E402
@@ -66,7 +66,7 @@ def test_viewer_never_imports_torch():
     import sys
 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, SDL_VIDEODRIVER="dummy"), cwd=SHIPPED.parent.parent)  # fmt: skip
+                          env=dict(os.environ, SDL_VIDEODRIVER="dummy"), cwd=ROOT)  # fmt: skip
     assert done.returncode == 0, done.stderr
 
 

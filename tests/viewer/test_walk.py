@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from latent_common.errors import UserError
-from tests.helpers import ROOT
+from tests.helpers import ROOT, SHIPPED
 from viewer.bundle import DECODER, ENCODER, load_bundle
 from viewer.explore import make_plane
 from viewer.inference import CPU, OnnxModel
@@ -169,7 +169,7 @@ def test_directions_are_the_principal_components_of_an_8d_latent():
 
 
 def test_class_direction_points_from_one_cluster_to_the_other():
-    bundle = load_bundle(AE)
+    bundle = load_bundle(SHIPPED)  # whose clusters of 0/1, 7/9 and 3/8 lie apart along their means' line
     z, labels = bundle.z.astype(np.float64), bundle.labels
     for a, b in ((0, 1), (7, 9), (3, 8)):
         unit, length = class_direction(bundle.z, labels, a, b)

@@ -13,6 +13,9 @@ reads both; export writes format 2.
   read.py       load_bundle: the record, the hashes, embedding.npz (images memory-mapped when stored plain)
   contract.py   the ONNX graphs' inputs and outputs, and the refusal of ONNX external data
   write.py      write_bundle: the whole folder, atomically, from a BundleMeta and the data files
+  kinds.py      what the records share: BundleError, the JSON kinds
+  timeline_info.py  bundle.json's `timeline` record (TimelineInfo)
+  timeline.py   read_timeline: the optional timeline/ (a decoder and the test latents per training snapshot)
 
 numpy and json only, like safetensors' core: the viewer validates a bundle without torch or onnx.
 A bundle may come from a stranger, so every size is checked against the limits before anything
@@ -52,6 +55,7 @@ from viewer.bundle.format import (
     view_bounds,
 )
 from viewer.bundle.read import Bundle, load_bundle
+from viewer.bundle.timeline_info import TIMELINE, TIMELINE_LATENTS, TimelineInfo
 from viewer.bundle.write import check_replaceable, embedding_bytes, write_bundle
 
 __all__ = [
@@ -77,10 +81,13 @@ __all__ = [
     "MIN_IMAGE_SIDE",
     "MIN_SPAN",
     "NOTICE",
+    "TIMELINE",
+    "TIMELINE_LATENTS",
     "Bundle",
     "BundleError",
     "BundleMeta",
     "MapInfo",
+    "TimelineInfo",
     "check_model_io",
     "check_no_external_data",
     "check_replaceable",

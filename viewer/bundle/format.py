@@ -5,7 +5,8 @@ own, so a new optional key is one field here and nothing else. Readers get the r
 (which refuses, in one line, what breaks the schema or the limits); writers build it and `to_dict` it.
 
 A key whose kind is itself a record (a class with `from_dict(value, file)` and `to_dict()`) nests: the optional
-`map` (how map.npz was made; its hash sits in `files` beside the others) is `map: MapInfo | None = key(MapInfo)`.
+`map` (how map.npz was made; its hash sits in `files` beside the others) is `map: MapInfo | None = key(MapInfo)`,
+and `timeline` (timeline_info.py: the snapshots of training, their files hashed in `files`) the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -23,17 +23,18 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from latent_common.errors import UserError, printable
+from latent_common.errors import printable
+from viewer.bundle.kinds import DECODER, JSON_KINDS, BundleError, is_kind
+from viewer.bundle.timeline_info import TIMELINE, TimelineInfo
 
 FORMAT_VERSION = 2
-DECODER = "decoder.onnx"
 ENCODER = "encoder.onnx"
 EMBEDDING = "embedding.npz"
 METADATA = "bundle.json"
 DATA_FILES = (DECODER, ENCODER, EMBEDDING)
 NOTICE = "NOTICE"  # the licence notice for the images in embedding.npz, when bundle.json has one (a copy of it)
 MAP = "map.npz"  # optional: a 2-D map of the embedding (python -m export.map; read by viewer/mapping.py)
-BUNDLE_FILES = frozenset({*DATA_FILES, METADATA, NOTICE, MAP})  # all a bundle holds; --force deletes nothing else
+BUNDLE_FILES = frozenset({*DATA_FILES, METADATA, NOTICE, MAP, TIMELINE})  # all a bundle holds; --force deletes no more
 
 # Limits: generous against what the project produces (MNIST: 10,000 points of 28x28, 10 classes, D = 2..8),
 # small enough that a hostile bundle is refused before it costs memory.
@@ -52,12 +53,6 @@ MIN_SPAN = 1e-6  # the narrowest latent_bounds pair: the view divides by it
 
 MAP_METHODS = ("umap", "tsne", "pca")
 SHA256 = re.compile(r"[0-9a-f]{64}")
-
-JSON_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object", float: "a number"}
-
-
-class BundleError(UserError):
-    """A bundle that breaks the contract; the message names the file and the problem."""
 
 
 def sha256_file(source: Path | BinaryIO) -> str:
@@ -175,6 +170,7 @@ class BundleMeta:
     preprocess: dict[str, Any] = key(dict, {})
     notice: str | None = key(str)  # licence or attribution for the images in embedding.npz, shown by --info
     map: MapInfo | None = key(MapInfo)  # a 2-D map of the embedding in map.npz (python -m export.map)
+    timeline: TimelineInfo | None = key(TimelineInfo)  # the latent space as it formed (timeline/, from export)
 
     # Keys this version doesn't know (a newer exporter's): kept as they are, so rewriting a bundle keeps them.
     unknown: dict[str, Any] = field(default_factory=dict, metadata={"kind": None})
@@ -266,21 +262,6 @@ def _check_kind(file: Path | str, name: str, data: dict[str, Any], spec: Any) ->
 
 def _parse(value: Any, kind: type, file: Path | str) -> Any:
     return kind.from_dict(value, file) if hasattr(kind, "from_dict") else value
-
-
-def is_kind(value: Any, kind: type) -> bool:
-    if isinstance(value, bool):  # JSON true/false are never a count, a number or a name
-        return False
-    if kind is float:  # a number a float can hold: 1e400 parses as inf, a 400-digit integer doesn't fit
-        return isinstance(value, (int, float)) and _finite(value)
-    return isinstance(value, kind)
-
-
-def _finite(value: int | float) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
 
 
 def quote(value: Any) -> str:

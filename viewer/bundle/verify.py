@@ -7,16 +7,20 @@ warning load_bundle would have given.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from latent_common.files import open_regular
 from viewer.bundle.format import EMBEDDING, BundleError, sha256_file
 from viewer.bundle.read import Bundle, hash_warning
 
 
-def check_later(bundle: Bundle, report: Callable[[str], None]) -> threading.Thread:
-    """Hash the embedding on a daemon thread; `report(warning)` if it differs from bundle.json's hash."""
+def check_later(bundle: Bundle, notices: list[str], report: Callable[[str], None] | None = None) -> threading.Thread:
+    """Hash the embedding on a daemon thread; if it differs from bundle.json's hash, `report(warning)` (by default:
+    the warning on stderr and its short form, as the viewer's HUD says it, appended to `notices`)."""
+    report = report or (lambda line: warn(line, notices))
 
     def check() -> None:
         file = bundle.path / EMBEDDING
@@ -32,3 +36,8 @@ def check_later(bundle: Bundle, report: Callable[[str], None]) -> threading.Thre
     thread = threading.Thread(target=check, name="embedding-hash", daemon=True)
     thread.start()
     return thread
+
+
+def warn(line: str, notices: list[str]) -> None:
+    print(f"warning: {line}", file=sys.stderr)
+    notices.append(f"{Path(line.split(': ', 1)[0]).name}: hash differs from bundle.json")

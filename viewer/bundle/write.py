@@ -75,7 +75,8 @@ def check_replaceable(out: Path, force: bool) -> None:
 def write_bundle(out: Path, files: dict[str, bytes | Path], meta: BundleMeta, force: bool = False) -> BundleMeta:
     """Write a bundle atomically: build it in a temp folder beside `out`, then rename it into place.
 
-    `files` maps each of DATA_FILES to its bytes or to a file to copy; their hashes go into bundle.json. The
+    `files` maps each of DATA_FILES to its bytes or to a file to copy, and may add the timeline's files
+    (`timeline/...`, named in the record's `timeline`); their hashes go into bundle.json. The
     record's format_version is FORMAT_VERSION unless it names an older one its files follow (rewriting a
     format-1 bundle's own files keeps its format). An existing bundle is replaced only with force (and only a
     bundle: see check_replaceable), and stays whole if anything fails before the swap. Returns the record written.
@@ -103,18 +104,20 @@ def write_bundle(out: Path, files: dict[str, bytes | Path], meta: BundleMeta, fo
 
 def _stage(staging: Path, files: dict[str, bytes | Path], meta: BundleMeta) -> BundleMeta:
     """Every file of the bundle in staging, flushed to disk; bundle.json last, with the others' hashes."""
-    for name in DATA_FILES:
+    names = [*DATA_FILES, *(meta.timeline.files if meta.timeline is not None else [])]
+    for name in names:
         source = files[name]
+        (staging / name).parent.mkdir(exist_ok=True)
         if isinstance(source, Path):
             shutil.copyfile(source, staging / name)
         else:
             (staging / name).write_bytes(source)
-    meta = dataclasses.replace(meta, files={name: sha256_file(staging / name) for name in DATA_FILES})
+    meta = dataclasses.replace(meta, files={name: sha256_file(staging / name) for name in names})
     text = json.dumps(meta.to_dict(), indent=2, allow_nan=False) + "\n"
     (staging / METADATA).write_text(text, encoding="utf-8")
     if meta.notice:  # a licence travels with the images it covers, readable without opening JSON
         (staging / NOTICE).write_text(meta.notice + "\n", encoding="utf-8")
-    for file in staging.iterdir():
+    for file in (path for path in staging.rglob("*") if path.is_file()):
         with file.open("rb") as handle:
             os.fsync(handle.fileno())
     return meta

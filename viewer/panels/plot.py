@@ -132,7 +132,14 @@ class PlotPanel(Panel):
 def _rest(state) -> tuple:
     """What the plot shows besides its view: a change here can't be previewed from the last picture."""
     view = state.view
-    return view.projection, view.offsets.tobytes(), view.hidden, state.anomaly.on
+    return (
+        view.projection,
+        view.offsets.tobytes(),
+        view.hidden,
+        state.anomaly.on,
+        state.timeline.position,
+        state.timeline.count,
+    )
 
 
 def preview_surface(layout: Layout, view: np.ndarray, fonts, text: words.PlotText,

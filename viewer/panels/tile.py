@@ -33,7 +33,7 @@ class TilePanel(Panel):
         grid = self.scene.models.grid
         if self._from_grid(state):
             return "grid", grid.version, state.pointer.uv.tobytes()
-        return "decode", state.z.tobytes(), fade(state.pointer.gap)
+        return "decode", state.z.tobytes(), fade(state.pointer.gap), state.timeline.position
 
     def _from_grid(self, state) -> bool:
         """--precompute: hover is answered from the decoded lattice (a direction's offset needs a real decode)."""

@@ -78,6 +78,7 @@ from viewer.state.record import (
     Pointer,
     Request,
     Route,
+    Timeline,
     View,
     ViewState,
     initial_state,
@@ -88,6 +89,17 @@ from viewer.state.sessions import (
     restore_session,
     session_of,
     start_options,
+)
+from viewer.state.timeline import (
+    SNAPSHOTS_PER_S,
+    advance_timeline,
+    configure_timeline,
+    follow_run,
+    grab_timeline,
+    let_go_timeline,
+    scrub,
+    step_timeline,
+    toggle_play,
 )
 from viewer.state.walks import (
     WALK_FPS,
@@ -102,6 +114,16 @@ from viewer.state.walks import (
 )
 
 __all__ = [
+    "SNAPSHOTS_PER_S",
+    "Timeline",
+    "advance_timeline",
+    "configure_timeline",
+    "follow_run",
+    "grab_timeline",
+    "let_go_timeline",
+    "scrub",
+    "step_timeline",
+    "toggle_play",
     "Anomaly",
     "Canvas",
     "DIRECTION_REACH",

@@ -113,6 +113,16 @@ class Anomaly:
 
 
 @dataclass
+class Timeline:
+    """Which moment of training the plot shows (a bundle with a timeline), and whether it plays."""
+
+    count: int = 0  # snapshots; 0: the bundle has no timeline
+    position: float = 0.0  # 0 (untrained) to count - 1 (the bundle itself); between two, the dots slide
+    playing: bool = False
+    dragging: bool = False  # the mouse holds the timeline bar
+
+
+@dataclass
 class ViewState:
     z: np.ndarray  # (1, D) float32: the latent point being decoded
     window_size: tuple[int, int]
@@ -122,6 +132,7 @@ class ViewState:
     route: Route = field(default_factory=Route)
     direction: Direction = field(default_factory=Direction)
     anomaly: Anomaly = field(default_factory=Anomaly)
+    timeline: Timeline = field(default_factory=Timeline)
     focus: Focus = Focus.HOVER
     class_count: int = 10
     show_help: bool = False

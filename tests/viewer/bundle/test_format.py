@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SHIPPED
-from viewer.bundle import METADATA, BundleError, BundleMeta, MapInfo, load_bundle
+from tests.helpers import ROOT, SHIPPED
+from viewer.bundle import METADATA, BundleError, BundleMeta, MapInfo, TimelineInfo, load_bundle
 from viewer.bundle.format import key
 
-SHIPPED_BUNDLES = sorted(folder for folder in SHIPPED.parent.iterdir() if (folder / METADATA).is_file())
+SHIPPED_BUNDLES = sorted(folder for folder in (ROOT / "models").iterdir() if (folder / METADATA).is_file()) + [SHIPPED]
 OPTIONAL = [spec for spec in BundleMeta.json_fields() if not spec.metadata["required"]]
 # A value of each JSON kind that passes every optional key's own check and differs from its default.
 SAMPLES = {float: 0.25, int: 3, str: "a text", dict: {"kind": "vae"}, list: [{"epoch": 1, "seconds": 2.0}]}
@@ -21,6 +21,11 @@ SAMPLES = {float: 0.25, int: 3, str: "a text", dict: {"kind": "vae"}, list: [{"e
 SAMPLES[MapInfo] = {
     "method": "pca", "library": "numpy", "version": "2.0", "seed": 0, "points": 3, "fitted": 3,
     "embedding_sha256": "0" * 64, "parameters": {},
+}  # fmt: skip
+SAMPLES[TimelineInfo] = {
+    "snapshots": [{"step": 0, "epoch": 0.0, "test_mse": 0.2, "decoder": "timeline/step-000000.onnx"},
+                  {"step": 8, "epoch": 1.0, "test_mse": 0.1, "decoder": "decoder.onnx"}],
+    "steps_per_epoch": 8, "plot": "latent", "weights": "float16", "parameters": {},
 }  # fmt: skip
 
 

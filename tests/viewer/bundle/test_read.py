@@ -72,7 +72,7 @@ def test_shipped_bundle_meets_the_contract():
     assert bundle.warnings == []
     assert bundle.z.shape == (10_000, bundle.latent_dim) and bundle.z.dtype == np.float32
     assert bundle.images.shape == (10_000, 28, 28) and bundle.labels.max() == 9
-    assert bundle.meta.format_version == 1  # kept at format 1: the shipped MNIST bundles prove old bundles open
+    assert bundle.meta.format_version == 1  # kept at format 1: it proves old bundles open
     assert bundle.meta.test_mse <= 0.035  # the seed's Keras model ends at 0.0377
     low, high = bundle.bounds[:, 0], bundle.bounds[:, 1]
     inside = ((bundle.z >= low) & (bundle.z <= high)).all(axis=1).mean()

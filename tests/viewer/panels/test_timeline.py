@@ -1,0 +1,137 @@
+"""The timeline in the window: its state actions, the bar under the plot, scrubbing, stepping and playing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+
+from tests.helpers import ROOT
+from tests.viewer.harness import key, move, press, release, run_viewer
+from viewer.state import (
+    SNAPSHOTS_PER_S,
+    ViewState,
+    advance_timeline,
+    configure_timeline,
+    grab_timeline,
+    let_go_timeline,
+    scrub,
+    step_timeline,
+    toggle_play,
+)
+from viewer.state.record import Canvas, Pointer, View
+
+VAE = ROOT / "models" / "mnist-vae"
+
+
+def bare_state(count: int) -> ViewState:
+    bounds = np.array([[-1.0, 1.0], [-1.0, 1.0]])
+    state = ViewState(np.zeros((1, 2), np.float32), (800, 600), View(bounds, bounds, np.zeros(0)), Pointer(np.zeros(2)),
+                      Canvas(np.zeros((1, 28, 28), np.float32)))  # fmt: skip
+    configure_timeline(state, count)
+    return state
+
+
+def test_the_timeline_starts_at_the_bundle_and_steps_between_snapshots():
+    state = bare_state(12)
+    assert state.timeline.position == 11  # the last snapshot: the bundle itself
+    step_timeline(state, 1)
+    assert state.timeline.position == 11  # no further
+    step_timeline(state, -1)
+    assert state.timeline.position == 10
+    scrub(state, 0.5)
+    assert state.timeline.position == 5.5
+    step_timeline(state, -1)
+    assert state.timeline.position == 5  # from between two, to the nearer end that way
+    scrub(state, 0.5)
+    step_timeline(state, 1)
+    assert state.timeline.position == 6
+
+
+def test_play_runs_to_the_end_and_stops_there():
+    state = bare_state(12)
+    toggle_play(state)  # at the end: play starts over from the untrained model
+    assert state.timeline.playing and state.timeline.position == 0
+    advance_timeline(state, 1.0)
+    assert state.timeline.position == SNAPSHOTS_PER_S
+    toggle_play(state)
+    advance_timeline(state, 1.0)
+    assert state.timeline.position == SNAPSHOTS_PER_S and not state.timeline.playing  # paused
+    toggle_play(state)
+    advance_timeline(state, 100.0)
+    assert state.timeline.position == 11 and not state.timeline.playing
+    grab_timeline(state, 0.0)
+    assert state.timeline.dragging and state.timeline.position == 0
+    let_go_timeline(state)
+    assert not state.timeline.dragging
+
+
+def test_without_a_timeline_the_keys_do_nothing():
+    state = bare_state(0)
+    step_timeline(state, -1)
+    toggle_play(state)
+    scrub(state, 0.3)
+    assert state.timeline.position == 0 and not state.timeline.playing
+
+
+def tile_pixels(surface: pygame.Surface, layout_tile: pygame.Rect) -> np.ndarray:
+    return pygame.surfarray.array3d(surface.subsurface(layout_tile)).astype(np.int64)
+
+
+@pytest.mark.parametrize("size", [(600, 460), (1280, 800)])
+def test_up_goes_back_to_the_untrained_model_and_the_bar_shows_it(tmp_path: Path, size):
+    """Up eleven times: the plot is the untrained model's knot and the tile is its decode (a grey blur); the
+    bar's words name step 0. Compared with the same cursor at the last snapshot."""
+    seen = {}
+
+    def script(frame, layout):
+        seen["layout"] = layout
+        events = [pygame.event.Event(pygame.VIDEORESIZE, w=size[0], h=size[1], size=size)] if frame == 0 else []
+        if frame == 2:
+            events.append(move(layout.plot.center))
+        if frame == 4 and seen.get("back"):
+            events += [key(pygame.K_UP)] * 11
+        return events
+
+    _, last = run_viewer(tmp_path, script, 8, bundle=VAE)
+    seen["back"] = True
+    _, first = run_viewer(tmp_path, script, 8, bundle=VAE)
+    layout = seen["layout"]
+    assert layout.size == size and layout.timeline is not None
+    assert layout.timeline.bottom <= layout.footer.top and layout.timeline.top >= layout.plot.bottom
+    untrained, trained = tile_pixels(first, layout.tile), tile_pixels(last, layout.tile)
+    assert np.abs(untrained - trained).mean() > 10  # another model decodes under the same cursor
+    assert untrained.std() < trained.std()  # the untrained decoder's blur has less contrast
+    bar_first = pygame.surfarray.array3d(first.subsurface(layout.timeline))
+    bar_last = pygame.surfarray.array3d(last.subsurface(layout.timeline))
+    assert (bar_first != bar_last).any()  # the knob and the words moved
+
+
+def test_dragging_the_bar_scrubs_and_space_plays(tmp_path: Path, monkeypatch):
+    positions = []
+
+    def script(frame, layout):
+        bar = layout.timeline
+        left, right = layout.timeline_track()
+        if frame == 1:
+            return [move((left, bar.centery)), press((left, bar.centery))]
+        if frame == 2:
+            return [move(((left + right) // 2, bar.centery), held=True)]
+        if frame == 3:
+            return [release(((left + right) // 2, bar.centery)), key(pygame.K_SPACE, " ")]
+        return []
+
+    from viewer import app
+
+    real_update = app.update
+
+    def spy(state, models):
+        positions.append(state.timeline.position)
+        return real_update(state, models)
+
+    monkeypatch.setattr(app, "update", spy)
+    run_viewer(tmp_path, script, 10, bundle=VAE)
+    assert positions[1] == 0 and positions[2] == pytest.approx(5.5, abs=0.1)
+    assert positions[-1] > positions[3]  # Space plays on from where the drag left it

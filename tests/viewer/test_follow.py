@@ -1,0 +1,100 @@
+"""`--follow RUN_DIR`: a run still training, read as the trainer writes it (a fake run made from the shipped
+mnist-vae's timeline, so no torch), moving on as snapshots come, surviving a half-written index and a stop."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latent_common.snapshots import ENCODER, INDEX, SNAPSHOTS, TEST, decoder_name, latents_name
+from tests.helpers import ROOT, assert_one_line_error, run_module
+from tests.viewer.harness import run_viewer
+from viewer import app
+from viewer.api import open_bundle
+from viewer.follow import RunFollower
+
+VAE = ROOT / "models" / "mnist-vae"
+
+
+def fake_run(folder: Path) -> list[dict]:
+    """A run directory's snapshots/ as the trainer writes them, from mnist-vae's timeline; returns every entry
+    (index.json is written by the caller, listing as many as it wants)."""
+    opened = open_bundle(VAE)
+    snapshots = folder / SNAPSHOTS
+    snapshots.mkdir(parents=True)
+    bundle = opened.bundle
+    np.savez(snapshots / TEST, images=bundle.images_chw, labels=bundle.labels)
+    shutil.copyfile(VAE / "encoder.onnx", snapshots / ENCODER)
+    found = opened.timeline
+    entries = []
+    for i, snap in enumerate(found):
+        source = found[i]._timeline.decoders[i]
+        shutil.copyfile(source, snapshots / decoder_name(snap.step))
+        np.savez(snapshots / latents_name(snap.step), z=found[i]._timeline.z[i])
+        entries.append({"step": snap.step, "epoch": snap.epoch, "test_mse": snap.test_mse,
+                        "decoder": decoder_name(snap.step), "latents": latents_name(snap.step)})  # fmt: skip
+    return entries
+
+
+def write_index(folder: Path, entries: list[dict], text: str | None = None) -> None:
+    index = {"version": 1, "run_id": "x", "kind": "vae", "dataset": "mnist", "latent_dim": 2,
+             "image_shape": [1, 28, 28], "class_names": [str(i) for i in range(10)], "steps_per_epoch": 235,
+             "epochs": 30, "snapshots": entries}  # fmt: skip
+    (folder / SNAPSHOTS / INDEX).write_text(text if text is not None else json.dumps(index))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> tuple[Path, list[dict]]:
+    folder = tmp_path_factory.mktemp("follow") / "run"
+    return folder, fake_run(folder)
+
+
+def test_the_follower_reads_what_is_listed_and_skips_what_is_half_there(run_dir):
+    folder, entries = run_dir
+    write_index(folder, entries[:3])
+    follower = RunFollower(folder)
+    found = follower.wait_first(timeout=1)
+    assert len(found.timeline) == 3 and found.bundle.z.shape == (10_000, 2)
+    assert follower.poll() is None  # nothing new
+    write_index(folder, entries, text='{"snapshots": [')  # half-written
+    assert follower.poll() is None
+    write_index(folder, entries[:4] + [{**entries[4], "decoder": "step-999999.onnx"}])  # a file not there yet
+    assert follower.poll() is None
+    write_index(folder, entries[:5])
+    assert len(follower.poll().timeline) == 5
+
+
+def test_following_moves_on_to_each_new_snapshot(run_dir, tmp_path: Path, monkeypatch):
+    folder, entries = run_dir
+    write_index(folder, entries[:2])
+    monkeypatch.setattr(app, "POLL_S", 0.0)
+    counts = []
+    real_update = app.update
+
+    def spy(state, models):
+        counts.append((state.timeline.count, state.timeline.position))
+        return real_update(state, models)
+
+    def script(frame, layout):
+        if frame == 3:
+            write_index(folder, entries[:6])
+        if frame == 6:
+            write_index(folder, entries, text="{")  # the trainer's rename, seen half-way on some file system
+        if frame == 9:
+            write_index(folder, entries)
+        return []
+
+    monkeypatch.setattr(app, "update", spy)
+    stats, _ = run_viewer(tmp_path, script, 14, "--follow", str(folder), bundle=VAE)
+    assert counts[0] == (2, 1.0) and (6, 5.0) in counts and counts[-1] == (len(entries), len(entries) - 1.0)
+    assert stats["frames"] == 14  # the half-written index cost nothing
+
+
+def test_following_a_folder_without_snapshots_is_one_line(tmp_path: Path):
+    (tmp_path / "run").mkdir()
+    result = run_module("viewer", "--follow", str(tmp_path / "nowhere"), "--headless", "--frames", "1")
+    assert_one_line_error(result, "no such run directory")

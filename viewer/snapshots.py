@@ -1,0 +1,80 @@
+"""The timeline in the window: the plot, its dots and the decoder of any moment of training (numpy, onnxruntime).
+
+`SnapshotModels.show(models, position)` points the window's models at a position on the timeline (a float:
+snapshot 3.5 is halfway from the fourth snapshot to the fifth): the dots slide in a straight line between the
+two snapshots' aligned places, and the plot's projection and decoder are the nearer snapshot's, so the image
+under the cursor is decoded by the model of that moment. The last snapshot is the bundle itself: there the
+models are the ones the window opened with.
+
+A snapshot of a 2-D latent is shown on a Plane: its aligned place xy = (z - own_mean) @ R + plot_mean is
+(z - origin) @ R with origin = own_mean - plot_mean @ R.T (R is orthogonal), so Plane(origin, R) projects and
+lifts it exactly, as the bundle's own plane does. A larger latent's snapshot is lifted through its own dots
+(mapping.MapProjection over its PCA plane, aligned).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from viewer.bundle.timeline import Timeline
+from viewer.explore import Plane
+from viewer.inference import OnnxModel
+from viewer.mapping import MapProjection
+
+
+class SnapshotModels:
+    """Each snapshot's projection and decoder, made on first use, and the bundle's own for the last."""
+
+    def __init__(self, timeline: Timeline, models):
+        self.timeline = timeline
+        self.final = (models.plane, models.points, models.decoder)  # the bundle itself: the last snapshot
+        self.projection = models.projection
+        self.planes: dict[int, Plane | MapProjection] = {}
+        self.decoders: dict[int, OnnxModel] = {}
+        self.shown: float | None = None
+        self.providers = [models.decoder.provider]
+
+    def __len__(self) -> int:
+        return len(self.timeline)
+
+    def plane(self, index: int) -> Plane | MapProjection:
+        if index not in self.planes:
+            found = self.timeline
+            if found.info.plot == "latent":
+                dim = found.z.shape[2]
+                rotation = found.rotation[index]
+                origin = (found.own_mean[index] - found.plot_mean[index] @ rotation.T)[:dim]
+                self.planes[index] = Plane(origin, rotation[:dim], np.zeros((dim, 0)), np.zeros(0))
+            else:
+                self.planes[index] = MapProjection(found.z[index], found.xy[index])
+        return self.planes[index]
+
+    def decoder(self, index: int, bundle) -> OnnxModel:
+        if index not in self.decoders:
+            file = self.timeline.decoders[index]
+            self.decoders[index] = OnnxModel(file, "decoder", bundle.latent_dim, bundle.chw, self.providers)
+        return self.decoders[index]
+
+    def latents(self) -> np.ndarray | None:
+        """(M, D) the test latents of the snapshot whose model decodes now; None at the last (the bundle's own)."""
+        if self.shown is None or int(round(self.shown)) == len(self) - 1:
+            return None
+        return self.timeline.z[int(round(self.shown))]
+
+    def show(self, models, position: float) -> bool:
+        """Point models at `position` (0 to len - 1); whether anything changed."""
+        if position == self.shown:
+            return False
+        self.shown = position
+        last = len(self) - 1
+        index = int(round(position))
+        low = min(int(np.floor(position)), last)
+        t = position - low
+        if index == last:
+            models.plane, models.points, models.decoder = self.final
+        else:
+            models.plane, models.decoder = self.plane(index), self.decoder(index, models.bundle)
+        if t or index != last:
+            xy = self.timeline.xy
+            models.points = xy[low] if t == 0 else (1 - t) * xy[low] + t * xy[min(low + 1, last)]
+        return True
