@@ -342,7 +342,7 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
     finally:
         pygame.quit()
     if models.hashing is not None:
-        models.hashing.join()  # a short run still says whether the embedding changed
+        models.hashing.finish()  # a short run still says whether the embedding changed
     summary = stats.summary(models.decoder.provider, models.mode)
     if args.stats:
         stats.write(args.stats, summary, args.raw_timings)

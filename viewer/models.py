@@ -7,7 +7,6 @@ plane; `use` switches between them when the state's view asks for the other (M).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +40,7 @@ class Models:
     # name -> (projection, its points): "plane" alone, or "map" and "pca" for a latent above 2-D with a map
     projections: dict[str, tuple] = field(default_factory=dict)
     projection: str = PLANE  # the one in plane and points now
-    hashing: threading.Thread | None = None  # the thread checking a large embedding's hash (bundle.verify.check_later)
+    hashing: Any = None  # bundle.verify.Check: a large embedding's hash, checked after the first frames
     timeline: Any = None  # snapshots.SnapshotModels when the bundle has a timeline: the moment shown
 
     @property

@@ -1,41 +1,75 @@
-"""The embedding's hash, checked on a thread once the viewer is up (load_bundle(defer_hash=True) left it).
+"""The embedding's hash, checked once the viewer is up (load_bundle(defer_hash=True) left it).
 
-Hashing a million-point embedding reads all of its 800 MB: the first frame needs none of it. hashlib and file
-reads release the GIL, so on a second core this costs the frame loop nothing; a mismatch is reported as the
-warning load_bundle would have given.
+Hashing a million-point embedding reads all of its 800 MB (~0.4 s of a core): the first frame needs none of
+it. A child process hashes it at the lowest priority, DELAY_S after start, so that it doesn't compete with the
+first seconds' frames either (on 2 cores, hover frames' p99 went from ~2 to ~5 ms while it ran, in a thread or
+a process alike); a thread waits for its answer. A run that ends sooner hashes at once as it ends
+(`Check.finish`), so even a one-frame run warns. A mismatch is the warning load_bundle would have given.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from latent_common.files import open_regular
-from viewer.bundle.format import EMBEDDING, BundleError, sha256_file
+from viewer.bundle.format import EMBEDDING
 from viewer.bundle.read import Bundle, hash_warning
 
+DELAY_S = 2.0  # after the bundle is opened: past a start's first look around
 
-def check_later(bundle: Bundle, notices: list[str], report: Callable[[str], None] | None = None) -> threading.Thread:
-    """Hash the embedding on a daemon thread; if it differs from bundle.json's hash, `report(warning)` (by default:
-    the warning on stderr and its short form, as the viewer's HUD says it, appended to `notices`)."""
-    report = report or (lambda line: warn(line, notices))
+# The child: format.sha256_file's digest of argv[1], at nice 19 (where it can be had), 16 MB at a time.
+HASHER = """
+import hashlib, os, sys
+try:
+    os.nice(19)
+except (AttributeError, OSError):
+    pass
+digest = hashlib.sha256()
+with open(sys.argv[1], "rb") as handle:
+    while block := handle.read(1 << 24):
+        digest.update(block)
+print(digest.hexdigest())
+"""
+
+
+class Check:
+    """The hash check under way: `finish()` ends its wait and waits for it."""
+
+    def __init__(self, thread: threading.Thread, hurry: threading.Event):
+        self.thread, self.hurry = thread, hurry
+
+    def finish(self) -> None:
+        self.hurry.set()
+        self.thread.join()
+
+
+def check_later(bundle: Bundle, notices: list[str], report: Callable[[str], None] | None = None,
+                delay: float = DELAY_S) -> Check:  # fmt: skip
+    """Hash the embedding in a child process `delay` seconds from now, waited for on a daemon thread; if it
+    differs from bundle.json's hash, `report(warning)` (by default: the warning on stderr and its short form, as
+    the viewer's HUD says it, appended to `notices`)."""
+    report, hurry = report or (lambda line: warn(line, notices)), threading.Event()
 
     def check() -> None:
+        hurry.wait(delay)
         file = bundle.path / EMBEDDING
         try:
-            with open_regular(file, BundleError, "missing") as handle:
-                actual = sha256_file(handle)
-        except (OSError, BundleError) as exc:  # it was read a moment ago: gone or changed since
+            done = subprocess.run([sys.executable, "-c", HASHER, str(file)], capture_output=True, text=True)
+        except OSError as exc:
             report(f"{file}: cannot check its hash ({exc})")
             return
-        if actual != bundle.meta.files.get(EMBEDDING):
+        if done.returncode != 0:  # it was read a moment ago: gone or changed since
+            lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+            report(f"{file}: cannot check its hash ({lines[-1]})")
+        elif done.stdout.strip() != bundle.meta.files.get(EMBEDDING):
             report(hash_warning(file))
 
     thread = threading.Thread(target=check, name="embedding-hash", daemon=True)
     thread.start()
-    return thread
+    return Check(thread, hurry)
 
 
 def warn(line: str, notices: list[str]) -> None:

@@ -29,7 +29,7 @@ def test_the_deferred_hash_still_warns(changed: Path):
     bundle = load_bundle(changed, defer_hash=True)
     assert bundle.unhashed == (EMBEDDING,) and bundle.warnings == []  # opened without reading it all
     said = []
-    check_later(bundle, [], said.append).join()
+    check_later(bundle, [], said.append, delay=60).finish()  # finish() hashes at once
     assert len(said) == 1 and "SHA-256 differs" in said[0]
 
 
@@ -42,5 +42,5 @@ def test_an_unchanged_embedding_says_nothing(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(read_module, "DEFER_HASH_BYTES", 0)
     bundle = load_bundle(SHIPPED, defer_hash=True)
     said = []
-    check_later(bundle, [], said.append).join()
+    check_later(bundle, [], said.append, delay=60).finish()  # finish() hashes at once
     assert bundle.unhashed == (EMBEDDING,) and said == []
