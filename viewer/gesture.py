@@ -1,11 +1,12 @@
 """Zooming and panning at display rate: the plot follows a gesture from what is already drawn.
 
-An exact re-render of a million dots takes ~70 ms here, so redrawing it for every wheel notch or drag step
+An exact re-render of a million dots took ~70 ms here, so redrawing it for every wheel notch or drag step
 runs a gesture at ~14 frames a second. Instead, while the view keeps changing, `Glide` hands the plot panel a
 preview: the plot's pixels as last rendered exactly, scaled and shifted to the new view (one
 pygame.transform.scale of the part still in view, ~1 ms), with fresh axes. Once the view has been still for
-SETTLE_S, the exact picture is made: for a large embedding the dots' coverage is binned a SLICE of points a
-frame (`dots.CoverageJob`), so no frame holds input for long, and the panel is rebuilt from it when it is complete.
+SETTLE_S, the exact picture is made: for a large embedding the dots' coverage is binned dots.SLICE points at a
+time, for at most about BUDGET_S a frame (`dots.CoverageJob`), so no frame holds input for long; the panel is
+rebuilt from it when it is complete.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pygame
 from viewer import dots
 
 SETTLE_S = 0.06  # a view still this long ends the gesture: wheel notches of one scroll come closer than this
+BUDGET_S = 0.004  # binning the exact picture's dots takes at most about this much of a frame (a slice: ~1-3 ms)
 PREVIEW_LIMIT = 64  # a preview scaled past this factor is a few smeared pixels: render exactly instead
 
 
@@ -43,7 +45,9 @@ class Glide:
         if now != self.seen or panning:
             self.seen, self.moved_at = now, self.clock()
         if self.job is not None and self.settled():
-            self.job.advance()
+            started = time.perf_counter()
+            while self.job.result is None and time.perf_counter() - started < BUDGET_S:
+                self.job.advance()
 
     def settled(self) -> bool:
         return self.clock() - self.moved_at >= SETTLE_S
