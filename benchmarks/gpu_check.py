@@ -217,6 +217,7 @@ def make_data(args) -> int:
 
     with np.load(ROOT / "models" / "mnist-ae" / "embedding.npz", allow_pickle=False) as npz:
         images, labels = npz["images"], npz["labels"]
+    images = images.reshape(len(images), *images.shape[-2:])  # IDX holds (N, 28, 28): format 2 stores a channel axis
     raw = args.dir / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     held_out = len(images) * 4 // 5

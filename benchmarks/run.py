@@ -180,7 +180,9 @@ def scale_bundle(source: Bundle, count: int, out: Path) -> Path:
     np.savez(embedding, z=z, labels=source.labels[picked], images=images)
     del images
     # format_version and image_shape stay the source's: its graphs are format 1's (N, H, W) or later (N, C, H, W).
-    meta = dataclasses.replace(source.meta, name=f"{source.name}-{count}-points", latent_bounds=view_bounds(z))
+    # Only the files written here: the source's timeline and map are of its own test images, not these.
+    name = f"{source.name}-{count}-points"
+    meta = dataclasses.replace(source.meta, name=name, latent_bounds=view_bounds(z), timeline=None, map=None)
     files = {DECODER: source.path / DECODER, ENCODER: source.path / ENCODER, EMBEDDING: embedding}
     write_bundle(out, files, meta)
     embedding.unlink()
