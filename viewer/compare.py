@@ -21,6 +21,7 @@ import pygame
 
 from latent_common.errors import UserError
 from latent_common.style import AXIS, BACKGROUND, CURSOR, DIM_TEXT, PANEL, PIN, TEXT, class_color
+from viewer import words
 from viewer.api import OpenedBundle, open_bundle
 from viewer.bundle import view_bounds
 from viewer.explore import equal_scales
@@ -86,6 +87,7 @@ class Hover:
     cursor: tuple[int, int] | None = None
     ring: int | None = None  # the test image nearest the cursor, in the hovered half's plot
     images: list = field(default_factory=lambda: [None, None])  # each tile's decode (C, H, W)
+    notice: str | None = None  # why a key did nothing here
     running: bool = True
 
 
@@ -99,7 +101,7 @@ def layout(size: tuple[int, int], pair: tuple[OpenedBundle, OpenedBundle]) -> li
     """The two halves for a window of `size`: plots side by side, a row of tiles under them."""
     width, height = size
     tile = int(height * TILE_SHARE)
-    side = max(min((width - 3 * MARGIN) // 2, height - 3 * MARGIN - 2 * CAPTION - tile), 80)
+    side = max(min((width - 3 * MARGIN) // 2, height - 3 * MARGIN - 3 * CAPTION - tile), 80)  # + the hint line
     halves, start = [], max((width - 2 * side - MARGIN) // 2, MARGIN)  # centred across the window
     for i, opened in enumerate(pair):
         left = start + i * (side + MARGIN)
@@ -126,8 +128,10 @@ def handle(event, hover: Hover, halves: list[Half]) -> None:
     """Events into the state: the cursor over a plot, quitting."""
     if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q)):
         hover.running = False
+    elif event.type == pygame.KEYDOWN:  # the one-bundle window's keys don't act here: say so, not nothing
+        hover.notice = words.COMPARE_KEYS
     elif event.type == pygame.MOUSEMOTION:
-        pos = tuple(event.pos)
+        pos, hover.notice = tuple(event.pos), None
         hover.hovered = next((i for i, half in enumerate(halves) if half.plot.collidepoint(pos)), None)
         hover.cursor = pos if hover.hovered is not None else None
 
@@ -151,7 +155,7 @@ def draw(screen: pygame.Surface, hover: Hover, halves: list[Half], fonts: dict) 
         bundle = half.opened.bundle
         mse = f" · test MSE {bundle.test_mse:.4f}" if bundle.test_mse is not None else ""
         title = pygame.Rect(half.plot.left, MARGIN, half.plot.width, CAPTION - 4)
-        blit_text(screen, fonts["text"], f"{'AB'[i]}: {bundle.name} · {bundle.kind}{mse}", title, TEXT)
+        blit_text(screen, fonts["text"], f"{'AB'[i]}: {bundle.name} · {shown_as(half.opened)}{mse}", title, TEXT)
         screen.blit(half.scatter, half.plot)
         if hover.ring is not None:
             centre = tuple(int(v) for v in half.to_screen(half.opened.map_xy[hover.ring]))
@@ -164,10 +168,22 @@ def draw(screen: pygame.Surface, hover: Hover, halves: list[Half], fonts: dict) 
                       align="left" if i == 0 else "right")  # fmt: skip
     if hover.ring is not None:
         draw_test_image(screen, hover.ring, halves, fonts)
+    hint = pygame.Rect(MARGIN, screen.get_height() - CAPTION, screen.get_width() - 2 * MARGIN, CAPTION - 4)
+    blit_text(screen, fonts["small"], hover.notice or words.COMPARE_HINT, hint, PIN if hover.notice else DIM_TEXT)
     if hover.cursor is not None:
         x, y = hover.cursor
         pygame.draw.line(screen, CURSOR, (x - 8, y), (x + 8, y))
         pygame.draw.line(screen, CURSOR, (x, y - 8), (x, y + 8))
+
+
+def shown_as(opened: OpenedBundle) -> str:
+    """What a half's plot is: the latent itself, its map or its PCA plane, and the model's kind and size."""
+    bundle = opened.bundle
+    if bundle.latent_dim <= 2:
+        return f"{bundle.latent_dim}-D {bundle.kind}"
+    info = bundle.meta.map
+    where = f"{words.MAP_NAMES.get(info.method, info.method)} map" if opened.has_map else "PCA plane"
+    return f"{bundle.latent_dim}-D {bundle.kind} · {where}"
 
 
 def draw_test_image(screen: pygame.Surface, ring: int, halves: list[Half], fonts: dict) -> None:

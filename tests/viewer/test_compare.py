@@ -9,7 +9,7 @@ import numpy as np
 import pygame
 import pytest
 
-from tests.helpers import assert_one_line_error, run_module
+from tests.helpers import ROOT, assert_one_line_error, run_module
 from viewer import compare
 from viewer.api import open_bundle
 
@@ -61,3 +61,14 @@ def test_a_bundle_with_its_images_in_another_order_is_refused(pair, tmp_path: Pa
     finally:
         second.bundle.labels = np.roll(second.bundle.labels, -1)
     assert open_bundle("mnist-pca").bundle.labels.tolist() == second.bundle.labels.tolist()
+
+
+def test_a_key_that_does_nothing_side_by_side_says_so_and_titles_say_what_each_plot_is():
+    from viewer import words
+
+    hover = compare.Hover()
+    compare.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_h, unicode="h", mod=0), hover, [])
+    assert hover.running and hover.notice == words.COMPARE_KEYS
+    compare.handle(pygame.event.Event(pygame.MOUSEMOTION, pos=(5, 5), rel=(0, 0), buttons=(0, 0, 0)), hover, [])
+    assert hover.notice is None
+    assert compare.shown_as(open_bundle(ROOT / "models" / "mnist-ae-8d")) == "8-D ae · UMAP map"
