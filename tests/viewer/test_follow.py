@@ -98,3 +98,21 @@ def test_following_a_folder_without_snapshots_is_one_line(tmp_path: Path):
     (tmp_path / "run").mkdir()
     result = run_module("viewer", "--follow", str(tmp_path / "nowhere"), "--headless", "--frames", "1")
     assert_one_line_error(result, "no such run directory")
+
+
+def test_a_run_followed_from_its_first_snapshot_gets_the_bar_with_its_second(run_dir, tmp_path: Path, monkeypatch):
+    """Opened on one snapshot there is no timeline; the second brings the bar (and a layout with room for it)."""
+    folder, entries = run_dir
+    write_index(folder, entries[:1])
+    monkeypatch.setattr(app, "POLL_S", 0.0)
+    bars = []
+
+    def script(frame, layout):
+        bars.append(layout.timeline)
+        if frame == 2:
+            write_index(folder, entries[:2])
+        return []
+
+    _, shot = run_viewer(tmp_path, script, 6, "--follow", str(folder), bundle=VAE)
+    assert bars[0] is None and bars[-1] is not None
+    assert bars[-1].bottom <= shot.get_height()
