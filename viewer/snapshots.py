@@ -62,18 +62,20 @@ class SnapshotModels:
         return self.timeline.z[int(round(self.shown))]
 
     def show(self, models, position: float) -> bool:
-        """Point models at `position` (0 to len - 1); whether anything changed."""
+        """Point models at `position` (0 to len - 1); whether anything changed. A snapshot whose decoder can't be
+        opened (a followed run deleted) raises BundleError and changes nothing: `shown` stays the last good one."""
         if position == self.shown:
             return False
-        self.shown = position
         last = len(self) - 1
         index = int(round(position))
         low = min(int(np.floor(position)), last)
         t = position - low
         if index == last:
             models.plane, models.points, models.decoder = self.final
-        else:
-            models.plane, models.decoder = self.plane(index), self.decoder(index, models.bundle)
+        else:  # its decoder first: a file gone (BundleError) leaves the models as they were
+            decoder = self.decoder(index, models.bundle)
+            models.plane, models.decoder = self.plane(index), decoder
+        self.shown = position
         if t or index != last:
             xy = self.timeline.xy
             models.points = xy[low] if t == 0 else (1 - t) * xy[low] + t * xy[min(low + 1, last)]

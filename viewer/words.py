@@ -40,6 +40,7 @@ DRAW_HINT = "draw here, on the big tile, with the mouse button held · C clears 
 RECONSTRUCTION = "reconstruction"
 TIMELINE_LINE = "step {step:,} · epoch {epoch:.2f} · test MSE {mse:.4f}"
 TIMELINE_KEYS = "Up/Down: snapshot · Space: {play} · drag the bar"
+SNAPSHOT_GONE = "{reason} (the run's folder deleted?): staying at step {step:,}"
 TIMELINE_BETWEEN = "between steps {step:,} and {next:,}"
 HELP_TITLE = "latent-explorer: controls"
 HELP_CLOSE = "H, ? or Esc closes this"

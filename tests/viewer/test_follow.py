@@ -8,11 +8,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pygame
 import pytest
 
 from latent_common.snapshots import ENCODER, INDEX, SNAPSHOTS, TEST, decoder_name, latents_name
 from tests.helpers import ROOT, assert_one_line_error, run_module
-from tests.viewer.harness import run_viewer
+from tests.viewer.harness import key, run_viewer
 from viewer import app
 from viewer.api import open_bundle
 from viewer.follow import RunFollower
@@ -116,3 +117,38 @@ def test_a_run_followed_from_its_first_snapshot_gets_the_bar_with_its_second(run
     _, shot = run_viewer(tmp_path, script, 6, "--follow", str(folder), bundle=VAE)
     assert bars[0] is None and bars[-1] is not None
     assert bars[-1].bottom <= shot.get_height()
+
+
+def test_a_followed_run_deleted_under_the_window_is_a_notice_not_a_crash(tmp_path: Path, monkeypatch):
+    """The run's folder removed, then Up: the window stays open at the snapshot it shows and says why."""
+    folder = tmp_path / "gone"
+    entries = fake_run(folder)
+    write_index(folder, entries[:3])
+    monkeypatch.setattr(app, "POLL_S", 0.0)
+    seen = []
+    real_update = app.update
+
+    def spy(state, models):
+        notices = real_update(state, models)
+        seen.append((state.timeline.position, notices))
+        return notices
+
+    def script(frame, layout):
+        if frame == 2:
+            shutil.rmtree(folder)
+            return [key(pygame.K_UP), key(pygame.K_UP)]
+        return []
+
+    monkeypatch.setattr(app, "update", spy)
+    stats, _ = run_viewer(tmp_path, script, 6, "--follow", str(folder), bundle=VAE)
+    assert stats["frames"] == 6 and seen[-1][0] == 2.0
+    said = [notice for _, notices in seen for notice in notices]
+    assert any("missing" in notice and "staying at step" in notice for notice in said), said
+
+
+def test_a_missing_graph_is_missing_not_unloadable(tmp_path: Path):
+    from viewer.bundle import BundleError
+    from viewer.inference import OnnxModel
+
+    with pytest.raises(BundleError, match=r"step-000000\.onnx: missing$"):
+        OnnxModel(tmp_path / "step-000000.onnx", "decoder", 2, (1, 28, 28), ["CPUExecutionProvider"])

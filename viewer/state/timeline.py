@@ -69,6 +69,13 @@ def follow_run(state: ViewState, count: int, homes: dict) -> None:
         view.bounds = view.home.copy()
 
 
+def hold_timeline(state: ViewState, position: float) -> None:
+    """The moment asked for can't be shown (its snapshot's files are gone): back to `position`, the one still shown."""
+    state.timeline.position = position
+    state.timeline.playing = False
+    state.timeline.dragging = False
+
+
 def advance_timeline(state: ViewState, seconds: float) -> None:
     """Playing: move on by `seconds` of play; stop at the end (the bundle itself)."""
     timeline = state.timeline
