@@ -95,10 +95,38 @@ def test_following_moves_on_to_each_new_snapshot(run_dir, tmp_path: Path, monkey
     assert stats["frames"] == 14  # the half-written index cost nothing
 
 
-def test_following_a_folder_without_snapshots_is_one_line(tmp_path: Path):
-    (tmp_path / "run").mkdir()
-    result = run_module("viewer", "--follow", str(tmp_path / "nowhere"), "--headless", "--frames", "1")
-    assert_one_line_error(result, "no such run directory")
+def test_following_a_file_is_one_line(tmp_path: Path):
+    (tmp_path / "run").write_text("")
+    result = run_module("viewer", "--follow", str(tmp_path / "run"), "--headless", "--frames", "1")
+    assert_one_line_error(result, "not a directory")
+
+
+def test_following_waits_for_the_run_folder_then_says_so_in_one_line(tmp_path: Path, monkeypatch, capsys):
+    """`python -m training ... &` then `--follow`: the folder may not be there yet. It is waited for, with a
+    line saying so, and a folder that never comes is one line and exit status 2."""
+    from viewer import cli, follow
+
+    monkeypatch.setattr(follow, "WAIT_S", 0.3)
+    assert cli.main(["--follow", str(tmp_path / "nowhere"), "--headless", "--frames", "1"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("waiting for ") and "up to 0 s" in lines[0]
+    assert lines[-1].startswith("error: ") and "no such run directory after 0 s" in lines[-1] and len(lines) == 2
+
+
+def test_following_a_run_whose_folder_comes_late(run_dir, tmp_path: Path):
+    """The folder made while the follower waits: its first snapshot is picked up."""
+    import threading
+
+    folder, entries = run_dir
+    late = tmp_path / "late"
+    write_index(folder, entries[:2])
+    timer = threading.Timer(0.4, shutil.copytree, (folder, late))
+    timer.start()
+    try:
+        found = RunFollower(late).wait_first(timeout=20)
+    finally:
+        timer.join()
+    assert len(found.timeline) == 2
 
 
 def test_a_run_followed_from_its_first_snapshot_gets_the_bar_with_its_second(run_dir, tmp_path: Path, monkeypatch):
