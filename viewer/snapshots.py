@@ -61,6 +61,10 @@ class SnapshotModels:
             return None
         return self.timeline.z[int(round(self.shown))]
 
+    def dots(self, models) -> np.ndarray | None:
+        """(N, 2) the dots shown, for R to frame; None at the last snapshot (the bundle's home view frames it)."""
+        return None if self.shown is None or self.shown >= len(self) - 1 else models.points
+
     def show(self, models, position: float) -> bool:
         """Point models at `position` (0 to len - 1); whether anything changed. A snapshot whose decoder can't be
         opened (a followed run deleted) raises BundleError and changes nothing: `shown` stays the last good one."""

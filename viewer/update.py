@@ -21,6 +21,7 @@ from viewer.state import (
     accept_encoding,
     drop_marker,
     encodes_canvas,
+    frame_moment,
     hold_timeline,
     refresh_latent,
     set_gap,
@@ -76,13 +77,16 @@ def show_moment(state: ViewState, models: Models, notices: list[str]) -> bool:
     followed run's folder deleted) is a notice, and the timeline goes back to the moment still shown."""
     timeline = models.timeline
     try:
-        return timeline.show(models, state.timeline.position)
+        moved = timeline.show(models, state.timeline.position)
     except BundleError as exc:
         kept = timeline.shown if timeline.shown is not None else len(timeline) - 1.0
         hold_timeline(state, kept)
         step = timeline.timeline.info.snapshots[int(round(kept))]["step"]
         notices.append(words.SNAPSHOT_GONE.format(reason=exc, step=step))
         return False
+    if moved:
+        frame_moment(state, timeline.dots(models))
+    return moved
 
 
 def hover_gap(state: ViewState, models: Models) -> float:

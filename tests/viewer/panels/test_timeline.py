@@ -135,3 +135,38 @@ def test_dragging_the_bar_scrubs_and_space_plays(tmp_path: Path, monkeypatch):
     run_viewer(tmp_path, script, 10, bundle=VAE)
     assert positions[1] == 0 and positions[2] == pytest.approx(5.5, abs=0.1)
     assert positions[-1] > positions[3]  # Space plays on from where the drag left it
+
+
+def test_r_frames_the_snapshot_shown_and_the_home_view_at_the_last(tmp_path: Path, monkeypatch):
+    """At step 0 the untrained model's dots are a knot a hundredth of the final width: R frames them, and at the
+    last snapshot R goes back to the home view (the bundle's own bounds)."""
+    from viewer import app
+
+    views = []
+    real_update = app.update
+
+    def spy(state, models):
+        notices = real_update(state, models)
+        views.append((state.timeline.position, state.view.bounds.copy(), state.view.home.copy(), models.points))
+        return notices
+
+    def script(frame, layout):
+        if frame == 1:
+            return [key(pygame.K_UP)] * 11
+        if frame == 3:
+            return [key(pygame.K_r, "r")]
+        if frame == 5:
+            return [key(pygame.K_DOWN)] * 11
+        if frame == 6:
+            return [key(pygame.K_r, "r")]
+        return []
+
+    monkeypatch.setattr(app, "update", spy)
+    run_viewer(tmp_path, script, 8, bundle=VAE)
+    position, bounds, home, dots = views[4]
+    assert position == 0 and np.ptp(bounds, axis=1).max() < np.ptp(home, axis=1).max() / 10
+    inside = ((dots >= bounds[:, 0]) & (dots <= bounds[:, 1])).all(axis=1)
+    assert inside.mean() > 0.95  # the knot fills the view
+    assert np.isclose(*np.ptp(bounds, axis=1))  # equal scales, as the home view has
+    position, bounds, home, _ = views[-1]
+    assert position == 11 and np.allclose(bounds, home)
