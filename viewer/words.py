@@ -38,13 +38,27 @@ STRIP_PINNED = "A -> B:  Left/Right or hover to slide,  E export,  X clear"
 STRIP_EMPTY = "click the scatter to pin A, then B"
 DRAW_HINT = "draw here, on the big tile, with the mouse button held · C clears · D leaves"
 RECONSTRUCTION = "reconstruction"
-TIMELINE_LINE = "step {step:,} · epoch {epoch:.2f} · test MSE {mse:.4f}"
-TIMELINE_KEYS = "Up/Down: snapshot · Space: {play} · drag the bar"
+TIMELINE_LINES = (  # the bar's words at a snapshot, longest first: the longest that fits beside a key hint
+    "step {step:,} · epoch {epoch:.2f} · test MSE {mse:.4f}",
+    "step {step:,} · test MSE {mse:.4f}",
+    "step {step:,}",
+)
+TIMELINE_BETWEEN = (  # dragged between two snapshots: the dots slide between them, the nearer one's model decodes
+    "dots between steps {low:,} and {high:,} · decoded by step {step:,} (test MSE {mse:.4f})",
+    "dots between steps {low:,} and {high:,} · decoder: step {step:,}",
+    "dots between {low:,} and {high:,} · decoder: step {step:,}",
+    "dots {low:,}-{high:,} · decoder: step {step:,}",
+)
+TIMELINE_KEYS = (  # the bar's key hint, longest first; the last fits the smallest window beside the shortest words
+    "Up: earlier · Down: later · Space: {play} · R: frame · drag the bar",
+    "Up: earlier · Down: later · Space: {play} · R: frame",
+    "Up/Down: earlier/later · Space: {play} · R: frame",
+    "Up/Down · Space · R: frame",
+)
 FOLLOW_WAITING = "waiting for {index} (the run's first snapshot; up to {seconds:.0f} s)…"
 FOLLOW_NO_DIR = "{run}: no such run directory after {seconds:.0f} s (--follow takes python -m training's --run-dir)"
 FOLLOW_NO_SNAPSHOT = "{index}: no snapshot appeared in {seconds:.0f} s (is the run training, without --no-snapshots?)"
 SNAPSHOT_GONE = "{reason} (the run's folder deleted?): staying at step {step:,}"
-TIMELINE_BETWEEN = "between steps {step:,} and {next:,}"
 HELP_TITLE = "latent-explorer: controls"
 HELP_CLOSE = "H, ? or Esc closes this"
 ERROR_BAR_NOTE = "per-image MSE after encode -> decode (log scale)"
@@ -297,12 +311,14 @@ def hud_lines(state, models, readout: tuple[float, float], now: float) -> list[t
     return lines + [(notice, WARN) for notice in notices]
 
 
-def timeline_line(snapshots: list[dict], position: float) -> str:
-    """The timeline bar's words for a position: the snapshot there (the nearer one between two)."""
+def timeline_lines(snapshots: list[dict], position: float) -> list[str]:
+    """The timeline bar's words for a position, longest first: the snapshot there, or between two, which two the
+    dots are between and whose model decodes (the nearer one's)."""
     index = int(round(position))
     snap = snapshots[index]
-    line = TIMELINE_LINE.format(step=snap["step"], epoch=snap["epoch"], mse=snap["test_mse"])
-    if position != index:
-        low = int(position)
-        line += " · " + TIMELINE_BETWEEN.format(step=snapshots[low]["step"], next=snapshots[low + 1]["step"])
-    return line
+    fields = {"step": snap["step"], "epoch": snap["epoch"], "mse": snap["test_mse"]}
+    if position == index:
+        return [line.format(**fields) for line in TIMELINE_LINES]
+    low = int(position)
+    fields.update(low=snapshots[low]["step"], high=snapshots[low + 1]["step"])
+    return [line.format(**fields) for line in TIMELINE_BETWEEN]

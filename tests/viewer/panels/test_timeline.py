@@ -170,3 +170,41 @@ def test_r_frames_the_snapshot_shown_and_the_home_view_at_the_last(tmp_path: Pat
     assert np.isclose(*np.ptp(bounds, axis=1))  # equal scales, as the home view has
     position, bounds, home, _ = views[-1]
     assert position == 11 and np.allclose(bounds, home)
+
+
+@pytest.mark.parametrize("size", [(600, 460), (1280, 800)])
+def test_the_bar_says_both_its_words_and_its_keys_whole(tmp_path: Path, monkeypatch, size):
+    """Dragged between two snapshots, then played: the words say whose model decodes and that the dots are
+    between two snapshots, the hint says which way Up goes and that R frames, and nothing is cut; the help's
+    timeline row fits too."""
+    from viewer import words
+    from viewer.controls import CONTROLS
+    from viewer.text import ELLIPSIS, Fit
+
+    record: list = []
+    monkeypatch.setattr(Fit, "record", record)
+
+    def script(frame, layout):
+        bar = layout.timeline
+        left, right = layout.timeline_track()
+        x = left + (right - left) * 10 // 22  # between the fifth and sixth snapshots, nearer the fifth
+        steps = {
+            0: [pygame.event.Event(pygame.VIDEORESIZE, w=size[0], h=size[1], size=size)],
+            2: [move((x, bar.centery)), press((x, bar.centery))],
+            3: [release((x, bar.centery))],
+            5: [key(pygame.K_SPACE, " ")],
+            7: [key(pygame.K_h, "h")],
+        }
+        return steps.get(frame, [])
+
+    run_viewer(tmp_path, script, 9, bundle=VAE)
+    texts = [text for text, _, _ in record]
+    between = [text for text in texts if text.startswith("dots between") and "decode" in text]
+    hints = [text for text in texts if text.startswith("Up") and "·" in text]
+    assert between and all(ELLIPSIS not in text for text in between), between
+    assert hints and all(ELLIPSIS not in text and "R: frame" in text for text in hints), hints
+    assert any("earlier" in text for text in hints) and any("pause" in text for text in hints)
+    timeline_row = next(control.does for control in CONTROLS if control.label.startswith("Up"))
+    assert timeline_row in texts  # the help overlay's row, whole
+    assert not [(text, width, box) for text, width, box in record if width > box]
+    assert words.TIMELINE_KEYS[0].startswith("Up: earlier · Down: later")
