@@ -55,11 +55,21 @@ class SnapshotModels:
             self.decoders[index] = OnnxModel(file, "decoder", bundle.latent_dim, bundle.chw, self.providers)
         return self.decoders[index]
 
-    def latents(self) -> np.ndarray | None:
-        """(M, D) the test latents of the snapshot whose model decodes now; None at the last (the bundle's own)."""
+    def earlier(self) -> int | None:
+        """The index of the snapshot whose model decodes now; None at the last (the bundle itself)."""
         if self.shown is None or int(round(self.shown)) == len(self) - 1:
             return None
-        return self.timeline.z[int(round(self.shown))]
+        return int(round(self.shown))
+
+    def latents(self) -> np.ndarray | None:
+        """(M, D) the test latents of the snapshot whose model decodes now; None at the last (the bundle's own)."""
+        index = self.earlier()
+        return None if index is None else self.timeline.z[index]
+
+    def moment(self) -> dict | None:
+        """The snapshot whose model decodes now (step, epoch, test_mse), None at the last (the bundle itself)."""
+        index = self.earlier()
+        return None if index is None else self.timeline.info.snapshots[index]
 
     def dots(self, models) -> np.ndarray | None:
         """(N, 2) the dots shown, for R to frame; None at the last snapshot (the bundle's home view frames it)."""

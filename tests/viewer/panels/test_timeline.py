@@ -208,3 +208,35 @@ def test_the_bar_says_both_its_words_and_its_keys_whole(tmp_path: Path, monkeypa
     assert timeline_row in texts  # the help overlay's row, whole
     assert not [(text, width, box) for text, width, box in record if width > box]
     assert words.TIMELINE_KEYS[0].startswith("Up: earlier · Down: later")
+
+
+def test_the_hud_says_whose_z_and_test_mse_it_shows_at_an_earlier_snapshot(tmp_path: Path, monkeypatch):
+    """Scrubbed back, the decoder's input is that snapshot's own z, not the plot's aligned axes: the HUD says so
+    and gives the plot's coordinates too; its test MSE is that snapshot's, with the final one beside it."""
+    from viewer import app, words
+
+    seen = []
+    real_update = app.update
+
+    def spy(state, models):
+        notices = real_update(state, models)
+        lines = [text for text, _ in words.hud_lines(state, models, (0.0, 0.0), 0.0)]
+        seen.append((state.timeline.position, state.pointer.uv.copy(), state.z[0].copy(), lines))
+        return notices
+
+    def script(frame, layout):
+        if frame == 1:
+            return [move((layout.plot.centerx + 20, layout.plot.centery - 10))]
+        if frame == 2:
+            return [key(pygame.K_UP)] * 11
+        return []
+
+    monkeypatch.setattr(app, "update", spy)
+    run_viewer(tmp_path, script, 5, bundle=VAE)
+    position, uv, z, lines = seen[1]
+    assert position == 11 and lines[0].startswith("z = (") and lines[-1].startswith("test MSE 0.03")
+    position, uv, z, lines = seen[-1]
+    assert position == 0 and lines[0].startswith("step 0's z = (")
+    assert lines[1] == f"plot z1, z2 = ({uv[0]:+.3f}, {uv[1]:+.3f})"
+    assert not np.allclose(z, uv, atol=1e-3)  # two different numbers: the point of saying which is which
+    assert any(line.startswith("test MSE ") and "0.2311 (final 0.03" in line for line in lines), lines
