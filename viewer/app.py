@@ -203,13 +203,12 @@ def fit_window(scene: Scene | None, state: ViewState, fonts: dict, models: Model
     from viewer.layout import make_layout
     from viewer.panels.legend import legend_cell, legend_font
 
-    if scene is not None and state.window_size == scene.layout.size:
+    has_bar = models.timeline is not None  # --follow: the bar comes with the run's second snapshot
+    if scene is not None and state.window_size == scene.layout.size and (scene.layout.timeline is not None) == has_bar:
         return scene
     names = models.bundle.class_names
     font = legend_font(names, fonts)
-    layout = make_layout(
-        state.window_size, legend_cell(names, font), font.get_linesize() + 6, len(names), models.timeline is not None
-    )
+    layout = make_layout(state.window_size, legend_cell(names, font), font.get_linesize() + 6, len(names), has_bar)
     if pygame.display.get_surface() is None or pygame.display.get_surface().get_size() != layout.size:
         pygame.display.set_mode(layout.size, pygame.RESIZABLE)
     adopt_layout(state, layout.size)

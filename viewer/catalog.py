@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from latent_common.errors import printable
 from latent_common.files import exists, kind_of, shown
+from viewer import words
 from viewer.bundle import (
     DATA_FILES,
     DECODER,
@@ -175,6 +176,8 @@ def file_lines(bundle: Bundle) -> tuple[list[str], int]:
 def timeline_line(bundle: Bundle) -> str:
     """The timeline's snapshots, steps and whether its files are there and verify (the wheel leaves them out)."""
     info = bundle.meta.timeline
+    if info is None:
+        return words.NO_TIMELINE
     steps = [snap["step"] for snap in info.snapshots]
     where = f"{len(steps)} snapshots, steps {steps[0]:,} to {steps[-1]:,}, {info.weights} decoders"
     if not (bundle.path / TIMELINE).is_dir():
@@ -200,7 +203,7 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         f"  test MSE       {number(meta.test_mse, '.4f')}",
         f"  k-NN accuracy  {number(meta.knn_accuracy, '.3f')}" + (f" (k = {k}, leave-one-out)" if k else ""),
         f"  training       {training_line(meta)}",
-        *([f"  timeline       {timeline_line(bundle)}"] if meta.timeline is not None else []),
+        f"  timeline       {timeline_line(bundle)}",
         f"  exported with  {versions_line(meta)}",
         "  files",
         *files,

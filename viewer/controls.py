@@ -154,7 +154,7 @@ CONTROLS = [
     ),
     Control(
         "Up / Down / Space, or drag the bar",
-        "a timeline: the snapshot of training before / after, or play it (Space again pauses)",
+        "timeline: Up earlier, Down later; Space plays or pauses",
         (pygame.K_UP, pygame.K_DOWN, pygame.K_SPACE),
         _timeline_key,
     ),

@@ -12,6 +12,7 @@ bringing new snapshots.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 
 from latent_common.errors import UserError
 from latent_common.snapshots import ENCODER, INDEX, SNAPSHOTS, TEST
+from viewer import words
 from viewer.align import align
 from viewer.bundle import Bundle, BundleMeta, TimelineInfo, view_bounds
 from viewer.bundle.timeline import Timeline
@@ -47,21 +49,29 @@ class RunFollower:
         self.test: tuple[np.ndarray, np.ndarray] | None = None  # images, labels
         self.count = 0
 
-    def wait_first(self, timeout: float = WAIT_S) -> Followed:
-        """The run as it is now; waits up to `timeout` seconds for its first snapshot (a run just started)."""
-        if not self.run_dir.is_dir():
-            raise UserError(f"{self.run_dir}: no such run directory (--follow takes python -m training's --run-dir)")
+    def wait_first(self, timeout: float | None = None) -> Followed:
+        """The run as it is now; waits up to `timeout` seconds (WAIT_S) for its folder and first snapshot: a run
+        started in the same breath as the viewer may not have made its folder yet."""
+        timeout = WAIT_S if timeout is None else timeout
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise UserError(f"{self.run_dir}: not a directory (--follow takes python -m training's --run-dir)")
         deadline = time.monotonic() + timeout
+        told = False
         while True:
             found = self.poll()
             if found is not None:
                 return found
             if time.monotonic() > deadline:
-                raise UserError(
-                    f"{self.folder / INDEX}: no snapshot appeared in {timeout:.0f} s (is the run training, "
-                    "without --no-snapshots?)"
-                )
+                raise UserError(self._never_came(timeout))
+            if not told:
+                print(words.FOLLOW_WAITING.format(index=self.folder / INDEX, seconds=timeout), file=sys.stderr)
+                told = True
             time.sleep(POLL_S / 4)
+
+    def _never_came(self, timeout: float) -> str:
+        if not self.run_dir.is_dir():
+            return words.FOLLOW_NO_DIR.format(run=self.run_dir, seconds=timeout)
+        return words.FOLLOW_NO_SNAPSHOT.format(index=self.folder / INDEX, seconds=timeout)
 
     def poll(self) -> Followed | None:
         """What is new since the last poll, or None (nothing new, or not readable yet)."""

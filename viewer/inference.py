@@ -139,6 +139,8 @@ class OnnxModel:
     """
 
     def __init__(self, file: Path, role: str, latent_dim: int, file_image_shape: tuple[int, ...], providers: list[str]):
+        if not Path(file).is_file():  # gone (a followed run's folder deleted) is not the same as unreadable
+            raise BundleError(f"{file}: missing")
         try:
             self.session = ort.InferenceSession(str(file), sess_options=session_options(), providers=providers)
         except Exception as exc:  # onnxruntime raises its own types for every parse and load failure

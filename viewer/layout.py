@@ -27,6 +27,7 @@ TRAVERSAL_STEPS = 9  # columns of the traversal grid: -2σ to +2σ in half-σ st
 TRAVERSAL_LABEL = 44  # the traversal grid's row-label column
 TRAVERSAL_CELL = 64  # a traversal image's side, at most
 TIMELINE_BAR = 40  # the timeline bar under the plot's axis labels, for a bundle with a timeline
+TIMELINE_LINE = 14  # a second line of the bar's words, where the height the plot can't use leaves room
 TRACK_INSET = 8  # pixels between the timeline bar's ends and its first and last snapshot
 
 
@@ -133,7 +134,11 @@ def make_layout(
     rows = max(legend.height // legend_row, 1)
     if columns * rows < classes:  # a small window: every class stays reachable, in narrower cells
         columns = max(columns, min(-(-classes // rows), panel_width // LEGEND_CELL_MIN))
-    bar_rect = pygame.Rect(MARGIN, plot.bottom + AXIS_BOTTOM, plot.right - MARGIN, bar - 4) if bar else None
+    bar_rect = None
+    if bar:  # a plot narrowed by the window's width leaves height below: the key hint gets a line of its own
+        room = height - FOOTER - (plot.bottom + AXIS_BOTTOM) - 4
+        bar_rect = pygame.Rect(MARGIN, plot.bottom + AXIS_BOTTOM, plot.right - MARGIN, bar - 4)
+        bar_rect.height = min(max(bar_rect.height, room), bar_rect.height + TIMELINE_LINE)
     return Layout((width, height), plot, tile_rect, side, strip, hud, legend, footer, columns, legend_row, bar_rect)
 
 

@@ -55,25 +55,41 @@ class SnapshotModels:
             self.decoders[index] = OnnxModel(file, "decoder", bundle.latent_dim, bundle.chw, self.providers)
         return self.decoders[index]
 
-    def latents(self) -> np.ndarray | None:
-        """(M, D) the test latents of the snapshot whose model decodes now; None at the last (the bundle's own)."""
+    def earlier(self) -> int | None:
+        """The index of the snapshot whose model decodes now; None at the last (the bundle itself)."""
         if self.shown is None or int(round(self.shown)) == len(self) - 1:
             return None
-        return self.timeline.z[int(round(self.shown))]
+        return int(round(self.shown))
+
+    def latents(self) -> np.ndarray | None:
+        """(M, D) the test latents of the snapshot whose model decodes now; None at the last (the bundle's own)."""
+        index = self.earlier()
+        return None if index is None else self.timeline.z[index]
+
+    def moment(self) -> dict | None:
+        """The snapshot whose model decodes now (step, epoch, test_mse), None at the last (the bundle itself)."""
+        index = self.earlier()
+        return None if index is None else self.timeline.info.snapshots[index]
+
+    def dots(self, models) -> np.ndarray | None:
+        """(N, 2) the dots shown, for R to frame; None at the last snapshot (the bundle's home view frames it)."""
+        return None if self.shown is None or self.shown >= len(self) - 1 else models.points
 
     def show(self, models, position: float) -> bool:
-        """Point models at `position` (0 to len - 1); whether anything changed."""
+        """Point models at `position` (0 to len - 1); whether anything changed. A snapshot whose decoder can't be
+        opened (a followed run deleted) raises BundleError and changes nothing: `shown` stays the last good one."""
         if position == self.shown:
             return False
-        self.shown = position
         last = len(self) - 1
         index = int(round(position))
         low = min(int(np.floor(position)), last)
         t = position - low
         if index == last:
             models.plane, models.points, models.decoder = self.final
-        else:
-            models.plane, models.decoder = self.plane(index), self.decoder(index, models.bundle)
+        else:  # its decoder first: a file gone (BundleError) leaves the models as they were
+            decoder = self.decoder(index, models.bundle)
+            models.plane, models.decoder = self.plane(index), decoder
+        self.shown = position
         if t or index != last:
             xy = self.timeline.xy
             models.points = xy[low] if t == 0 else (1 - t) * xy[low] + t * xy[min(low + 1, last)]

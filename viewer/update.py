@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer import words
+from viewer.bundle import BundleError
 from viewer.inference import ModelRunError
 from viewer.models import Models
 from viewer.normalise import light_on_dark, like_mnist
@@ -20,6 +21,8 @@ from viewer.state import (
     accept_encoding,
     drop_marker,
     encodes_canvas,
+    frame_moment,
+    hold_timeline,
     refresh_latent,
     set_gap,
     show_worst,
@@ -42,7 +45,7 @@ def update(state: ViewState, models: Models) -> list[str]:
     notices: list[str] = []
     if models.use(state.view.projection):  # M switched between the map and the PCA plane: z from the new one
         refresh_latent(state, models.plane)
-    if models.timeline is not None and models.timeline.show(models, state.timeline.position):
+    if models.timeline is not None and show_moment(state, models, notices):
         refresh_latent(state, models.plane)  # another moment of training: its plot, its decoder
     gap = hover_gap(state, models)
     if gap != state.pointer.gap:
@@ -67,6 +70,23 @@ def update(state: ViewState, models: Models) -> list[str]:
         except ModelRunError as exc:
             notices.append(str(exc))
     return notices
+
+
+def show_moment(state: ViewState, models: Models, notices: list[str]) -> bool:
+    """Point the models at the timeline's position; whether they changed. A snapshot that can't be opened (a
+    followed run's folder deleted) is a notice, and the timeline goes back to the moment still shown."""
+    timeline = models.timeline
+    try:
+        moved = timeline.show(models, state.timeline.position)
+    except BundleError as exc:
+        kept = timeline.shown if timeline.shown is not None else len(timeline) - 1.0
+        hold_timeline(state, kept)
+        step = timeline.timeline.info.snapshots[int(round(kept))]["step"]
+        notices.append(words.SNAPSHOT_GONE.format(reason=exc, step=step))
+        return False
+    if moved:
+        frame_moment(state, timeline.dots(models))
+    return moved
 
 
 def hover_gap(state: ViewState, models: Models) -> float:

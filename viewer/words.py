@@ -38,9 +38,31 @@ STRIP_PINNED = "A -> B:  Left/Right or hover to slide,  E export,  X clear"
 STRIP_EMPTY = "click the scatter to pin A, then B"
 DRAW_HINT = "draw here, on the big tile, with the mouse button held · C clears · D leaves"
 RECONSTRUCTION = "reconstruction"
-TIMELINE_LINE = "step {step:,} · epoch {epoch:.2f} · test MSE {mse:.4f}"
-TIMELINE_KEYS = "Up/Down: snapshot · Space: {play} · drag the bar"
-TIMELINE_BETWEEN = "between steps {step:,} and {next:,}"
+TIMELINE_LINES = (  # the bar's words at a snapshot, longest first: the longest that fits beside a key hint
+    "step {step:,} · epoch {epoch:.2f} · test MSE {mse:.4f}",
+    "step {step:,} · test MSE {mse:.4f}",
+    "step {step:,}",
+)
+TIMELINE_BETWEEN = (  # dragged between two snapshots: the dots slide between them, the nearer one's model decodes
+    "dots between steps {low:,} and {high:,} · decoded by step {step:,} (test MSE {mse:.4f})",
+    "dots between steps {low:,} and {high:,} · decoder: step {step:,}",
+    "dots between {low:,} and {high:,} · decoder: step {step:,}",
+    "dots {low:,}-{high:,} · decoder: step {step:,}",
+)
+TIMELINE_KEYS = (  # the bar's key hint, longest first; the last fits the smallest window beside the shortest words
+    "Up: earlier · Down: later · Space: {play} · R: frame · drag the bar",
+    "Up: earlier · Down: later · Space: {play} · R: frame",
+    "Up/Down: earlier/later · Space: {play} · R: frame",
+    "Up/Down · Space · R: frame",
+)
+FOLLOW_WAITING = "waiting for {index} (the run's first snapshot; up to {seconds:.0f} s)…"
+FOLLOW_NO_DIR = "{run}: no such run directory after {seconds:.0f} s (--follow takes python -m training's --run-dir)"
+FOLLOW_NO_SNAPSHOT = "{index}: no snapshot appeared in {seconds:.0f} s (is the run training, without --no-snapshots?)"
+SNAPSHOT_GONE = "{reason} (the run's folder deleted?): staying at step {step:,}"
+NO_TIMELINE = "none (train with snapshots, the default, then export: docs/training.md#snapshots)"  # --info
+HUD_MOMENT_Z = "step {step:,}'s {where}"  # the timeline at an earlier snapshot: its own z, its model's input
+HUD_PLOT_AT = "plot {axes} = ({coords})"  # the plot's axes, aligned onto the last snapshot's: other numbers
+HUD_MOMENT_MSE = "test MSE {mse:.4f} (final {final:.4f})"  # the shown snapshot's, and the bundle's
 HELP_TITLE = "latent-explorer: controls"
 HELP_CLOSE = "H, ? or Esc closes this"
 ERROR_BAR_NOTE = "per-image MSE after encode -> decode (log scale)"
@@ -265,24 +287,39 @@ def focus_words(state) -> str:
     }[focus]
 
 
-def hud_lines(state, models, readout: tuple[float, float], now: float) -> list[tuple[str, tuple]]:
-    """The HUD's text: where z is, the last decode's time and the frame rate (readout), what drives the decode, the
-    bundle, and the notices showing at time `now`."""
-    bundle, plane, z = models.bundle, models.plane, state.z[0]
+def where_lines(state, models, moment: dict | None) -> list[tuple[str, tuple]]:
+    """Where z is. At an earlier snapshot of the timeline its own z (the decoder's input), which the plot's axes
+    are not: they are aligned onto the last snapshot's, so a second line gives the plot's coordinates."""
+    plane, z = models.plane, state.z[0]
     decimals = readout_decimals(state.view.bounds, 3 if plane.dim <= 2 else 2)
     if plane.dim <= 2:
         where = "z = (" + ", ".join(f"{v:+.{decimals}f}" for v in z) + ")"
     else:
         shown = ", ".join(f"{v:+.{decimals}f}" for v in z[:4])
         where = f"z = [{shown}{', …' if plane.dim > 4 else ''}]  ({plane.dim}-D)"
+    if moment is None:
+        return [(where, TEXT)]
+    coords = ", ".join(f"{c:+.{decimals}f}" for c in plane.project(z[None].astype(np.float64))[0])
+    plot = HUD_PLOT_AT.format(axes="z1, z2" if plane.dim <= 2 else "PC1, PC2", coords=coords)
+    return [(HUD_MOMENT_Z.format(step=moment["step"], where=where), TEXT), (plot, DIM_TEXT)]
+
+
+def hud_lines(state, models, readout: tuple[float, float], now: float) -> list[tuple[str, tuple]]:
+    """The HUD's text: where z is, the last decode's time and the frame rate (readout), what drives the decode, the
+    bundle, and the notices showing at time `now`."""
+    bundle, plane = models.bundle, models.plane
+    moment = models.timeline.moment() if models.timeline is not None else None  # an earlier snapshot decodes
     mse = bundle.test_mse if bundle.test_mse is not None else float("nan")
-    lines = [(where, TEXT), *offset_lines(state, plane), *direction_lines(state, bundle)]
+    lines = [*where_lines(state, models, moment), *offset_lines(state, plane), *direction_lines(state, bundle)]
     image_bytes, latent_bytes = int(np.prod(bundle.chw)), 4 * bundle.latent_dim  # uint8 pixels; float32 latents
     decode_us, fps = readout
+    size = f"{image_bytes:,} B -> {latent_bytes} B ({image_bytes / latent_bytes:.0f}x)"
     lines += [
         (f"{focus_words(state)} · decode {decode_us:.0f} µs · {fps:.0f} fps", TEXT),
         (f"{models.decoder.provider.removesuffix('ExecutionProvider')} · {models.mode}", DIM_TEXT),
-        (f"test MSE {mse:.4f} · {image_bytes:,} B -> {latent_bytes} B ({image_bytes / latent_bytes:.0f}x)", DIM_TEXT),
+        (f"test MSE {mse:.4f} · {size}", DIM_TEXT)
+        if moment is None
+        else (HUD_MOMENT_MSE.format(mse=moment["test_mse"], final=mse), DIM_TEXT),
     ]
     canvas = state.canvas
     if state.focus.value in ("draw", "picture") and canvas.error is not None and canvas.image.any():
@@ -295,12 +332,14 @@ def hud_lines(state, models, readout: tuple[float, float], now: float) -> list[t
     return lines + [(notice, WARN) for notice in notices]
 
 
-def timeline_line(snapshots: list[dict], position: float) -> str:
-    """The timeline bar's words for a position: the snapshot there (the nearer one between two)."""
+def timeline_lines(snapshots: list[dict], position: float) -> list[str]:
+    """The timeline bar's words for a position, longest first: the snapshot there, or between two, which two the
+    dots are between and whose model decodes (the nearer one's)."""
     index = int(round(position))
     snap = snapshots[index]
-    line = TIMELINE_LINE.format(step=snap["step"], epoch=snap["epoch"], mse=snap["test_mse"])
-    if position != index:
-        low = int(position)
-        line += " · " + TIMELINE_BETWEEN.format(step=snapshots[low]["step"], next=snapshots[low + 1]["step"])
-    return line
+    fields = {"step": snap["step"], "epoch": snap["epoch"], "mse": snap["test_mse"]}
+    if position == index:
+        return [line.format(**fields) for line in TIMELINE_LINES]
+    low = int(position)
+    fields.update(low=snapshots[low]["step"], high=snapshots[low + 1]["step"])
+    return [line.format(**fields) for line in TIMELINE_BETWEEN]

@@ -80,6 +80,14 @@ def test_info_prints_the_card_and_verifies_the_files():
     assert "timeline       12 snapshots, steps 0 to 7,050, float16 decoders; its files verify" in card
 
 
+def test_info_says_a_bundle_without_a_timeline_has_none_and_how_to_get_one():
+    from viewer.catalog import info_lines
+
+    card = info_lines(ROOT / "models" / "mnist-ae-8d")
+    [line] = [line for line in card if line.startswith("  timeline ")]
+    assert line.split(None, 1)[1].startswith("none (train with snapshots") and "export" in line
+
+
 def test_info_describes_a_conv_model_by_its_convolutions_not_dense_widths():
     card = run_module("viewer", str(ROOT / "models" / "emoji-vae"), "--info").stdout
     [line] = [line for line in card.splitlines() if line.startswith("  model ")]

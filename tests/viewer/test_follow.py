@@ -8,11 +8,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pygame
 import pytest
 
 from latent_common.snapshots import ENCODER, INDEX, SNAPSHOTS, TEST, decoder_name, latents_name
 from tests.helpers import ROOT, assert_one_line_error, run_module
-from tests.viewer.harness import run_viewer
+from tests.viewer.harness import key, run_viewer
 from viewer import app
 from viewer.api import open_bundle
 from viewer.follow import RunFollower
@@ -94,7 +95,88 @@ def test_following_moves_on_to_each_new_snapshot(run_dir, tmp_path: Path, monkey
     assert stats["frames"] == 14  # the half-written index cost nothing
 
 
-def test_following_a_folder_without_snapshots_is_one_line(tmp_path: Path):
-    (tmp_path / "run").mkdir()
-    result = run_module("viewer", "--follow", str(tmp_path / "nowhere"), "--headless", "--frames", "1")
-    assert_one_line_error(result, "no such run directory")
+def test_following_a_file_is_one_line(tmp_path: Path):
+    (tmp_path / "run").write_text("")
+    result = run_module("viewer", "--follow", str(tmp_path / "run"), "--headless", "--frames", "1")
+    assert_one_line_error(result, "not a directory")
+
+
+def test_following_waits_for_the_run_folder_then_says_so_in_one_line(tmp_path: Path, monkeypatch, capsys):
+    """`python -m training ... &` then `--follow`: the folder may not be there yet. It is waited for, with a
+    line saying so, and a folder that never comes is one line and exit status 2."""
+    from viewer import cli, follow
+
+    monkeypatch.setattr(follow, "WAIT_S", 0.3)
+    assert cli.main(["--follow", str(tmp_path / "nowhere"), "--headless", "--frames", "1"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("waiting for ") and "up to 0 s" in lines[0]
+    assert lines[-1].startswith("error: ") and "no such run directory after 0 s" in lines[-1] and len(lines) == 2
+
+
+def test_following_a_run_whose_folder_comes_late(run_dir, tmp_path: Path):
+    """The folder made while the follower waits: its first snapshot is picked up."""
+    import threading
+
+    folder, entries = run_dir
+    late = tmp_path / "late"
+    write_index(folder, entries[:2])
+    timer = threading.Timer(0.4, shutil.copytree, (folder, late))
+    timer.start()
+    try:
+        found = RunFollower(late).wait_first(timeout=20)
+    finally:
+        timer.join()
+    assert len(found.timeline) == 2
+
+
+def test_a_run_followed_from_its_first_snapshot_gets_the_bar_with_its_second(run_dir, tmp_path: Path, monkeypatch):
+    """Opened on one snapshot there is no timeline; the second brings the bar (and a layout with room for it)."""
+    folder, entries = run_dir
+    write_index(folder, entries[:1])
+    monkeypatch.setattr(app, "POLL_S", 0.0)
+    bars = []
+
+    def script(frame, layout):
+        bars.append(layout.timeline)
+        if frame == 2:
+            write_index(folder, entries[:2])
+        return []
+
+    _, shot = run_viewer(tmp_path, script, 6, "--follow", str(folder), bundle=VAE)
+    assert bars[0] is None and bars[-1] is not None
+    assert bars[-1].bottom <= shot.get_height()
+
+
+def test_a_followed_run_deleted_under_the_window_is_a_notice_not_a_crash(tmp_path: Path, monkeypatch):
+    """The run's folder removed, then Up: the window stays open at the snapshot it shows and says why."""
+    folder = tmp_path / "gone"
+    entries = fake_run(folder)
+    write_index(folder, entries[:3])
+    monkeypatch.setattr(app, "POLL_S", 0.0)
+    seen = []
+    real_update = app.update
+
+    def spy(state, models):
+        notices = real_update(state, models)
+        seen.append((state.timeline.position, notices))
+        return notices
+
+    def script(frame, layout):
+        if frame == 2:
+            shutil.rmtree(folder)
+            return [key(pygame.K_UP), key(pygame.K_UP)]
+        return []
+
+    monkeypatch.setattr(app, "update", spy)
+    stats, _ = run_viewer(tmp_path, script, 6, "--follow", str(folder), bundle=VAE)
+    assert stats["frames"] == 6 and seen[-1][0] == 2.0
+    said = [notice for _, notices in seen for notice in notices]
+    assert any("missing" in notice and "staying at step" in notice for notice in said), said
+
+
+def test_a_missing_graph_is_missing_not_unloadable(tmp_path: Path):
+    from viewer.bundle import BundleError
+    from viewer.inference import OnnxModel
+
+    with pytest.raises(BundleError, match=r"step-000000\.onnx: missing$"):
+        OnnxModel(tmp_path / "step-000000.onnx", "decoder", 2, (1, 28, 28), ["CPUExecutionProvider"])

@@ -12,9 +12,12 @@ import pygame
 
 from latent_common.style import AXIS, CURSOR, DIM_TEXT, GRID, PIN, TEXT
 from viewer import words
+from viewer.layout import TIMELINE_BAR, TIMELINE_LINE
 from viewer.panels.base import Panel
 from viewer.panels.paint import blank
 from viewer.text import blit_text
+
+GAP = 12  # pixels between the bar's words and its key hint
 
 
 class TimelinePanel(Panel):
@@ -34,7 +37,7 @@ class TimelinePanel(Panel):
         snapshots = self.scene.models.timeline.timeline.info.snapshots
         count, position = len(snapshots), state.timeline.position
         left, right = (x - rect.left for x in layout.timeline_track())
-        curve_top, curve_bottom = 2, rect.height // 2 - 2
+        curve_top, curve_bottom = 2, (TIMELINE_BAR - 4) // 2 - 2
         xs = np.linspace(left, right, count)
         mse = np.log([max(snap["test_mse"], 1e-12) for snap in snapshots])
         spread = max(float(np.ptp(mse)), 1e-12)
@@ -50,13 +53,32 @@ class TimelinePanel(Panel):
             surface, PIN if state.timeline.playing else CURSOR, (knob_x, curve_top), (knob_x, curve_bottom + 4)
         )
         pygame.draw.circle(surface, PIN if state.timeline.playing else CURSOR, (knob_x, knob_y), 4)
-        text_box = pygame.Rect(left, curve_bottom + 6, right - left, rect.height - curve_bottom - 6)
-        fonts = self.scene.fonts
-        keys = words.TIMELINE_KEYS.format(play="pause" if state.timeline.playing else "play")
-        where = blit_text(surface, fonts["small"], words.timeline_line(snapshots, position), text_box, TEXT)
-        keys_box = pygame.Rect(
-            where.right + 12, text_box.top, max(text_box.right - where.right - 12, 0), text_box.height
-        )
-        if keys_box.width > 60:
-            blit_text(surface, fonts["small"], keys, keys_box, DIM_TEXT, align="right")
+        text_box = pygame.Rect(left, curve_bottom + 6, right - left, TIMELINE_BAR - 4 - curve_bottom - 6)
+        play = "pause" if state.timeline.playing else "play"
+        font = self.scene.fonts["small"]
+        two = rect.height >= TIMELINE_BAR - 4 + TIMELINE_LINE  # room for the key hint on a line of its own
+        line, keys = words_that_fit(font, snapshots, position, play, text_box.width, two)
+        where = blit_text(surface, font, line, text_box, TEXT)
+        if two:
+            keys_box = text_box.move(0, TIMELINE_LINE)
+        else:
+            keys_box = pygame.Rect(where.right + GAP, text_box.top, max(text_box.right - where.right - GAP, 1), 0)
+            keys_box.height = text_box.height
+        blit_text(surface, font, keys, keys_box, DIM_TEXT, align="left" if two else "right")
         return surface
+
+
+def words_that_fit(font, snapshots: list[dict], position: float, play: str, width: int, two: bool = False):
+    """The bar's words and key hint, each the longest that fits (on one line, beside the other, the words
+    first): both whole, down to the smallest window; returns (words, hint)."""
+    hints = [hint.format(play=play) for hint in words.TIMELINE_KEYS]
+    lines = words.timeline_lines(snapshots, position)
+    if two:
+        fits = [next((text for text in texts if font.size(text)[0] <= width), texts[-1]) for texts in (lines, hints)]
+        return fits[0], fits[1]
+    for choice in (hints[:-1], hints):  # shorter words before the shortest hint, which drops "earlier / later"
+        for line in lines:
+            for hint in choice:
+                if font.size(line)[0] + GAP + font.size(hint)[0] <= width:
+                    return line, hint
+    return lines[-1], hints[-1]  # narrower than any window allows: blit_text shortens the hint

@@ -79,9 +79,11 @@ def set_view(state: ViewState, bounds: np.ndarray) -> None:
 
 
 def reset_view(state: ViewState) -> None:
-    """Home view, and back onto the plane through the embedding's mean (offsets along further components zeroed,
-    and the point back at the start of a feature direction)."""
-    set_view(state, state.view.home.copy())
+    """Home view (at an earlier snapshot of the timeline, that snapshot's frame), and back onto the plane through
+    the embedding's mean (offsets along further components zeroed, and the point back at the start of a feature
+    direction)."""
+    frame = state.timeline.frame  # a snapshot before the last: its own dots (the untrained knot is a speck)
+    set_view(state, (state.view.home if frame is None else frame).copy())
     if state.view.offsets.any():
         state.view.offsets = np.zeros_like(state.view.offsets)
     state.direction.steps = 0

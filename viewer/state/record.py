@@ -120,6 +120,7 @@ class Timeline:
     position: float = 0.0  # 0 (untrained) to count - 1 (the bundle itself); between two, the dots slide
     playing: bool = False
     dragging: bool = False  # the mouse holds the timeline bar
+    frame: np.ndarray | None = None  # (2, 2) the view R goes to: the shown snapshot's dots; None: view.home
 
 
 @dataclass

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from viewer.bundle.format import view_bounds
+from viewer.explore import equal_scales
 from viewer.state.record import ViewState
 
 SNAPSHOTS_PER_S = 2.0  # playing: two snapshots a second, the dots sliding between them (12 snapshots: 6 s)
@@ -67,6 +71,25 @@ def follow_run(state: ViewState, count: int, homes: dict) -> None:
     if at_end:
         timeline.position = float(max(count - 1, 0))
         view.bounds = view.home.copy()
+
+
+def hold_timeline(state: ViewState, position: float) -> None:
+    """The moment asked for can't be shown (its snapshot's files are gone): back to `position`, the one still shown."""
+    state.timeline.position = position
+    state.timeline.playing = False
+    state.timeline.dragging = False
+
+
+def frame_moment(state: ViewState, dots: np.ndarray | None) -> None:
+    """The update step showed another moment: R will frame its `dots` (N, 2) plot points, with equal scales when
+    the home view has them (--axes equal); None: the last snapshot, whose frame is the home view."""
+    if dots is None:
+        state.timeline.frame = None
+        return
+    frame = np.asarray(view_bounds(dots), dtype=np.float64)
+    home = state.view.home
+    square = np.isclose(home[0, 1] - home[0, 0], home[1, 1] - home[1, 0])
+    state.timeline.frame = equal_scales(frame) if square else frame
 
 
 def advance_timeline(state: ViewState, seconds: float) -> None:

@@ -135,3 +135,108 @@ def test_dragging_the_bar_scrubs_and_space_plays(tmp_path: Path, monkeypatch):
     run_viewer(tmp_path, script, 10, bundle=VAE)
     assert positions[1] == 0 and positions[2] == pytest.approx(5.5, abs=0.1)
     assert positions[-1] > positions[3]  # Space plays on from where the drag left it
+
+
+def test_r_frames_the_snapshot_shown_and_the_home_view_at_the_last(tmp_path: Path, monkeypatch):
+    """At step 0 the untrained model's dots are a knot a hundredth of the final width: R frames them, and at the
+    last snapshot R goes back to the home view (the bundle's own bounds)."""
+    from viewer import app
+
+    views = []
+    real_update = app.update
+
+    def spy(state, models):
+        notices = real_update(state, models)
+        views.append((state.timeline.position, state.view.bounds.copy(), state.view.home.copy(), models.points))
+        return notices
+
+    def script(frame, layout):
+        if frame == 1:
+            return [key(pygame.K_UP)] * 11
+        if frame == 3:
+            return [key(pygame.K_r, "r")]
+        if frame == 5:
+            return [key(pygame.K_DOWN)] * 11
+        if frame == 6:
+            return [key(pygame.K_r, "r")]
+        return []
+
+    monkeypatch.setattr(app, "update", spy)
+    run_viewer(tmp_path, script, 8, bundle=VAE)
+    position, bounds, home, dots = views[4]
+    assert position == 0 and np.ptp(bounds, axis=1).max() < np.ptp(home, axis=1).max() / 10
+    inside = ((dots >= bounds[:, 0]) & (dots <= bounds[:, 1])).all(axis=1)
+    assert inside.mean() > 0.95  # the knot fills the view
+    assert np.isclose(*np.ptp(bounds, axis=1))  # equal scales, as the home view has
+    position, bounds, home, _ = views[-1]
+    assert position == 11 and np.allclose(bounds, home)
+
+
+@pytest.mark.parametrize("size", [(600, 460), (1280, 800)])
+def test_the_bar_says_both_its_words_and_its_keys_whole(tmp_path: Path, monkeypatch, size):
+    """Dragged between two snapshots, then played: the words say whose model decodes and that the dots are
+    between two snapshots, the hint says which way Up goes and that R frames, and nothing is cut; the help's
+    timeline row fits too."""
+    from viewer import words
+    from viewer.controls import CONTROLS
+    from viewer.text import ELLIPSIS, Fit
+
+    record: list = []
+    monkeypatch.setattr(Fit, "record", record)
+
+    def script(frame, layout):
+        bar = layout.timeline
+        left, right = layout.timeline_track()
+        x = left + (right - left) * 10 // 22  # between the fifth and sixth snapshots, nearer the fifth
+        steps = {
+            0: [pygame.event.Event(pygame.VIDEORESIZE, w=size[0], h=size[1], size=size)],
+            2: [move((x, bar.centery)), press((x, bar.centery))],
+            3: [release((x, bar.centery))],
+            5: [key(pygame.K_SPACE, " ")],
+            7: [key(pygame.K_h, "h")],
+        }
+        return steps.get(frame, [])
+
+    run_viewer(tmp_path, script, 9, bundle=VAE)
+    texts = [text for text, _, _ in record]
+    between = [text for text in texts if text.startswith("dots between") and "decode" in text]
+    hints = [text for text in texts if text.startswith("Up") and "·" in text]
+    assert between and all(ELLIPSIS not in text for text in between), between
+    assert hints and all(ELLIPSIS not in text and "R: frame" in text for text in hints), hints
+    assert any("earlier" in text for text in hints) and any("pause" in text for text in hints)
+    timeline_row = next(control.does for control in CONTROLS if control.label.startswith("Up"))
+    assert timeline_row in texts  # the help overlay's row, whole
+    assert not [(text, width, box) for text, width, box in record if width > box]
+    assert words.TIMELINE_KEYS[0].startswith("Up: earlier · Down: later")
+
+
+def test_the_hud_says_whose_z_and_test_mse_it_shows_at_an_earlier_snapshot(tmp_path: Path, monkeypatch):
+    """Scrubbed back, the decoder's input is that snapshot's own z, not the plot's aligned axes: the HUD says so
+    and gives the plot's coordinates too; its test MSE is that snapshot's, with the final one beside it."""
+    from viewer import app, words
+
+    seen = []
+    real_update = app.update
+
+    def spy(state, models):
+        notices = real_update(state, models)
+        lines = [text for text, _ in words.hud_lines(state, models, (0.0, 0.0), 0.0)]
+        seen.append((state.timeline.position, state.pointer.uv.copy(), state.z[0].copy(), lines))
+        return notices
+
+    def script(frame, layout):
+        if frame == 1:
+            return [move((layout.plot.centerx + 20, layout.plot.centery - 10))]
+        if frame == 2:
+            return [key(pygame.K_UP)] * 11
+        return []
+
+    monkeypatch.setattr(app, "update", spy)
+    run_viewer(tmp_path, script, 5, bundle=VAE)
+    position, uv, z, lines = seen[1]
+    assert position == 11 and lines[0].startswith("z = (") and lines[-1].startswith("test MSE 0.03")
+    position, uv, z, lines = seen[-1]
+    assert position == 0 and lines[0].startswith("step 0's z = (")
+    assert lines[1] == f"plot z1, z2 = ({uv[0]:+.3f}, {uv[1]:+.3f})"
+    assert not np.allclose(z, uv, atol=1e-3)  # two different numbers: the point of saying which is which
+    assert any(line.startswith("test MSE ") and "0.2311 (final 0.03" in line for line in lines), lines
