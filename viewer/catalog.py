@@ -20,6 +20,7 @@ from viewer.bundle import (
     DECODER,
     ENCODER,
     FORMAT_VERSION,
+    MAP,
     METADATA,
     TIMELINE,
     Bundle,
@@ -71,7 +72,10 @@ def find(text: str) -> Path:
 
 
 # Bundles a clone has in models/ but the wheel leaves out (pyproject's exclude-package-data: too large for it).
-IN_THE_REPOSITORY_ONLY = {"emoji-vae": "the colour demo (64 × 64 RGB emoji, a conv-VAE)"}
+IN_THE_REPOSITORY_ONLY = {
+    "emoji-vae": "the colour demo (64 × 64 RGB emoji, a conv-VAE)",
+    "emoji-vae-16d": "the colour demo's 16-D conv-VAE, on its t-SNE map",
+}
 
 
 def missing(path: Path) -> str:
@@ -163,7 +167,7 @@ def versions_line(meta: BundleMeta) -> str:
 def file_lines(bundle: Bundle) -> tuple[list[str], int]:
     """Size, SHA-256 and whether it matches bundle.json, for each data file; and how many match."""
     lines, verified = [], 0
-    for name in DATA_FILES:
+    for name in (*DATA_FILES, *([MAP] if bundle.meta.map is not None else [])):
         file = bundle.path / name
         digest = sha256_file(file)
         ok = digest == bundle.meta.files.get(name)
@@ -171,6 +175,17 @@ def file_lines(bundle: Bundle) -> tuple[list[str], int]:
         status = "verified" if ok else "DIFFERS from bundle.json"
         lines.append(f"    {name:<14} {file.stat().st_size:>10,} bytes  sha256 {digest}  {status}")
     return lines, verified
+
+
+def map_line(meta: BundleMeta) -> str:
+    """How the bundle's 2-D map was made, or why there is none (python -m export.map makes one)."""
+    info = meta.map
+    if info is None:
+        return words.NO_MAP_INFO if meta.latent_dim > 2 else "none needed: the latent is the plot"
+    settings = ", ".join(f"{key} {value}" for key, value in info.parameters.items())
+    fitted = "" if info.fitted == info.points else f", fitted on {info.fitted:,}"
+    return (f"{words.MAP_NAMES.get(info.method, info.method)} ({info.library} {info.version}, seed {info.seed}"
+            f"{', ' + settings if settings else ''}), {info.points:,} points{fitted}")  # fmt: skip
 
 
 def timeline_line(bundle: Bundle) -> str:
@@ -203,11 +218,12 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         f"  test MSE       {number(meta.test_mse, '.4f')}",
         f"  k-NN accuracy  {number(meta.knn_accuracy, '.3f')}" + (f" (k = {k}, leave-one-out)" if k else ""),
         f"  training       {training_line(meta)}",
+        f"  map            {map_line(meta)}",
         f"  timeline       {timeline_line(bundle)}",
         f"  exported with  {versions_line(meta)}",
         "  files",
         *files,
-        f"  check          {verified} of {len(DATA_FILES)} files verify; "
+        f"  check          {verified} of {len(files)} files verify; "
         "decoder and encoder load, match the contract and run",
     ] + ([f"  notice         {meta.notice}"] if meta.notice else [])
 

@@ -81,6 +81,7 @@ NO_COMPONENTS_ON_MAP = "[ ] and + - move off the PCA plane; the map has no furth
 OFF_MAP_PICK = "off the map ({gap:.0f}× dot spacing from data): every point here decodes the mean; pick nearer the dots"
 COMPARE_HINT = "hover either plot: both tiles decode · the ring is the same test image in both · Esc or Q quits"
 COMPARE_KEYS = "side by side, only hover and Esc/Q act: open one bundle for the other keys"
+NO_MAP_INFO = "none (python -m export.map BUNDLE makes a UMAP map; the window shows the PCA plane)"
 NO_MAP = "M switches to a map of the latent: this bundle has none yet (python -m export.map BUNDLE)"
 NO_MAP_NEEDED = "M switches between a map and the PCA plane of a latent above 2-D; this one is shown as it is"
 WALK_WAITS = "the walk waits until you leave draw mode (D)"

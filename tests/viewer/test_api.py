@@ -93,3 +93,17 @@ def test_bad_input_is_a_clear_user_error(eight_d, call, fragment: str):
 def test_an_unknown_bundle_is_a_user_error():
     with pytest.raises(UserError, match="no such bundle folder"):
         open_bundle("no-such-bundle")
+
+
+def test_the_colour_16d_bundle_decodes_its_dots_to_their_reconstructions():
+    """The issue's colour done-when: a latent of 16 on its UMAP map, each dot decoding that emoji's own latent,
+    and the model better than PCA of its own size (test MSE 0.0279, docs/measured.md)."""
+    from tests.helpers import ROOT
+
+    if not (ROOT / "models" / "emoji-vae-16d" / "map.npz").exists():
+        pytest.skip("models/emoji-vae-16d is in the repository only")
+    opened = open_bundle(ROOT / "models" / "emoji-vae-16d")
+    assert opened.has_map and opened.bundle.latent_dim >= 16 and opened.bundle.chw[0] == 3
+    own = opened.decoder(opened.bundle.z)  # (M, 3, 64, 64): the model's reconstructions
+    np.testing.assert_allclose(opened.decode_at(opened.map_xy), own, atol=1e-4)
+    assert opened.bundle.test_mse < 0.0279

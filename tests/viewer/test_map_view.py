@@ -157,3 +157,11 @@ def test_a_session_keeps_the_chosen_component(tmp_path: Path):
     assert json.loads(session.read_text())["extra"]["component"] == 1
     models, state, _ = opened("--session", str(session))
     assert state.view.component == 1
+
+
+def test_info_names_the_map_and_verifies_its_file():
+    from viewer.catalog import info_lines
+
+    lines = info_lines(EIGHT_D)
+    assert any(line.startswith("  map            UMAP (umap-learn") and "seed 0" in line for line in lines)
+    assert any(line.strip().startswith("map.npz") and line.endswith("verified") for line in lines)
