@@ -27,6 +27,7 @@ from viewer.bundle import (
     DECODER,
     EMBEDDING,
     ENCODER,
+    MAP,
     Bundle,
     load_bundle,
     view_bounds,
@@ -169,10 +170,11 @@ def cold_start(bundle: Path, runs: int) -> dict:
     }
 
 
-def scale_bundle(source: Bundle, count: int, out: Path) -> Path:
+def scale_bundle(source: Bundle, count: int, out: Path, with_map: bool = False) -> Path:
     """A bundle of `count` points at `out`, made from `source`: its decoder and encoder, digits tiled
     from its test digits, latents jittered around theirs. The images are built once (count × 784 bytes) and
-    streamed to disk, then dropped before the viewer runs."""
+    streamed to disk, then dropped before the viewer runs. with_map: the source's map too, each copy's map
+    point jittered around its source's dot (as a map fitted on a sample places the rest)."""
     images, picked = tiled_digits(source.images, count)  # as stored: the copy keeps its source's format
     z = jittered_latents(source.z, picked)
     embedding = out.parent / f"source-{EMBEDDING}"
@@ -186,7 +188,42 @@ def scale_bundle(source: Bundle, count: int, out: Path) -> Path:
     files = {DECODER: source.path / DECODER, ENCODER: source.path / ENCODER, EMBEDDING: embedding}
     write_bundle(out, files, meta)
     embedding.unlink()
+    if with_map:
+        add_scaled_map(source, load_bundle(out), picked)
     return out
+
+
+def add_scaled_map(source: Bundle, bundle: Bundle, picked: np.ndarray) -> None:
+    """The source's map for the tiled copies: each at its source's dot, jittered by a fifth of a dot spacing."""
+    from export.map import store_map  # numpy and json only: the map's libraries are imported by computing one
+    from viewer.mapping import MapProjection, read_map
+
+    xy, info = read_map(source, strict=True)
+    spacing = MapProjection(source.z, xy).spacing
+    rng = np.random.default_rng(2)
+    placed = xy[picked] + rng.standard_normal((len(picked), 2)) * (spacing / 5)
+    files = bundle.meta.files
+    info = dataclasses.replace(info, points=len(picked), fitted=len(source.z), embedding_sha256=files[EMBEDDING])
+    store_map(bundle, placed, info)
+
+
+def map_scale(points: int, quick: bool) -> dict | None:
+    """`points` 8-D latents on a map (the shipped mnist-ae-8d's, tiled) against its 10,000 shipped points."""
+    source_path = ROOT / "models" / "mnist-ae-8d"
+    if not (source_path / MAP).is_file():
+        return None
+    source = load_bundle(source_path)
+    result = {"points": points, "baseline": at_scale(source.path, quick) | {"points": len(source.z)}}
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        bundle = scale_bundle(source, points, Path(tmp) / "bundle", with_map=True)
+        result["generate_s"] = round(time.perf_counter() - started, 1)
+        result["embedding_mb"] = round((bundle / EMBEDDING).stat().st_size / 2**20)
+        try:
+            result |= at_scale(bundle, quick)
+        except ViewerFailed as exc:
+            result["error"] = str(exc)
+    return result
 
 
 def at_scale(bundle: Path, quick: bool) -> dict:
@@ -287,6 +324,14 @@ def scale_rows(s: dict | None) -> list[str]:
         f"| {n}: resident memory after hovering | "
         f"**{s['rss_mb']:,.0f} MB** ({base}: {b['rss_mb']:,.0f} MB) | < 1,024 MB |",
     ]
+
+
+def map_rows(s: dict | None) -> list[str]:
+    """The same rows for the embedding shown on a map (an 8-D latent: the map's lift on every hover)."""
+    if not s:
+        return []
+    label = f"| {s['points']:,} points"
+    return [row.replace(label, f"{label} of an 8-D latent on its UMAP map", 1) for row in scale_rows(s)]
 
 
 def fastest_epochs(history: list[dict], epochs: int) -> float:
@@ -392,7 +437,7 @@ def markdown(r: dict) -> str:
         f"| cold start: process start to first frame, median of {c['runs']} | "
         f"**{c['first_frame_s_median']} s** (to exit: {c['exit_s_median']} s) | < 0.6 s |",
     ]
-    lines += scale_rows(r.get("scale"))
+    lines += scale_rows(r.get("scale")) + map_rows(r.get("map_scale"))
     lines.append(f"| installed size, viewer dependencies | **{r['install']['total_mb']:.0f} MB** | < 230 MB |")
     if t.get("install"):
         lines.append(
@@ -446,8 +491,9 @@ def main(argv: list[str] | None = None) -> int:
         ("batched decode", "batched", lambda: batched(bundle, args.quick)),
         ("frame times", "frames", lambda: frames(bundle_path, bundle.bounds, args.quick)),
         ("cold start", "cold_start", lambda: cold_start(bundle_path, 3 if args.quick else 7)),
-        ("install size", "install", lambda: closure_mb(["numpy", "onnxruntime", "pygame-ce"])),
+        ("install size", "install", lambda: closure_mb(["numpy", "onnxruntime", "pygame-ce", "pillow"])),
         (f"{points:,} points", "scale", lambda: scale(bundle, points, args.quick)),
+        (f"{points:,} points on a map", "map_scale", lambda: map_scale(points, args.quick)),
     ]
     if args.torch_python:
         steps.append(("torch comparisons and training", "torch_side",
