@@ -19,7 +19,7 @@ from export.timeline import TIMELINE_SNAPSHOTS, timeline_builder
 from export.torch_to_onnx import ExportError, torch_to_onnx
 from latent_common.cli import ArgumentParser, command, int_in
 from latent_common.data import DataOptions, Split, load_split
-from latent_common.errors import reason
+from latent_common.errors import printable, reason
 from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, read_json
 from training.download import torchvision_fetch
 from training.evaluate import to_tensor
@@ -151,7 +151,9 @@ def export_command(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     meta = export(args.run_dir, args.out, args.data_root, args.name, args.force, args.timeline, args.timeline_weights)
     print(
-        f"wrote {args.out} (latent dim {meta.latent_dim}, test MSE {meta.test_mse:.5f}); "
-        f"view it with: python -m viewer {args.out}"
+        printable(
+            f"wrote {args.out} (latent dim {meta.latent_dim}, test MSE {meta.test_mse:.5f}); "
+            f"view it with: python -m viewer {args.out}"
+        )
     )
     return 0

@@ -32,7 +32,7 @@ import numpy as np
 
 from latent_common.atomic import atomic_write, check_writable, write_json
 from latent_common.cli import ArgumentParser, command, int_in, interrupts_held
-from latent_common.errors import UserError, reason
+from latent_common.errors import UserError, printable, reason
 from viewer.bundle import (
     EMBEDDING,
     MAP,
@@ -241,8 +241,10 @@ def map_command(argv: list[str] | None) -> int:
     started = time.perf_counter()
     info = make_map(path, settings)
     print(
-        f"wrote {path / MAP} ({info.method}, {info.points:,} points, seed {info.seed}, "
-        f"{time.perf_counter() - started:.1f}s); view it with: python -m viewer {path}"
+        printable(
+            f"wrote {path / MAP} ({info.method}, {info.points:,} points, seed {info.seed}, "
+            f"{time.perf_counter() - started:.1f}s); view it with: python -m viewer {path}"
+        )
     )
     return 0
 

@@ -30,7 +30,7 @@ import onnxruntime as ort
 
 from latent_common.cli import ArgumentParser, command
 from latent_common.data import PICTURE_SOURCES, DataOptions, Split, load_split
-from latent_common.errors import UserError, reason
+from latent_common.errors import UserError, printable, reason
 from latent_common.metrics import KNN_K, knn_accuracy
 from viewer.bundle import (
     DECODER,
@@ -373,7 +373,9 @@ def pair_command(argv: list[str] | None) -> int:
     )
     shape = "x".join(map(str, meta.image_shape))
     print(
-        f"wrote {args.out} (latent dim {meta.latent_dim}, images {shape}, test MSE {meta.test_mse:.5f}); "
-        f"view it with: python -m viewer {args.out}"
+        printable(
+            f"wrote {args.out} (latent dim {meta.latent_dim}, images {shape}, test MSE {meta.test_mse:.5f}); "
+            f"view it with: python -m viewer {args.out}"
+        )
     )
     return 0

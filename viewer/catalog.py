@@ -31,6 +31,7 @@ from viewer.bundle import (
 )
 from viewer.bundle.timeline import read_timeline
 from viewer.inference import CPU, OnnxModel
+from viewer.mapping import read_map
 
 if TYPE_CHECKING:
     from importlib.metadata import Distribution
@@ -188,7 +189,7 @@ def map_line(meta: BundleMeta) -> str:
             f"{', ' + settings if settings else ''}), {info.points:,} points{fitted}")  # fmt: skip
 
 
-def timeline_line(bundle: Bundle) -> str:
+def timeline_line(bundle: Bundle, strict: bool = False) -> str:
     """The timeline's snapshots, steps and whether its files are there and verify (the wheel leaves them out)."""
     info = bundle.meta.timeline
     if info is None:
@@ -197,7 +198,7 @@ def timeline_line(bundle: Bundle) -> str:
     where = f"{len(steps)} snapshots, steps {steps[0]:,} to {steps[-1]:,}, {info.weights} decoders"
     if not (bundle.path / TIMELINE).is_dir():
         return f"{where}; its files are not here (a wheel leaves them out)"
-    found = read_timeline(bundle)  # a damaged one adds its warning to bundle.warnings and is None
+    found = read_timeline(bundle, strict)  # damaged: with strict an error, else a warning and None
     return f"{where}; {'its files verify' if found is not None else 'NOT usable: ' + bundle.warnings[-1]}"
 
 
@@ -206,6 +207,8 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
     bundle = load_bundle(path, strict=strict)
     for role, name in (("decoder", DECODER), ("encoder", ENCODER)):  # the same checks as opening the viewer
         OnnxModel(bundle.path / name, role, bundle.latent_dim, bundle.image_shape, [CPU]).trial()  # bounded run
+    if bundle.meta.map is not None:
+        read_map(bundle, strict)  # as the viewer opens it: a broken map.npz is an error, a changed one with strict
     files, verified = file_lines(bundle)
     meta, (channels, height, width) = bundle.meta, bundle.chw
     k = meta.knn_k
@@ -219,7 +222,7 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         f"  k-NN accuracy  {number(meta.knn_accuracy, '.3f')}" + (f" (k = {k}, leave-one-out)" if k else ""),
         f"  training       {training_line(meta)}",
         f"  map            {map_line(meta)}",
-        f"  timeline       {timeline_line(bundle)}",
+        f"  timeline       {timeline_line(bundle, strict)}",
         f"  exported with  {versions_line(meta)}",
         "  files",
         *files,

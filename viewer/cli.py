@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from latent_common.cli import ArgumentParser, UsageError, command, finite_float, int_in
-from latent_common.errors import UserError
+from latent_common.errors import UserError, printable
 from latent_common.files import is_dir
 from viewer import catalog
 from viewer.catalog import default_bundle  # benchmarks/run.py opens the same default
@@ -233,7 +233,7 @@ def about(args: argparse.Namespace) -> list[str] | None:
 
 def say(lines: list[str]) -> int:
     try:
-        print("\n".join(lines), flush=True)
+        print("\n".join(printable(line) for line in lines), flush=True)  # a path the user named, escapes and all
     except BrokenPipeError:  # `--info | head`: the reader has gone, and Python would complain at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
@@ -264,6 +264,9 @@ def viewer_command(argv: list[str] | None) -> int:
         return say([export_walk(args)])
     if args.other is not None:
         from viewer.compare import compare  # two bundles side by side: a window of its own
+
+        if args.session is not None:  # it keeps one bundle's view: said, not silently ignored
+            raise UsageError("--session keeps one bundle's view and pins; side by side has none to keep")
 
         return say([compare(args)])
     if args.export_timeline:

@@ -54,7 +54,9 @@ def make_plane(z: np.ndarray) -> Plane:
     if dim <= 2:
         return Plane(np.zeros(dim), np.eye(dim, 2), np.zeros((dim, 0)), np.zeros(0))
     mean = z.mean(axis=0)
-    _, singular, vt = np.linalg.svd(z - mean, full_matrices=False)
+    # Fewer points than dimensions (a 1-point embedding): full matrices, so vt still holds D directions; U is small.
+    _, singular, vt = np.linalg.svd(z - mean, full_matrices=len(z) < dim)
+    singular = np.pad(singular, (0, dim - len(singular)))  # the directions no point spans have no spread
     std = singular / np.sqrt(max(len(z) - 1, 1))
     return Plane(mean, vt[:2].T, vt[2:].T, std[2:])
 

@@ -11,7 +11,6 @@ bringing new snapshots.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -20,10 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from latent_common.errors import UserError
+from latent_common.files import read_json
+from latent_common.npz import read_arrays
 from latent_common.snapshots import ENCODER, INDEX, SNAPSHOTS, TEST
 from viewer import words
 from viewer.align import align
-from viewer.bundle import Bundle, BundleMeta, TimelineInfo, view_bounds
+from viewer.bundle import MAX_EMBEDDING_BYTES, MAX_METADATA_BYTES, Bundle, BundleMeta, TimelineInfo, view_bounds
 from viewer.bundle.timeline import Timeline
 
 POLL_S = 1.0  # how often index.json is looked at
@@ -82,10 +83,10 @@ class RunFollower:
         stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp == self.stamp:
             return None
-        try:
-            index = json.loads((self.folder / INDEX).read_text())
+        try:  # through the bounded readers: a FIFO, /dev/zero or a truncated archive is "not ready", never a hang
+            index = read_json(self.folder / INDEX, MAX_METADATA_BYTES)
             found = self._read(index)
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
+        except (UserError, OSError, ValueError, KeyError, TypeError, IndexError):
             return None  # half there: the next poll tries again
         self.stamp = stamp
         return found
@@ -97,12 +98,12 @@ class RunFollower:
             if not snapshots:
                 return None
         if self.test is None or len(snapshots) < self.count:
-            with np.load(self.folder / TEST, allow_pickle=False) as test:
-                self.test = (test["images"], test["labels"])
+            test = read_arrays(self.folder / TEST, ("images", "labels"), MAX_EMBEDDING_BYTES, UserError)
+            self.test = (test["images"], test["labels"])
         for snap in snapshots:
             if snap["step"] not in self.latents:
-                with np.load(self.folder / snap["latents"], allow_pickle=False) as latents:
-                    self.latents[snap["step"]] = np.asarray(latents["z"], dtype=np.float32)
+                latents = read_arrays(self.folder / snap["latents"], ("z",), MAX_EMBEDDING_BYTES, UserError)
+                self.latents[snap["step"]] = np.asarray(latents["z"], dtype=np.float32)
         for name in (ENCODER, *(snap["decoder"] for snap in snapshots)):
             if not (self.folder / name).is_file():
                 raise OSError(f"{name} is not there yet")

@@ -43,6 +43,8 @@ POWER = 1.5  # p > 1: the blend leaves each dot smoothly, its own image held for
 FAR_WEIGHT = 1e-3  # the mean latent's weight: it shows only where every dot's weight has faded below this
 SPACING_SAMPLE = 4096  # dots the typical spacing is measured at
 CHUNK = 4096  # map points lifted, or latents projected, at a time: bounds the temporaries
+PAIR_BUDGET = 2_000_000  # (query, dot) pairs looked at in one pass: dots stacked in one cell (a collapsed model's
+# map) would otherwise make every query see all of them at once, gigabytes for a lattice of map tiles
 TINY = 1e-12  # d / R below this counts as on the dot
 
 
@@ -125,6 +127,7 @@ class MapProjection:
         self.origin = self.z.mean(axis=0, dtype=np.float64)  # (D,): the far field, where the map is empty
         self.extra, self.extra_std = np.zeros((self.dim, 0)), np.zeros(0)
         self.index = GridIndex(self.xy, make_plane(self.xy), self.xy)  # the dots by grid cell over the map
+        self.chunk = queries_within(PAIR_BUDGET, self.index)  # map points a pass, as dense as the densest cell
         self.spacing = typical_spacing(self.index, self.xy)  # map units
         self.reach = REACH * self.spacing  # R
         self._latent_index: GridIndex | None = None  # built on first use, for project() past INDEX_MIN_POINTS
@@ -144,8 +147,9 @@ class MapProjection:
         """
         uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
         out = np.empty((len(uv), self.dim), dtype=np.float32)
-        for start in range(0, len(uv), CHUNK):
-            out[start : start + CHUNK] = self._lift(uv[start : start + CHUNK])
+        step = self.chunk
+        for start in range(0, len(uv), step):
+            out[start : start + step] = self._lift(uv[start : start + step])
         return out
 
     def _lift(self, uv: np.ndarray) -> np.ndarray:
@@ -172,8 +176,8 @@ class MapProjection:
         gap = np.full(len(uv), np.inf)  # (N,) map units
         todo, reach = np.arange(len(uv)), self.reach
         while len(todo) and reach <= 4 * self.reach:  # once wider, for the points still without a dot
-            for start in range(0, len(todo), CHUNK):
-                part = todo[start : start + CHUNK]
+            for start in range(0, len(todo), self.chunk):
+                part = todo[start : start + self.chunk]
                 owner, dot = self.index.around(uv[part], reach)
                 nearest_gap = np.full(len(part), np.inf)
                 np.minimum.at(nearest_gap, owner, np.hypot(*(self.xy[dot] - uv[part][owner]).T))
@@ -207,11 +211,19 @@ class MapProjection:
         return found
 
 
+def queries_within(budget: int, index: GridIndex) -> int:
+    """How many queries one pass of index.around may take so that the pairs stay within budget, however many dots
+    share the densest cell (a query looks at its 3x3 cells, more for a wider reach: a generous guess)."""
+    densest = int(np.diff(index.starts).max(initial=1))
+    return int(min(CHUNK, max(budget // (25 * densest), 1)))
+
+
 def typical_spacing(index: GridIndex, xy: np.ndarray) -> float:
     """The median distance from a dot to its nearest other dot on the map, over a stride sample of the dots
     (those with another dot in the grid cells around them); a floor keeps it above zero when most dots sit
     on top of each other."""
-    sample = np.arange(0, len(xy), max(len(xy) // SPACING_SAMPLE, 1))  # (S,)
+    count = min(SPACING_SAMPLE, queries_within(PAIR_BUDGET, index) * 4)  # fewer where dots stack up
+    sample = np.arange(0, len(xy), max(len(xy) // count, 1))[:count]  # (S,)
     owner, dot = index.around(xy[sample], float(index.cell.min()))  # the 3x3 cells around each
     gap = np.hypot(*(xy[dot] - xy[sample[owner]]).T)
     gap[dot == sample[owner]] = np.inf  # not itself

@@ -72,3 +72,9 @@ def test_a_key_that_does_nothing_side_by_side_says_so_and_titles_say_what_each_p
     compare.handle(pygame.event.Event(pygame.MOUSEMOTION, pos=(5, 5), rel=(0, 0), buttons=(0, 0, 0)), hover, [])
     assert hover.notice is None
     assert compare.shown_as(open_bundle(ROOT / "models" / "mnist-ae-8d")) == "8-D ae · UMAP map"
+
+
+def test_a_session_with_two_bundles_is_one_line(tmp_path: Path):
+    result = run_module("viewer", "mnist-pca", "mnist-vae", "--session", str(tmp_path / "s.json"))
+    assert_one_line_error(result, "--session", "side by side")
+    assert not (tmp_path / "s.json").exists()

@@ -4,6 +4,7 @@ mnist-vae's timeline, so no torch), moving on as snapshots come, surviving a hal
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -180,3 +181,21 @@ def test_a_missing_graph_is_missing_not_unloadable(tmp_path: Path):
 
     with pytest.raises(BundleError, match=r"step-000000\.onnx: missing$"):
         OnnxModel(tmp_path / "step-000000.onnx", "decoder", 2, (1, 28, 28), ["CPUExecutionProvider"])
+
+
+def test_a_fifo_or_endless_index_and_a_truncated_snapshot_are_not_ready_not_a_hang(tmp_path: Path):
+    """What a hostile pass found: index.json as a FIFO blocked forever, as a link to /dev/zero ate memory, and a
+    truncated snapshot archive ended in a traceback. All three are 'not there yet' now."""
+    folder = tmp_path / "run"
+    entries = fake_run(folder)
+    index = folder / SNAPSHOTS / INDEX
+    os.mkfifo(index)
+    assert RunFollower(folder).poll() is None  # returns at once: the reader opens without blocking
+    index.unlink()
+    index.symlink_to("/dev/zero")
+    assert RunFollower(folder).poll() is None
+    index.unlink()
+    write_index(folder, entries[:3])
+    latents = folder / SNAPSHOTS / entries[2]["latents"]
+    latents.write_bytes(latents.read_bytes()[:40])  # the newest snapshot cut short
+    assert RunFollower(folder).poll() is None

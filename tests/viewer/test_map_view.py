@@ -165,3 +165,50 @@ def test_info_names_the_map_and_verifies_its_file():
     lines = info_lines(EIGHT_D)
     assert any(line.startswith("  map            UMAP (umap-learn") and "seed 0" in line for line in lines)
     assert any(line.strip().startswith("map.npz") and line.endswith("verified") for line in lines)
+
+
+@pytest.mark.parametrize("points", [1, 2, 3])
+def test_an_8d_bundle_of_one_to_three_points_opens_and_exports(tmp_path: Path, points: int):
+    """A hostile pass found a 1-point 8-D embedding ending in a traceback (the PCA plane had one direction)."""
+    import dataclasses
+    import io
+
+    from tests.helpers import run_module
+    from viewer.bundle import DECODER, EMBEDDING, ENCODER, write_bundle
+
+    source = load_bundle(EIGHT_D)
+    buffer = io.BytesIO()
+    np.savez(buffer, z=source.z[:points], labels=source.labels[:points], images=source.images[:points])
+    files = {DECODER: EIGHT_D / DECODER, ENCODER: EIGHT_D / ENCODER, EMBEDDING: buffer.getvalue()}
+    out = tmp_path / "tiny"
+    write_bundle(out, files, dataclasses.replace(source.meta, files={}, map=None, timeline=None))
+    for flags in ((), ("--projection", "pca")):
+        viewed = run_module("viewer", str(out), "--headless", "--frames", "5", "--fps", "0", *flags)
+        assert viewed.returncode == 0, viewed.stderr
+    assert run_module("viewer", str(out), "--export-csv", str(tmp_path / "e.csv")).returncode == 0
+
+
+def test_a_success_line_prints_a_hostile_path_printably(tmp_path: Path):
+    from tests.helpers import run_module
+
+    out = tmp_path / "e\x1b[31mvil\x07.csv"
+    result = run_module("viewer", str(EIGHT_D), "--export-csv", str(out))
+    assert result.returncode == 0 and out.exists()
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "saved" in result.stdout
+
+
+def test_info_strict_refuses_a_map_or_timeline_the_viewer_would_refuse(tmp_path: Path):
+    import shutil
+
+    from tests.helpers import assert_one_line_error, run_module
+
+    copy = tmp_path / "8d"
+    shutil.copytree(EIGHT_D, copy)
+    (copy / "map.npz").write_bytes((copy / "map.npz").read_bytes()[:100])  # truncated
+    assert_one_line_error(run_module("viewer", str(copy), "--info"), "map.npz")
+    vae = tmp_path / "vae"
+    shutil.copytree(ROOT / "models" / "mnist-vae", vae)
+    latents = next((vae / "timeline").glob("*.npz"))
+    latents.write_bytes(latents.read_bytes() + b"x")  # its hash now differs
+    assert run_module("viewer", str(vae), "--info").returncode == 0
+    assert_one_line_error(run_module("viewer", str(vae), "--info", "--strict"), "timeline")
