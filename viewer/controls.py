@@ -31,6 +31,7 @@ from viewer.state import (
     toggle_draw,
     toggle_help,
     toggle_map,
+    toggle_nearest,
     toggle_play,
     toggle_projection,
     toggle_slerp,
@@ -84,6 +85,12 @@ CONTROLS = [
         "a latent above 2-D: its map (UMAP, t-SNE) or its PCA plane",
         (pygame.K_m,),
         lambda s, k: toggle_projection(s),
+    ),
+    Control(
+        "N",
+        "a latent above 2-D: nearest test images in z, or on the plot",
+        (pygame.K_n,),
+        lambda s, k: toggle_nearest(s),
     ),
     Control("click, click", "pin A, then B: decodes along A->B below"),
     Control(

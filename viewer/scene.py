@@ -151,11 +151,17 @@ class Scene:
 
     def nearest(self, state: ViewState, count: int) -> np.ndarray:
         """The test images nearest the point, among the shown classes."""
-        key = (state.z.tobytes(), state.view.hidden, count, state.timeline.position)
+        on_plot = state.view.near_on_plot and self.models.plane.dim > 2
+        where = plot_place(state, self.models.plane) if on_plot else None
+        key = (state.z.tobytes(), state.view.hidden, count, state.timeline.position, on_plot, state.view.projection,
+               None if where is None else where.tobytes())  # fmt: skip
         if self.near[0] != key:
             models, visible = self.models, self.models.visible(state.view.hidden)
             then = models.timeline.latents() if models.timeline is not None else None
-            if then is not None:  # an earlier moment of training: its own latents, a full scan
+            if on_plot:  # N: nearest on the plot (a map has its grid over the dots; the plane, a full scan)
+                grid = getattr(models.plane, "index", None)
+                found = grid.nearest(where, count, visible) if grid else nearest(models.points, where, count, visible)
+            elif then is not None:  # an earlier moment of training: its own latents, a full scan
                 found = nearest(then, state.z[0], count, visible)
             elif models.index is not None:  # many points: the grid gives the same answer, looking at a few hundred
                 found = models.index.nearest(state.z[0], count, visible)
@@ -163,3 +169,10 @@ class Scene:
                 found = nearest(models.bundle.z, state.z[0], count, visible)
             self.near = (key, found)
         return self.near[1]
+
+
+def plot_place(state: ViewState, plane) -> np.ndarray:
+    """(2,) where the decoded point sits on the plot: the cursor's place when it drives the decode, else z's."""
+    if state.focus.value == "hover" and not state.direction.steps:
+        return np.asarray(state.pointer.uv, dtype=np.float64)
+    return plane.project(state.z)[0]

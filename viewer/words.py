@@ -34,6 +34,8 @@ KEY_STRIPS = (  # the longest that fits the window is shown; the last fits the s
 )
 HUD_CHARS = 52  # a HUD line longer than this is split where its meaning breaks, before the HUD wraps it
 NEAREST = "nearest test images"  # the side panel's one name, whatever the dataset
+NEAREST_ON = {"map": "nearest on the map", "pca": "nearest on the plane"}  # N, above 2-D: on the plot
+SAME_NEAREST = "N shows the nearest on the plot instead of in z: the same here, where the plot is the latent"
 STRIP_PINNED = "A -> B:  Left/Right or hover to slide,  E export,  X clear"
 STRIP_EMPTY = "click the scatter to pin A, then B"
 DRAW_HINT = "draw here, on the big tile, with the mouse button held · C clears · D leaves"
@@ -197,7 +199,8 @@ def panel_captions(state, bundle, pictures: bool = False) -> tuple[str, str, str
 def _panel_captions(state, bundle) -> tuple[str, str]:
     """What the big tile and the side panel show, by what drives the decode."""
     rebuilt = "the model sees" if sees_like_mnist(bundle) else RECONSTRUCTION
-    side = "worst errors (click one)" if state.anomaly.on else NEAREST
+    near = NEAREST_ON.get(state.view.projection, NEAREST) if state.view.near_on_plot else NEAREST
+    side = "worst errors (click one)" if state.anomaly.on else near
     focus = state.focus.value
     if focus == "draw":
         return "your drawing", rebuilt

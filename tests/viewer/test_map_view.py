@@ -212,3 +212,19 @@ def test_info_strict_refuses_a_map_or_timeline_the_viewer_would_refuse(tmp_path:
     latents.write_bytes(latents.read_bytes() + b"x")  # its hash now differs
     assert run_module("viewer", str(vae), "--info").returncode == 0
     assert_one_line_error(run_module("viewer", str(vae), "--info", "--strict"), "timeline")
+
+
+def test_n_shows_the_nearest_on_the_map_instead_of_in_the_latent():
+    from viewer.state import refresh_latent
+
+    models, state, _ = opened()
+    scene = app.fit_window(None, state, app.open_window(True), models, _stats())
+    between = (models.points[0] + models.points[1]) / 2 + 0.37  # near the dots, not on one
+    state.pointer.uv = between  # as a hover there leaves it
+    refresh_latent(state, models.plane)
+    assert words.panel_captions(state, models.bundle)[1] == "nearest test images"  # in z, the default
+    state = handle(key(pygame.K_n, "n"), state, scene.layout, models.plane)
+    assert state.view.near_on_plot and words.panel_captions(state, models.bundle)[1] == "nearest on the map"
+    on_map = scene.nearest(state, 4)
+    gaps = np.hypot(*(models.points - between).T)
+    assert sorted(gaps[on_map]) == pytest.approx(np.sort(gaps)[:4])  # the four dots nearest the cursor on the map

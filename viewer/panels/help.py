@@ -23,7 +23,7 @@ class HelpPanel(Panel):
     def build(self, state) -> pygame.Surface:
         size, fonts = self.scene.layout.size, self.scene.fonts
         overlay = pygame.Surface(size, pygame.SRCALPHA)
-        overlay.fill((10, 11, 15, 235))  # dark enough that the rows read over any scatter
+        overlay.fill((10, 11, 15, 242))  # dark enough that the rows read over any scatter
         left, y = (60 if size[0] >= 900 else 20), (56 if size[1] >= 560 else 46)
         blit_text(overlay, fonts["text"], words.HELP_TITLE, pygame.Rect(left, y - 32, size[0] - left - 12, 20), TEXT)
         step = min(26, max((size[1] - y - 30) // len(CONTROLS), 13))  # the closing line's 30 px kept below the rows

@@ -89,6 +89,14 @@ def reset_view(state: ViewState) -> None:
     state.direction.steps = 0
 
 
+def toggle_nearest(state: ViewState) -> None:
+    """N: the nearest test images in the full latent, or on the plot (the map or the PCA plane), above 2-D."""
+    if state.z.shape[1] <= 2:
+        notify(state, words.SAME_NEAREST)
+    else:
+        state.view.near_on_plot = not state.view.near_on_plot
+
+
 def set_gap(state: ViewState, gap: float) -> None:
     """The update step measured how far the cursor's map point is from the data (pointer.gap)."""
     state.pointer.gap = gap

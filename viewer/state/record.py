@@ -46,6 +46,7 @@ class View:
     hidden: frozenset[int] = frozenset()
     show_map: bool = False
     projection: str = "plane"  # what the plot shows: "plane" (the only one), or "map" or "pca" (M switches)
+    near_on_plot: bool = False  # N: the side panel's nearest images on the plot, not in the latent (above 2-D)
     homes: dict[str, np.ndarray] = field(default_factory=dict)  # each projection's home view
 
 
