@@ -24,9 +24,9 @@ from viewer.bundle import DECODER, ENCODER, load_bundle
 from viewer.bundle.timeline import read_timeline
 from viewer.bundle.verify import check_later
 from viewer.explore import Plane, equal_scales, make_plane, plane_bounds
-from viewer.exports import check_on_map, stamp, strip_surface, walk_gif
+from viewer.exports import check_on_map, export_walk_gif, stamp, strip_surface
 from viewer.follow import POLL_S, Followed, RunFollower
-from viewer.inference import CPU, PROVIDERS, GridDecoder, ModelRunError, OnnxModel, choose_providers
+from viewer.inference import CPU, PROVIDERS, GridDecoder, OnnxModel, choose_providers
 from viewer.mapping import MapProjection, read_map
 from viewer.models import MAP, PCA, PLANE, Models
 from viewer.picture import PictureError, load_picture
@@ -183,14 +183,14 @@ def start_state(
         models.use(restore_projection(state, session, str(args.session)))
         plane = models.plane
         restore_session(state, session, plane, str(args.session))
-    offsets = state.view.offsets
+    offsets, on_map = state.view.offsets, models.projection == "map"
     for flag, places in (("--waypoints", args.waypoints), ("--pins", args.pins)):
-        if places:
-            check_on_map(plane, np.reshape(places, (-1, 2)), flag)
-    if args.waypoints:
-        set_waypoints(state, list(plane.lift(np.reshape(args.waypoints, (-1, 2)), offsets)))
-    if args.pins:
-        set_pins(state, plane.lift(args.pins[:2], offsets)[0], plane.lift(args.pins[2:], offsets)[0])
+        if places:  # points on the plot shown: on a map, a walk can follow it
+            check_on_map(plane, places := np.reshape(places, (-1, 2)), flag)
+            if flag == "--waypoints":
+                set_waypoints(state, list(plane.lift(places, offsets)), list(places) if on_map else None)
+            else:
+                set_pins(state, *plane.lift(places, offsets))
     if args.encode:
         accept_picture(state, load_picture(args.encode, bundle.chw, bundle.background), args.encode.name)
     return state
@@ -253,22 +253,6 @@ def carry_out_requests(state: ViewState, scene: Scene, models: Models, args, rng
         else:
             saved(state, stamp(args.shots_dir, "strip"), strip_surface(images))
     frame_done(state)
-
-
-def export_walk_gif(state: ViewState, models: Models, args) -> None:
-    """Shift+W: the walk through the waypoints as an animated GIF in --shots-dir."""
-    route = state.route
-    if len(route.waypoints) < 2:
-        notify(state, words.WALK_EXPORT_NEEDS)
-        return
-    out = stamp(args.shots_dir, "walk", ".gif")
-    try:
-        count = walk_gif(models.decoder, route.waypoints, route.walk_frames, route.slerp, out)
-    except (ModelRunError, UserError) as exc:
-        notify(state, str(exc))
-    else:
-        notify(state, words.SAVED_WALK.format(name=out.name, count=count, folder=out.parent))
-        print(f"saved {out}", file=sys.stderr)
 
 
 def saved(state: ViewState, path: Path, surface) -> None:

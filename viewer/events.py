@@ -81,9 +81,10 @@ def _on_press(pos, state: ViewState, layout: Layout) -> None:
 def _on_release(pos, state: ViewState, layout: Layout, plane: Plane, shift: bool) -> None:
     pointer = state.pointer
     if pointer.press is not None and not pointer.panning and layout.plot.collidepoint(pos):
-        latent = plane.lift(layout.to_plane(pos, state.view.bounds), state.view.offsets)[0]
+        place = layout.to_plane(pos, state.view.bounds)
+        latent = plane.lift(place, state.view.offsets)[0]
         if shift:
-            add_waypoint(state, latent)
+            add_waypoint(state, latent, place if state.view.projection == "map" else None)
         else:
             add_pin(state, latent)
     release(state)  # a pan ends: the view has settled, and what waits for it (the map) follows

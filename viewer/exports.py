@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from latent_common.cli import UsageError
+from latent_common.errors import UserError
+from viewer import words
 from viewer.bundle import DECODER, load_bundle
 from viewer.explore import make_plane
 from viewer.gif import frames_from_images, write_gif
-from viewer.inference import OnnxModel, choose_providers
+from viewer.inference import ModelRunError, OnnxModel, choose_providers
 from viewer.mapping import REACH, MapProjection, read_map
 from viewer.session_file import write_embedding_csv
+from viewer.state import notify, walks_on_map
 from viewer.walk import path
 
 GIF_SCALE = 4  # a walk GIF's pixels per image pixel: a 28x28 image becomes 112x112, crisp
@@ -25,10 +29,18 @@ def stamp(folder: Path, prefix: str, suffix: str = ".png") -> Path:
     return folder / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}{suffix}"
 
 
-def walk_gif(decoder, waypoints: list[np.ndarray], frames_per_leg: int, spherical: bool, out: Path) -> int:
-    """Decode the walk through the waypoints (one batched call) and write it as an animated GIF, each image
+def walk_latents(plane, waypoints: list, places: list | None, frames_per_leg: int, spherical: bool) -> np.ndarray:
+    """(T, D) the walk's latents: on a map, given where each waypoint was put (places), straight on the map and
+    lifted through it; else straight lines (or great circles) in z."""
+    if places is not None and not spherical and hasattr(plane, "distance_to_data"):
+        return plane.lift(path(np.stack(places), frames_per_leg))
+    return path(np.stack(waypoints), frames_per_leg, spherical)
+
+
+def walk_gif(decoder, latents: np.ndarray, out: Path) -> int:
+    """Decode the walk's latents (T, D) (one batched call) and write them as an animated GIF, each image
     GIF_SCALE times its size; returns the frame count."""
-    images = decoder(path(np.stack(waypoints), frames_per_leg, spherical))  # (T, C, H, W) in [0, 1]
+    images = decoder(latents)  # (T, C, H, W) in [0, 1]
     write_gif(out, frames_from_images(images, GIF_SCALE))
     return len(images)
 
@@ -73,6 +85,25 @@ def export_walk(args: argparse.Namespace) -> str:
     places = np.reshape(args.waypoints, (-1, 2))
     check_on_map(plane, places, "--waypoints")
     waypoints = list(plane.lift(places, np.zeros(plane.extra_dims)))
-    count = walk_gif(decoder, waypoints, args.walk_frames, args.slerp, args.export_walk)
-    how = "great circles" if args.slerp else "straight lines"
+    latents = walk_latents(plane, waypoints, list(places), args.walk_frames, args.slerp)  # a map: along it
+    count = walk_gif(decoder, latents, args.export_walk)
+    how = "great circles" if args.slerp else "the map" if found is not None else "straight lines"
     return f"saved {args.export_walk}: {count} frames through {len(waypoints)} waypoints along {how}"
+
+
+def export_walk_gif(state, models, args) -> None:
+    """Shift+W: the walk through the waypoints as an animated GIF in --shots-dir."""
+    route = state.route
+    if len(route.waypoints) < 2:
+        notify(state, words.WALK_EXPORT_NEEDS)
+        return
+    out = stamp(args.shots_dir, "walk", ".gif")
+    try:
+        places = route.places if walks_on_map(state) else None
+        latents = walk_latents(models.plane, route.waypoints, places, route.walk_frames, route.slerp)
+        count = walk_gif(models.decoder, latents, out)
+    except (ModelRunError, UserError) as exc:
+        notify(state, str(exc))
+    else:
+        notify(state, words.SAVED_WALK.format(name=out.name, count=count, folder=out.parent))
+        print(f"saved {out}", file=sys.stderr)

@@ -26,7 +26,10 @@ from viewer.state import (
     refresh_latent,
     set_gap,
     show_worst,
+    walk_along,
+    walks_on_map,
 )
+from viewer.walk import path
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ def update(state: ViewState, models: Models) -> list[str]:
         refresh_latent(state, models.plane)
     if models.timeline is not None and show_moment(state, models, notices):
         refresh_latent(state, models.plane)  # another moment of training: its plot, its decoder
+    route = state.route
+    if state.focus.value == "walk" and route.along is None and walks_on_map(state):  # along the map, lifted
+        along = path(np.stack(route.places), route.walk_frames)  # (T, 2): straight on the map
+        walk_along(state, along, models.plane.lift(along))
     gap = hover_gap(state, models)
     if gap != state.pointer.gap:
         set_gap(state, gap)

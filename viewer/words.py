@@ -277,7 +277,9 @@ def focus_words(state) -> str:
     focus = state.focus.value
     if focus == "walk":
         frames = 0 if route.path is None else len(route.path)
-        if state.view.projection == "map":  # the walk goes straight (or on great circles) in z, not along the map
+        if route.along is not None:  # put on the map: straight on the map, each frame lifted into z
+            how = " along the map"
+        elif state.view.projection == "map":  # the walk goes straight (or on great circles) in z, not along it
             how = " slerp in z" if route.slerp else " straight in z"
         else:
             how = " slerp" if route.slerp else ""

@@ -228,3 +228,25 @@ def test_n_shows_the_nearest_on_the_map_instead_of_in_the_latent():
     on_map = scene.nearest(state, 4)
     gaps = np.hypot(*(models.points - between).T)
     assert sorted(gaps[on_map]) == pytest.approx(np.sort(gaps)[:4])  # the four dots nearest the cursor on the map
+
+
+def test_a_walk_put_on_the_map_goes_along_it_and_says_so(tmp_path: Path):
+    """Issue 21: on the map a walk is a straight path on the map lifted through its inverse, not a straight line
+    in z (whose points land anywhere on the map); put on the PCA plane, or with slerp, it stays in z."""
+    from viewer.state import add_waypoint, toggle_walk
+
+    models, state, _ = opened()
+    places = models.points[[0, 1]]  # two test images' dots, of different classes
+    for place in places:
+        add_waypoint(state, models.plane.lift(place)[0], place)
+    toggle_walk(state)
+    update(state, models)
+    route = state.route
+    assert route.along is not None and np.allclose(route.along[[0, -1]], places)
+    np.testing.assert_allclose(route.path, models.plane.lift(route.along), atol=1e-6)
+    straight = (models.bundle.z[0] + models.bundle.z[1]) / 2
+    assert not np.allclose(route.path[len(route.path) // 2], straight, atol=1e-3)  # not the latent midpoint
+    assert "along the map" in words.focus_words(state)
+    out = tmp_path / "w.gif"
+    done = cli.main([str(EIGHT_D), "--waypoints", *(f"{v:.6f}" for v in places.ravel()), "--export-walk", str(out)])
+    assert done == 0 and out.exists()

@@ -8,6 +8,7 @@ import pygame
 
 from latent_common.style import BACKGROUND, DRAWN, PIN, TEXT, WALK
 from viewer.panels.base import Panel
+from viewer.state import walks_on_map
 from viewer.text import outlined
 from viewer.walk import path
 
@@ -29,6 +30,7 @@ class MarksPanel(Panel):
             state.view.offsets.tobytes(),  # the plane's point for a latent moves with them
             tuple(p.tobytes() for p in route.pins),
             tuple(w.tobytes() for w in route.waypoints),
+            walks_on_map(state),  # with M, or L: the path is drawn the other way
             route.slerp,
             direction.classes,
             None if marker is None else marker.tobytes(),
@@ -51,7 +53,8 @@ class MarksPanel(Panel):
             pygame.draw.circle(surface, PIN, (x, y), 5)
             outlined(surface, fonts["text"], name, PIN, (x + 7, y - 16), 20, BACKGROUND)
         if route.waypoints:
-            walk_path(surface, fonts["small"], route, plane, screen)
+            on_map = walks_on_map(state)  # then the walk goes straight on the map, its waypoints where they were put
+            walk_path(surface, fonts["small"], route, plane, screen, on_map)
         if state.direction.classes is not None:  # the arrow from one class's mean latent to the other's, projected
             names = tuple(self.scene.models.bundle.class_names[c] for c in state.direction.classes)
             arrow(surface, screen(plane.project(state.direction.ends)), names, fonts["small"])
@@ -61,11 +64,16 @@ class MarksPanel(Panel):
         return surface
 
 
-def walk_path(surface: pygame.Surface, font, route, plane, screen) -> None:
-    """The path as walked, projected (a great circle's leg is a curve on the plot), its waypoints numbered."""
+def walk_path(surface: pygame.Surface, font, route, plane, screen, on_map: bool = False) -> None:
+    """The path as walked, projected (a great circle's leg is a curve on the plot), its waypoints numbered; on a
+    map, the straight path on the map between the places the waypoints were put."""
     waypoints = np.stack(route.waypoints)
-    points = screen(plane.project(waypoints))
-    line = screen(plane.project(path(waypoints, ROUTE_STEPS, route.slerp))) if len(waypoints) > 1 else points
+    if on_map:
+        points = screen(np.stack(route.places))
+        line = points
+    else:
+        points = screen(plane.project(waypoints))
+        line = screen(plane.project(path(waypoints, ROUTE_STEPS, route.slerp))) if len(waypoints) > 1 else points
     if len(line) > 1:
         pygame.draw.lines(surface, WALK, False, line.tolist(), 2)
     for number, (x, y) in enumerate(points.tolist(), start=1):

@@ -114,6 +114,8 @@ from viewer.state.walks import (
     start_walk,
     toggle_slerp,
     toggle_walk,
+    walk_along,
+    walks_on_map,
 )
 
 __all__ = [
@@ -194,6 +196,8 @@ __all__ = [
     "set_pins",
     "set_view",
     "set_waypoints",
+    "walk_along",
+    "walks_on_map",
     "set_z",
     "show_worst",
     "slide",

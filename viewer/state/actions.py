@@ -281,7 +281,7 @@ def add_pin(state: ViewState, latent: np.ndarray) -> None:
 
 def clear_pins(state: ViewState) -> None:
     """X: the pins and the waypoints go, and a walk stops."""
-    state.route.pins, state.route.waypoints, state.route.path = [], [], None
+    state.route.pins, state.route.waypoints, state.route.places, state.route.path = [], [], [], None
     if state.focus != Focus.DRAW:
         set_focus(state, Focus.HOVER)
 

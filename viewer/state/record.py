@@ -70,10 +70,12 @@ class Route:
     pins: list[np.ndarray] = field(default_factory=list)  # up to two (D,) latents: A, then B
     t: float = 0.5  # slider position along A -> B
     waypoints: list[np.ndarray] = field(default_factory=list)  # (D,) latents a walk goes through, in order
+    places: list = field(default_factory=list)  # each waypoint's (2,) point on the map it was put on, or None
     walk_frames: int = WALK_FRAMES  # per leg
     slerp: bool = False  # walk legs along great circles rather than straight lines
     variational: bool = False  # the model has a prior N(0, I): great circles make sense
     path: np.ndarray | None = None  # (T, D) float32 latents of the walk playing
+    along: np.ndarray | None = None  # (T, 2) its path on the map, when it goes along the map (lifted into path)
     frame: int = 0  # which of them is shown
     tick: int = 0  # loop iterations since the walk last advanced
 

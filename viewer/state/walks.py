@@ -12,11 +12,12 @@ from viewer.walk import path
 WALK_FPS = 12.5  # walk frames a second in the window, as in the GIF
 
 
-def add_waypoint(state: ViewState, latent: np.ndarray) -> None:
+def add_waypoint(state: ViewState, latent: np.ndarray, place: np.ndarray | None = None) -> None:
     """Shift+click: one more point for the walk to pass through; a walk playing takes the new path."""
     if off_the_map(state):
         return
     state.route.waypoints = [*state.route.waypoints, latent]
+    state.route.places = [*state.route.places, place]  # on a map: where, so a walk can follow the map
     if state.focus == Focus.WALK:
         start_walk(state)
 
@@ -24,6 +25,7 @@ def add_waypoint(state: ViewState, latent: np.ndarray) -> None:
 def start_walk(state: ViewState) -> None:
     route = state.route
     route.path = path(np.stack(route.waypoints), route.walk_frames, route.slerp)  # (T, D)
+    route.along = None  # on a map the update step lifts the path along it instead (walk_along)
     route.frame = route.tick = 0
     set_focus(state, Focus.WALK)
     set_z(state, route.path[:1])
@@ -66,8 +68,23 @@ def toggle_slerp(state: ViewState) -> None:
         start_walk(state)
 
 
-def set_waypoints(state: ViewState, latents: list[np.ndarray]) -> None:
-    state.route.waypoints = list(latents)
+def set_waypoints(state: ViewState, latents: list[np.ndarray], places: list | None = None) -> None:
+    state.route.waypoints, state.route.places = list(latents), list(places or [None] * len(latents))
+
+
+def walks_on_map(state: ViewState) -> bool:
+    """Whether the walk goes along the map: shown on one, every waypoint put on it, straight legs."""
+    route = state.route
+    on_map = state.view.projection == "map" and not route.slerp and len(route.places) == len(route.waypoints)
+    return on_map and all(place is not None for place in route.places)
+
+
+def walk_along(state: ViewState, along: np.ndarray, latents: np.ndarray) -> None:
+    """The update step lifted the walk's straight path on the map, along (T, 2), into latents (T, D)."""
+    route = state.route
+    route.along, route.path = along, latents
+    if state.focus == Focus.WALK:
+        set_z(state, latents[route.frame : route.frame + 1])
 
 
 def set_pins(state: ViewState, a: np.ndarray, b: np.ndarray) -> None:
