@@ -33,7 +33,7 @@ def walk_latents(plane, waypoints: list, places: list | None, frames_per_leg: in
     """(T, D) the walk's latents: on a map, given where each waypoint was put (places), straight on the map and
     lifted through it; else straight lines (or great circles) in z."""
     if places is not None and not spherical and hasattr(plane, "distance_to_data"):
-        return plane.lift(path(np.stack(places), frames_per_leg))
+        return plane.lift_path(path(np.stack(places), frames_per_leg))
     return path(np.stack(waypoints), frames_per_leg, spherical)
 
 

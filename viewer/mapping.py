@@ -152,6 +152,18 @@ class MapProjection:
             out[start : start + step] = self._lift(uv[start : start + step])
         return out
 
+    def lift_path(self, along: np.ndarray) -> np.ndarray:
+        """(T, 2) a path on the map -> (T, D) float32 latents: lifted where the path is near the dots, and where it
+        crosses an empty stretch of the map (past the lift's reach, where it would give the mean latent) the
+        latents go straight in z between the last and the next point near the dots."""
+        latents = self.lift(along)
+        near = self.distance_to_data(along) < REACH  # (T,)
+        if near.any() and not near.all():
+            frames = np.arange(len(along))
+            for d in range(self.dim):  # D is small: one np.interp per latent dimension
+                latents[~near, d] = np.interp(frames[~near], frames[near], latents[near, d])
+        return latents
+
     def _lift(self, uv: np.ndarray) -> np.ndarray:
         owner, index, t = self._within_reach(uv)
         weight = ((1.0 - t) / np.maximum(t, TINY)) ** POWER  # (P,): 1e18 on a dot, 0 at R

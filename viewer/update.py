@@ -53,7 +53,7 @@ def update(state: ViewState, models: Models) -> list[str]:
     route = state.route
     if state.focus.value == "walk" and route.along is None and walks_on_map(state):  # along the map, lifted
         along = path(np.stack(route.places), route.walk_frames)  # (T, 2): straight on the map
-        walk_along(state, along, models.plane.lift(along))
+        walk_along(state, along, models.plane.lift_path(along))
     gap = hover_gap(state, models)
     if gap != state.pointer.gap:
         set_gap(state, gap)

@@ -278,7 +278,7 @@ def focus_words(state) -> str:
     if focus == "walk":
         frames = 0 if route.path is None else len(route.path)
         if route.along is not None:  # put on the map: straight on the map, each frame lifted into z
-            how = " along the map"
+            how = " along the map"  # across an empty stretch of it, straight in z (MapProjection.lift_path)
         elif state.view.projection == "map":  # the walk goes straight (or on great circles) in z, not along it
             how = " slerp in z" if route.slerp else " straight in z"
         else:
