@@ -37,6 +37,7 @@ NEAREST = "nearest test images"  # the side panel's one name, whatever the datas
 NEAREST_ON = {"map": "nearest on the map", "pca": "nearest on the plane"}  # N, above 2-D: on the plot
 SAME_NEAREST = "N shows the nearest on the plot instead of in z: the same here, where the plot is the latent"
 STRIP_PINNED = "A -> B:  Left/Right or hover to slide,  E export,  X clear"
+STRIP_PINNED_MAP = "A -> B, straight in z (not along the map):  Left/Right or hover,  E export,  X clear"
 STRIP_EMPTY = "click the scatter to pin A, then B"
 DRAW_HINT = "draw here, on the big tile, with the mouse button held · C clears · D leaves"
 RECONSTRUCTION = "reconstruction"

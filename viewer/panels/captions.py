@@ -23,13 +23,13 @@ class CaptionsPanel(Panel):
 
     def key(self, state):
         tile, side, _ = words.panel_captions(state, self.scene.models.bundle)
-        return tile, side, len(state.route.pins) == 2
+        return tile, side, len(state.route.pins) == 2, state.view.projection == "map"
 
     def build(self, state) -> pygame.Surface:
         layout, fonts = self.scene.layout, self.scene.fonts
         slot = self.slot(state)
         surface = blank(slot.size)
-        tile, side, pinned = self.key(state)
+        tile, side, pinned, on_map = self.key(state)
 
         def local(rect: pygame.Rect) -> pygame.Rect:
             return rect.move(-slot.left, -slot.top)
@@ -39,7 +39,7 @@ class CaptionsPanel(Panel):
         blit_text(surface, both, tile, pygame.Rect(image.left, 0, image.width + 6, CAPTION - 2), DIM_TEXT)
         blit_text(surface, both, side, pygame.Rect(side_rect.left, 0, side_rect.width, CAPTION - 2),
                   DIM_TEXT)  # fmt: skip
-        strip_words = words.STRIP_PINNED if pinned else words.STRIP_EMPTY
+        strip_words = (words.STRIP_PINNED_MAP if on_map else words.STRIP_PINNED) if pinned else words.STRIP_EMPTY
         blit_text(surface, fonts["small"], strip_words, pygame.Rect(strip.left, strip.top - 18, layout.strip.width
                   + layout.side.right - layout.strip.right, 16), DIM_TEXT)  # fmt: skip
         pygame.draw.rect(surface, AXIS, image.inflate(2, 2), width=1)
