@@ -24,6 +24,7 @@ from training.checkpoint import CHECKPOINT, CONFIG, METRICS, load_checkpoint, re
 from training.download import torchvision_fetch
 from training.evaluate import to_tensor
 from training.model import Autoencoder, ModelConfig
+from training.pca import baseline_mse
 from viewer.bundle import BundleMeta, check_replaceable
 
 
@@ -81,6 +82,7 @@ def export(
     torch.manual_seed(0)
     model, config = load_run(run_dir)
     test = run_test_split(model, config, data_root)
+    baseline = pca_baseline(model, config, data_root, test)
     images = to_tensor(test.images, torch.device("cpu"))  # (M, C, H, W) in [0, 1]
     graphs = torch_to_onnx(Encoder(model).eval(), Decoder(model).eval(), images)
     metrics = read_json(run_dir / METRICS) if (run_dir / METRICS).is_file() else {}
@@ -102,7 +104,18 @@ def export(
         parity_max_abs_diff=graphs.parity,
         versions={"torch": torch.__version__},
         timeline=builder,
+        pca_test_mse=baseline,
     )
+
+
+def pca_baseline(model: Autoencoder, config: dict, data_root: str | None, test: Split) -> float | None:
+    """PCA's test MSE at the model's latent size, fitted on the run's training images (--info shows it beside the
+    model's); None for a pca run, which is its own baseline."""
+    if model.config.kind == "pca":
+        return None
+    root, options = data_root or config["data_root"], DataOptions.from_config(config)
+    train = load_split(config.get("dataset", "mnist"), root, "train", torchvision_fetch, options)
+    return baseline_mse(train.images, test.images, model.config.latent_dim)
 
 
 def run_test_split(model: Autoencoder, config: dict, data_root: str | None) -> Split:

@@ -47,6 +47,15 @@ def principal_axes(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]
     return mean.float(), (axes * signs).float()
 
 
+def baseline_mse(train: np.ndarray, test: np.ndarray, k: int) -> float:
+    """Test MSE of PCA with k components fitted on the training images (uint8 [N, C, H, W], pixels in [0, 1]):
+    the linear baseline a model with a latent of size k should beat."""
+    mean, axes = principal_axes(torch.from_numpy(train.reshape(len(train), -1)).float().div_(255), k)
+    test_x = torch.from_numpy(test.reshape(len(test), -1).copy()).float().div_(255)  # (M, P)
+    rebuilt = (((test_x - mean) @ axes) @ axes.T + mean).clamp(0.0, 1.0)  # as the pca model decodes (PCADecoder)
+    return float(((rebuilt - test_x) ** 2).mean())
+
+
 def fit(model: Autoencoder, images: torch.Tensor) -> None:
     """Set a pca model's buffers from the training images (N, C, H, W) in [0, 1]."""
     mean, axes = principal_axes(images.flatten(1), model.config.latent_dim)

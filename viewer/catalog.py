@@ -218,7 +218,8 @@ def info_lines(path: Path, strict: bool = False) -> list[str]:
         f"  dataset        {meta.dataset}, {len(meta.class_names)} classes: {', '.join(meta.class_names)}",
         f"  image shape    {height} × {width}, {'grey' if channels == 1 else 'colour (RGB)'}",
         f"  embedding      {len(bundle.z):,} test images",
-        f"  test MSE       {number(meta.test_mse, '.4f')}",
+        f"  test MSE       {number(meta.test_mse, '.4f')}"
+        + (f" (PCA of the same latent size: {meta.pca_test_mse:.4f})" if meta.pca_test_mse is not None else ""),
         f"  k-NN accuracy  {number(meta.knn_accuracy, '.3f')}" + (f" (k = {k}, leave-one-out)" if k else ""),
         f"  training       {training_line(meta)}",
         f"  map            {map_line(meta)}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -43,6 +44,20 @@ def test_bundle_loads_strictly_and_records_its_run(tiny_bundle: Path):
     assert bundle.meta.train_config["epochs"] == 2
     assert bundle.meta.versions["opset"] == torch_to_onnx.OPSET
     assert 0 < bundle.meta.test_mse < 0.2
+
+
+def test_the_bundle_carries_pca_of_its_latent_size_as_computed_by_a_pca_run(
+    tiny_root: Path, tiny_bundle: Path, tmp_path: Path
+):
+    """Export measures the linear baseline (issue 21: each model against PCA of its own latent size, in --info),
+    the same figure a `--model pca` run of that size reaches."""
+    from tests.conftest import tiny_config
+
+    baseline = load_bundle(tiny_bundle).meta.pca_test_mse
+    run_dir = tmp_path / "pca-run"
+    train_module.run(tiny_config(tiny_root, run_dir, model="pca", latent_dim=2))
+    measured = json.loads((run_dir / "metrics.json").read_text())["epochs"][-1]["test_mse"]
+    assert baseline == pytest.approx(measured, rel=1e-3)
 
 
 def test_onnx_matches_torch_on_fresh_inputs(tiny_run: Path, tiny_bundle: Path):

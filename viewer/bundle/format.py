@@ -155,6 +155,7 @@ class BundleMeta:
     files: dict[str, str] = key(dict, {}, required=True)  # file name -> SHA-256; write_bundle fills it in
 
     test_mse: float | None = key(float)  # mean per-pixel squared error on the test split, pixels in [0, 1]
+    pca_test_mse: float | None = key(float)  # the same for PCA of the same latent size, fitted on the training split
     knn_accuracy: float | None = key(float)  # leave-one-out k-NN accuracy of the test latents' classes
     knn_k: int | None = key(int, check=_knn_k)
     # ModelConfig as a dict: kind ("ae", "vae", "conv-ae", "conv-vae", "pca"), hidden, ...
