@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from tokenize import TokenError
 from typing import BinaryIO
@@ -39,17 +39,31 @@ def npy_header(stream: BinaryIO, file: Path, key: str, error: type[UserError]) -
     raise error(f"{shown(file)}: '{key}' is a .npy file of version {version}, which isn't read here")
 
 
-def read_member(archive: zipfile.ZipFile, file: Path, key: str, limit: int, error: type[UserError]) -> np.ndarray:
-    """The array key.npy of archive, refused from its header if it is pickled or declares over limit bytes."""
+def read_member(
+    archive: zipfile.ZipFile,
+    file: Path,
+    key: str,
+    limit: int,
+    error: type[UserError],
+    check: Callable[[tuple[int, ...], np.dtype], None] | None = None,
+    over_limit: str | None = None,
+) -> np.ndarray:
+    """The array key.npy of archive, refused from its header if it is pickled or declares over limit bytes.
+
+    check(shape, dtype) raises for a header its caller can't take (the bundle's contract), before anything is read;
+    over_limit: the caller's own words for an array past the limit."""
     try:
         with archive.open(f"{key}.npy") as stream:
             shape, fortran, dtype = npy_header(stream, file, key, error)
+            if check is not None:
+                check(tuple(shape), dtype)
             if dtype.hasobject:
                 raise error(f"{shown(file)}: '{key}' holds pickled Python objects, which are refused")
             size = math.prod(shape) * dtype.itemsize
             if size > limit:
                 raise error(
-                    f"{shown(file)}: '{key}' declares {list(shape)} {dtype}, {size:,} bytes: over the limit of "
+                    over_limit
+                    or f"{shown(file)}: '{key}' declares {list(shape)} {dtype}, {size:,} bytes: over the limit of "
                     f"{limit:,} bytes for what is read"
                 )
             data = stream.read(size)

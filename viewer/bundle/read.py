@@ -12,7 +12,6 @@ import mmap
 import os
 import struct
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import numpy as np
 
 from latent_common.errors import printable, reason
 from latent_common.files import is_dir, kind_of, open_regular, read_json, shown
-from latent_common.npz import npy_header
+from latent_common.npz import npy_header, read_member
 from viewer.bundle.contract import check_no_external_data, shape_text
 from viewer.bundle.format import (
     DATA_FILES,
@@ -230,30 +229,18 @@ def _member(archive: zipfile.ZipFile, file: Path, key: str) -> zipfile.ZipInfo:
 
 
 def _read_member(archive: zipfile.ZipFile, file: Path, key: str, expected: tuple, limit: int) -> np.ndarray:
-    """One array of the archive, its header checked against expected and its size against limit first."""
-    info = _member(archive, file, key)
-    try:
-        with archive.open(info) as stream:
-            shape, fortran, dtype = _npy_header(stream, file, key)
-            _check_header(file, key, dtype, tuple(shape), expected)
-            size = math.prod(shape) * dtype.itemsize
-            if size > limit:
-                hint = MAP_HINT if key == "images" else ""
-                raise BundleError(
-                    f"{file}: its arrays exceed the viewer's limit of {MAX_EMBEDDING_BYTES >> 20} MiB{hint}"
-                )
-            data = stream.read(size)
-            trailing = stream.read(1)  # reading to the end also makes zipfile check the CRC
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise BundleError(f"{file}: '{key}' is truncated or corrupt ({reason(exc, 120)})") from None
-    except (NotImplementedError, RuntimeError, OSError) as exc:  # an unknown compression, encryption, I/O
-        raise BundleError(f"{file}: '{key}' cannot be read ({reason(exc, 120)})") from None
-    if len(data) < size:
-        raise BundleError(f"{file}: '{key}' is truncated ({len(data)} of {size} data bytes)")
-    if trailing:
-        raise BundleError(f"{file}: '{key}' holds more data than its header declares")
-    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-    return np.ascontiguousarray(array, dtype=EMBEDDING_ARRAYS[key])
+    """One array of the archive through latent_common.npz's reader, its header checked against the contract and
+    its size against limit before anything is read (_check_header has already fixed its dtype)."""
+    hint = MAP_HINT if key == "images" else ""
+    return read_member(
+        archive,
+        file,
+        key,
+        limit,
+        BundleError,
+        check=lambda shape, dtype: _check_header(file, key, dtype, shape, expected),
+        over_limit=f"{file}: its arrays exceed the viewer's limit of {MAX_EMBEDDING_BYTES >> 20} MiB{hint}",
+    )
 
 
 # Memory-mapping an uncompressed member: its bytes sit in the file as they are, after the member's local
