@@ -32,7 +32,7 @@ def stamp(folder: Path, prefix: str, suffix: str = ".png") -> Path:
 def walk_latents(plane, waypoints: list, places: list | None, frames_per_leg: int, spherical: bool) -> np.ndarray:
     """(T, D) the walk's latents: on a map, given where each waypoint was put (places), straight on the map and
     lifted through it; else straight lines (or great circles) in z."""
-    if places is not None and not spherical and hasattr(plane, "distance_to_data"):
+    if places is not None and not spherical and isinstance(plane, MapProjection):
         return plane.lift_path(path(np.stack(places), frames_per_leg))
     return path(np.stack(waypoints), frames_per_leg, spherical)
 
@@ -65,7 +65,7 @@ def export_csv(args: argparse.Namespace) -> str:
 
 def check_on_map(plane, places: np.ndarray, flag: str) -> None:
     """On a map, points past its reach from every dot all lift to the mean latent: refuse them in one line."""
-    if not hasattr(plane, "distance_to_data"):
+    if not isinstance(plane, MapProjection):
         return
     gaps = plane.distance_to_data(places)
     far = np.flatnonzero(gaps >= REACH)

@@ -37,6 +37,7 @@ class Models:
     errors: ErrorScale | None = None  # each test image's reconstruction error, computed on first use
     shown: tuple = field(default=(None, None))  # (hidden classes, their mask): the last `visible` answer
     listed: tuple = field(default=(None, ()))  # (hidden classes, the worst images among the rest): `worst`'s last
+    measured: tuple = field(default=(None, 0.0))  # (the map point and projection, its gap): `gap`'s last
     # name -> (projection, its points): "plane" alone, or "map" and "pca" for a latent above 2-D with a map
     projections: dict[str, tuple] = field(default_factory=dict)
     projection: str = PLANE  # the one in plane and points now
@@ -79,6 +80,15 @@ class Models:
         if self.shown[0] != hidden:
             self.shown = (hidden, ~np.isin(self.bundle.labels, list(hidden)))
         return self.shown[1]
+
+    def gap(self, uv: np.ndarray) -> float:
+        """On a map, how far uv is from the nearest dot in dot spacings, to 0.1 (0 on a plane); kept for the last
+        point, so a still mouse costs no search each frame."""
+        key = (uv.tobytes(), self.projection)
+        if self.measured[0] != key:
+            far = self.plane.distance_to_data(uv[None])[0] if isinstance(self.plane, MapProjection) else 0.0
+            self.measured = (key, round(float(far), 1))
+        return self.measured[1]
 
     def worst(self, hidden: frozenset[int]) -> tuple[int, ...]:
         """The anomaly view's list: the worst-reconstructed test images of the shown classes; kept for the last set."""

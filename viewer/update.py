@@ -99,9 +99,7 @@ def show_moment(state: ViewState, models: Models, notices: list[str]) -> bool:
 def hover_gap(state: ViewState, models: Models) -> float:
     """On a map, the cursor's distance to the nearest dot in dot spacings, to 0.1 (the tile fades past a few,
     where the decode blends far dots); 0 on a plane, where every point is a real latent."""
-    if state.focus.value != "hover" or not hasattr(models.plane, "distance_to_data"):
-        return 0.0
-    return round(float(models.plane.distance_to_data(state.pointer.uv[None])[0]), 1)
+    return models.gap(np.asarray(state.pointer.uv, dtype=np.float64)) if state.focus.value == "hover" else 0.0
 
 
 def encode(image: np.ndarray, picture: bool, models: Models, notices: list[str]) -> Encoding | None:
