@@ -11,6 +11,9 @@ must declare less than it inflates to, stops there). The file itself must be a r
 from __future__ import annotations
 
 import math
+import mmap
+import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -80,6 +83,59 @@ def read_member(
         raise error(f"{shown(file)}: '{key}' holds more data than its header declares")
     array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
     return np.ascontiguousarray(array, dtype=dtype.newbyteorder("="))
+
+
+# Memory-mapping an uncompressed member: its bytes sit in the file as they are, after the member's local
+# header (30 bytes, then its name and extra field, whose lengths only the local header gives) and the .npy header.
+LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, 22 bytes we don't need, name length, extra length
+LOCAL_SIGNATURE = b"PK\x03\x04"
+
+
+def stored(info: zipfile.ZipInfo) -> bool:
+    """Whether a member's bytes can be used in place: neither compressed nor encrypted."""
+    return info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1 and info.compress_size == info.file_size
+
+
+def map_member(
+    file: Path,
+    info: zipfile.ZipInfo,
+    key: str,
+    error: type[UserError],
+    check: Callable[[tuple[int, ...], np.dtype], None] | None = None,
+) -> np.ndarray | None:
+    """A stored member (see `stored`) as a read-only array over the file's pages, its .npy header checked first
+    (check(shape, dtype) as read_member's); None for a Fortran-ordered array (read it instead: mapped, its rows
+    would be scattered over the file).
+
+    The zip's CRC is not checked (that would read every page): the caller's hash covers the file. The member's
+    size must match its header exactly, as when it is read.
+    """
+    try:
+        with file.open("rb") as handle:
+            handle.seek(info.header_offset)
+            local = handle.read(LOCAL_HEADER.size)
+            if len(local) < LOCAL_HEADER.size or local[:4] != LOCAL_SIGNATURE:
+                raise error(f"{shown(file)}: '{key}' is truncated or corrupt (its local zip header is missing)")
+            name_length, extra_length = LOCAL_HEADER.unpack(local)[1:]
+            start = info.header_offset + LOCAL_HEADER.size + name_length + extra_length
+            handle.seek(start)
+            shape, fortran, dtype = npy_header(handle, file, key, error)
+            if check is not None:
+                check(tuple(shape), dtype)
+            if dtype.hasobject:
+                raise error(f"{shown(file)}: '{key}' holds pickled Python objects, which are refused")
+            if fortran:
+                return None
+            data_start, end = handle.tell(), start + info.compress_size
+            size = math.prod(shape) * dtype.itemsize
+            if data_start + size > min(end, os.fstat(handle.fileno()).st_size):
+                raise error(f"{shown(file)}: '{key}' is truncated (its header declares {size} data bytes)")
+            if data_start + size < end:
+                raise error(f"{shown(file)}: '{key}' holds more data than its header declares")
+            pages = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid once the file is closed
+    except (OSError, ValueError) as exc:  # I/O, or a file mmap refuses
+        raise error(f"{shown(file)}: '{key}' cannot be read ({reason(exc, 120)})") from None
+    return np.frombuffer(pages, dtype=dtype, count=math.prod(shape), offset=data_start).reshape(shape)
 
 
 def read_arrays(file: Path, keys: Iterable[str], limit: int, error: type[UserError]) -> dict[str, np.ndarray]:

@@ -7,10 +7,6 @@ which then cost only the pages the viewer shows.
 
 from __future__ import annotations
 
-import math
-import mmap
-import os
-import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +16,7 @@ import numpy as np
 
 from latent_common.errors import printable, reason
 from latent_common.files import is_dir, kind_of, open_regular, read_json, shown
-from latent_common.npz import npy_header, read_member
+from latent_common.npz import map_member, read_member, stored
 from viewer.bundle.contract import check_no_external_data, shape_text
 from viewer.bundle.format import (
     DATA_FILES,
@@ -198,11 +194,6 @@ EMBEDDING_ARRAYS = {
 MAP_HINT = "; store the images uncompressed (np.savez) so the viewer memory-maps them instead"
 
 
-def _npy_header(stream, file: Path, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """(shape, fortran_order, dtype) from a .npy header; the data stays unread."""
-    return npy_header(stream, file, key, BundleError)
-
-
 def _check_header(file: Path, key: str, dtype: np.dtype, shape: tuple, expected: tuple) -> None:
     """dtype and shape as declared against the contract; None in expected: any count from 1 to MAX_POINTS."""
     want = EMBEDDING_ARRAYS[key]
@@ -243,53 +234,17 @@ def _read_member(archive: zipfile.ZipFile, file: Path, key: str, expected: tuple
     )
 
 
-# Memory-mapping an uncompressed member: its bytes sit in the file as they are, after the member's local
-# header (30 bytes, then its name and extra field, whose lengths only the local header gives) and the .npy header.
-LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, 22 bytes we don't need, name length, extra length
-LOCAL_SIGNATURE = b"PK\x03\x04"
-
-
-def _stored(info: zipfile.ZipInfo) -> bool:
-    """Whether a member's bytes can be used in place: neither compressed nor encrypted."""
-    return info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1 and info.compress_size == info.file_size
-
-
 def _map_member(file: Path, info: zipfile.ZipInfo, key: str, expected: tuple) -> np.ndarray | None:
-    """A stored member as a read-only array over the file's pages, its .npy header checked first; None for
-    a Fortran-ordered array (read it instead: mapped, its images would be scattered over the file).
-
-    The zip's CRC is not checked (that would read every page): bundle.json's SHA-256 covers the file, and
-    any bytes are valid pixels. The member's size must match its header exactly, as when it is read.
-    """
-    try:
-        with file.open("rb") as handle:
-            handle.seek(info.header_offset)
-            local = handle.read(LOCAL_HEADER.size)
-            if len(local) < LOCAL_HEADER.size or local[:4] != LOCAL_SIGNATURE:
-                raise BundleError(f"{file}: '{key}' is truncated or corrupt (its local zip header is missing)")
-            name_length, extra_length = LOCAL_HEADER.unpack(local)[1:]
-            start = info.header_offset + LOCAL_HEADER.size + name_length + extra_length
-            handle.seek(start)
-            shape, fortran, dtype = _npy_header(handle, file, key)
-            _check_header(file, key, dtype, tuple(shape), expected)
-            if fortran:
-                return None
-            data_start, end = handle.tell(), start + info.compress_size
-            size = math.prod(shape) * dtype.itemsize
-            if data_start + size > min(end, os.fstat(handle.fileno()).st_size):
-                raise BundleError(f"{file}: '{key}' is truncated (its header declares {size} data bytes)")
-            if data_start + size < end:
-                raise BundleError(f"{file}: '{key}' holds more data than its header declares")
-            pages = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid once the file is closed
-    except (OSError, ValueError) as exc:  # I/O, or a file mmap refuses
-        raise BundleError(f"{file}: '{key}' cannot be read ({reason(exc, 120)})") from None
-    return np.frombuffer(pages, dtype=EMBEDDING_ARRAYS[key], count=math.prod(shape), offset=data_start).reshape(shape)
+    """A stored member mapped over the file's pages, its header checked against the contract; bundle.json's
+    SHA-256 covers the file, and any bytes are valid pixels."""
+    check = lambda shape, dtype: _check_header(file, key, dtype, shape, expected)  # noqa: E731
+    return map_member(file, info, key, BundleError, check)
 
 
 def _read_images(archive: zipfile.ZipFile, file: Path, expected: tuple, limit: int) -> np.ndarray:
     """The images, memory-mapped where the archive stores them uncompressed, else read within limit."""
     info = _member(archive, file, "images")
-    mapped = _map_member(file, info, "images", expected) if _stored(info) else None
+    mapped = _map_member(file, info, "images", expected) if stored(info) else None
     return mapped if mapped is not None else _read_member(archive, file, "images", expected, limit)
 
 
