@@ -104,7 +104,7 @@ class Snapshot:
         self.epoch: float = entry["epoch"]  # fractional: steps / steps per epoch
         self.test_mse: float = entry["test_mse"]
         self.last = index == len(timeline) - 1
-        self.map_xy = opened.map_xy if self.last else timeline.xy[index]  # (M, 2) float64
+        self.map_xy = opened.map_xy if self.last else timeline.at(index)[1].astype(np.float64)  # (M, 2)
         self._decoder: OnnxModel | None = None
         self._projection: MapProjection | None = None
 
@@ -123,7 +123,7 @@ class Snapshot:
             latents = self._timeline.own_plane(self.index, xy)[:, : bundle.latent_dim].astype(np.float32)
         else:  # each snapshot's PCA plane, aligned: lifted through its own dots, as a map is
             if self._projection is None:
-                self._projection = MapProjection(self._timeline.z[self.index], self.map_xy)
+                self._projection = MapProjection(self._timeline.at(self.index)[0], self.map_xy)
             latents = self._projection.lift(xy)
         return decode(self._decoder, latents, bundle.chw)
 

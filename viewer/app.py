@@ -142,9 +142,9 @@ def open_models(args: argparse.Namespace, followed: Followed | None = None) -> t
     index = index_for(bundle.z, pca, pca_points)  # built once: exact neighbours in the latent for every hover
     models = Models(bundle, plane, placed[shown][1], decoder, encoder, grid, args.map_grid, mode, notices, index)
     models.projections, models.projection = placed, shown
-    found = read_timeline(bundle, args.strict) if followed is None else followed.timeline
+    found = read_timeline(bundle, args.strict, defer_hash=True) if followed is None else followed.timeline
     models.timeline = SnapshotModels(found, models) if found is not None and len(found) > 1 else None
-    if bundle.unhashed:  # a large embedding's hash, checked on a thread
+    if bundle.unhashed:  # a large embedding's and timeline's hashes, checked on a thread
         models.hashing = check_later(bundle, models.notices)
     return models, homes
 

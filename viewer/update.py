@@ -86,10 +86,11 @@ def show_moment(state: ViewState, models: Models, notices: list[str]) -> bool:
     try:
         moved = timeline.show(models, state.timeline.position)
     except BundleError as exc:
+        gone = not timeline.timeline.decoders[int(round(state.timeline.position))].exists()
         kept = timeline.shown if timeline.shown is not None else len(timeline) - 1.0
         hold_timeline(state, kept)
         step = timeline.timeline.info.snapshots[int(round(kept))]["step"]
-        notices.append(words.SNAPSHOT_GONE.format(reason=exc, step=step))
+        notices.append((words.SNAPSHOT_GONE if gone else words.SNAPSHOT_REFUSED).format(reason=exc, step=step))
         return False
     if moved:
         frame_moment(state, timeline.dots(models))

@@ -62,6 +62,7 @@ FOLLOW_WAITING = "waiting for {index} (the run's first snapshot; up to {seconds:
 FOLLOW_NO_DIR = "{run}: no such run directory after {seconds:.0f} s (--follow takes python -m training's --run-dir)"
 FOLLOW_NO_SNAPSHOT = "{index}: no snapshot appeared in {seconds:.0f} s (is the run training, without --no-snapshots?)"
 SNAPSHOT_GONE = "{reason} (the run's folder deleted?): staying at step {step:,}"
+SNAPSHOT_REFUSED = "{reason}: staying at step {step:,}"  # a snapshot's values found damaged as it is first shown
 NO_TIMELINE = "none (train with snapshots, the default, then export: docs/training.md#snapshots)"  # --info
 HUD_MOMENT_Z = "step {step:,}'s {where}"  # the timeline at an earlier snapshot: its own z, its model's input
 HUD_PLOT_AT = "plot {axes} = ({coords})"  # the plot's axes, aligned onto the last snapshot's: other numbers

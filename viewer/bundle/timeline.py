@@ -10,16 +10,17 @@ leaves the shipped bundles' timelines out); one whose timeline files are damaged
 from __future__ import annotations
 
 import zipfile
-import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from latent_common.errors import reason
+from latent_common.errors import printable, reason
+from latent_common.files import open_regular
+from latent_common.npz import map_member, read_member, stored
 from viewer.bundle.contract import check_no_external_data
 from viewer.bundle.format import LATENT_LIMIT, MAX_EMBEDDING_BYTES, METADATA, BundleError, sha256_file
-from viewer.bundle.read import Bundle
+from viewer.bundle.read import DEFER_HASH_BYTES, Bundle
 from viewer.bundle.timeline_info import TIMELINE, TIMELINE_LATENTS, TimelineInfo
 
 ARRAYS = ("z", "xy", "rotation", "own_mean", "plot_mean")
@@ -31,11 +32,14 @@ class Timeline:
 
     info: TimelineInfo
     z: np.ndarray  # (S, M, D) float32: the test latents at each snapshot
-    xy: np.ndarray  # (S, M, 2) float64: where the plot shows them, aligned onto the last snapshot's plot
+    xy: np.ndarray  # (S, M, 2) float32: where the plot shows them, aligned onto the last snapshot's plot
     rotation: np.ndarray  # (S, 2, 2): xy = (own - own_mean) @ rotation + plot_mean
     own_mean: np.ndarray  # (S, 2)
     plot_mean: np.ndarray  # (S, 2)
     decoders: list[Path]  # (S,) each snapshot's decoder.onnx; the last is the bundle's own
+    # snapshots whose z and xy are memory-mapped and not yet looked at: `at` checks each on first use
+    unchecked: set[int] = field(default_factory=set)
+    file: Path | None = None  # where z and xy are, for the words of a value `at` refuses
 
     def __len__(self) -> int:
         return len(self.info.snapshots)
@@ -52,6 +56,16 @@ class Timeline:
     def test_mse(self) -> np.ndarray:
         return np.array([snap["test_mse"] for snap in self.info.snapshots], dtype=np.float64)
 
+    def at(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Snapshot index's test latents (M, D) and plot points (M, 2), float32. A memory-mapped timeline's are
+        checked here, a snapshot at a time as it is first shown (finite, within the latent limit: a BundleError
+        otherwise), so that a million points' timeline costs the first frame nothing."""
+        if index in self.unchecked:
+            for key, array in (("z", self.z[index]), ("xy", self.xy[index])):
+                check_values(self.file, f"{key}[{index}]", array)
+            self.unchecked.discard(index)
+        return self.z[index], self.xy[index]
+
     def own_plane(self, index: int, xy: np.ndarray) -> np.ndarray:
         """(N, 2) plot points -> (N, 2) in snapshot index's own frame (its latent, or its PCA plane): the
         alignment undone, so that decoding there is decoding in that snapshot's own latent space."""
@@ -59,13 +73,16 @@ class Timeline:
         return (xy - self.plot_mean[index]) @ self.rotation[index].T + self.own_mean[index]
 
 
-def read_timeline(bundle: Bundle, strict: bool = False) -> Timeline | None:
-    """The bundle's timeline; None when bundle.json has none or the timeline/ folder is absent (see the module)."""
+def read_timeline(bundle: Bundle, strict: bool = False, defer_hash: bool = False) -> Timeline | None:
+    """The bundle's timeline; None when bundle.json has none or the timeline/ folder is absent (see the module).
+
+    defer_hash (not with strict): a large latents.npz's SHA-256 joins the embedding's in verify.check_later, off
+    the first frame's path, as load_bundle(defer_hash=True) leaves the embedding's."""
     info = bundle.meta.timeline
     if info is None or not (bundle.path / TIMELINE).is_dir():
         return None
     try:
-        return _read(bundle, info)
+        return _read(bundle, info, defer_hash and not strict)
     except BundleError as exc:
         if strict:
             raise
@@ -73,11 +90,15 @@ def read_timeline(bundle: Bundle, strict: bool = False) -> Timeline | None:
         return None
 
 
-def _read(bundle: Bundle, info: TimelineInfo) -> Timeline:
+def _read(bundle: Bundle, info: TimelineInfo, defer_hash: bool) -> Timeline:
+    latents = bundle.path / TIMELINE_LATENTS
+    deferred = defer_hash and latents.is_file() and latents.stat().st_size > DEFER_HASH_BYTES
     for name in info.files:
         file = bundle.path / name
         if not file.is_file():
             raise BundleError(f"{file}: missing ({METADATA} lists it in its 'timeline')")
+        if deferred and name == TIMELINE_LATENTS:
+            continue
         try:
             actual = sha256_file(file)
         except OSError as exc:
@@ -89,50 +110,59 @@ def _read(bundle: Bundle, info: TimelineInfo) -> Timeline:
     count, points, dim = len(info.snapshots), len(bundle.z), bundle.latent_dim
     shapes = {"z": (count, points, dim), "xy": (count, points, 2), "rotation": (count, 2, 2)}
     shapes |= {"own_mean": (count, 2), "plot_mean": (count, 2)}
-    arrays = read_arrays(bundle.path / TIMELINE_LATENTS, shapes)
+    arrays, mapped = read_arrays(latents, shapes)
+    if deferred:
+        bundle.unhashed = (*bundle.unhashed, TIMELINE_LATENTS)
     decoders = [bundle.path / snap["decoder"] for snap in info.snapshots]
-    return Timeline(
-        info=info,
-        z=arrays["z"].astype(np.float32),
-        xy=arrays["xy"].astype(np.float64),
-        rotation=arrays["rotation"].astype(np.float64),
-        own_mean=arrays["own_mean"].astype(np.float64),
-        plot_mean=arrays["plot_mean"].astype(np.float64),
-        decoders=decoders,
-    )
+    wide = {key: arrays[key].astype(np.float64) for key in ("rotation", "own_mean", "plot_mean")}
+    unchecked = set(range(count)) if mapped else set()
+    return Timeline(info, arrays["z"], arrays["xy"], **wide, decoders=decoders, unchecked=unchecked, file=latents)
 
 
-def read_arrays(file: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-    """float32 arrays of an .npz, each header checked against its expected shape before its data is read;
-    all finite and within the latent limit."""
+MAP_BYTES = 16 << 20  # z and xy past this are memory-mapped where stored uncompressed, and checked as shown
+
+
+def read_arrays(file: Path, shapes: dict[str, tuple[int, ...]]) -> tuple[dict[str, np.ndarray], bool]:
+    """float32 arrays of an .npz, each header checked against its expected shape before its data is read, and
+    whether z and xy were memory-mapped (left to Timeline.at to check); all the others are checked here: finite
+    and within the latent limit."""
     if sum(int(np.prod(shape)) * 4 for shape in shapes.values()) > MAX_EMBEDDING_BYTES:
         raise BundleError(f"{file}: its arrays exceed the viewer's limit of {MAX_EMBEDDING_BYTES >> 20} MiB")
-    arrays = {}
+    open_regular(file, BundleError, "missing").close()  # a FIFO or a folder: one line before zipfile opens it
+    arrays: dict[str, np.ndarray] = {}
+    mapped: set[str] = set()
     try:
         with zipfile.ZipFile(file) as archive:
             for key, shape in shapes.items():
-                with archive.open(f"{key}.npy") as stream:
-                    arrays[key] = _read_npy(stream, file, key, shape)
+                check = _header_check(file, key, shape)
+                info = archive.getinfo(f"{key}.npy")
+                if key in ("z", "xy") and stored(info) and info.file_size > MAP_BYTES:
+                    if (array := map_member(file, info, key, BundleError, check)) is not None:
+                        arrays[key] = array
+                        mapped.add(key)
+                        continue
+                arrays[key] = read_member(archive, file, key, MAX_EMBEDDING_BYTES, BundleError, check)
     except KeyError as exc:
         raise BundleError(f"{file}: missing array {reason(exc)}") from None
-    except (OSError, ValueError, EOFError, SyntaxError, zipfile.BadZipFile, zlib.error) as exc:
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise BundleError(f"{file}: not a readable timeline ({reason(exc, 120)})") from None
     for key, array in arrays.items():
-        if not np.isfinite(array).all() or not (np.abs(array) <= LATENT_LIMIT).all():
-            raise BundleError(f"{file}: '{key}' must be finite and within +-{LATENT_LIMIT:g}")
-    return arrays
+        if key not in mapped:
+            check_values(file, key, array)
+    return arrays, bool(mapped)
 
 
-def _read_npy(stream, file: Path, key: str, shape: tuple[int, ...]) -> np.ndarray:
-    version = np.lib.format.read_magic(stream)
-    if version not in ((1, 0), (2, 0)):
-        raise BundleError(f"{file}: '{key}' is a .npy file of version {version}, which this viewer doesn't read")
-    header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    got, fortran, dtype = header(stream)
-    if dtype != np.dtype("<f4") or fortran or tuple(got) != shape:
-        raise BundleError(f"{file}: '{key}' must be float32 {list(shape)}, got {dtype} {list(got)}")
-    size = int(np.prod(shape)) * 4
-    data = stream.read(size)
-    if len(data) < size:
-        raise BundleError(f"{file}: '{key}' is truncated")
-    return np.frombuffer(data, dtype="<f4").reshape(shape)
+def _header_check(file: Path, key: str, shape: tuple[int, ...]):
+    def check(got: tuple[int, ...], dtype: np.dtype) -> None:
+        if dtype.fields is not None or dtype.newbyteorder("=") != np.dtype(np.float32) or got != shape:
+            raise BundleError(
+                f"{file}: '{key}' must be float32 {list(shape)}, got {printable(str(dtype), 60)} {list(got)}"
+            )
+
+    return check
+
+
+def check_values(file: Path | None, key: str, array: np.ndarray) -> None:
+    """A timeline's values must be finite and within the latent limit, as the embedding's."""
+    if not np.isfinite(array).all() or not (np.abs(array) <= LATENT_LIMIT).all():
+        raise BundleError(f"{file}: '{key}' must be finite and within +-{LATENT_LIMIT:g}")

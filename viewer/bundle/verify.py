@@ -1,4 +1,5 @@
-"""The embedding's hash, checked once the viewer is up (load_bundle(defer_hash=True) left it).
+"""Large files' hashes, checked once the viewer is up: the embedding's (load_bundle(defer_hash=True) left it) and
+a large timeline's latents (read_timeline(defer_hash=True)), as bundle.unhashed lists them.
 
 Hashing a million-point embedding reads all of its 800 MB (~0.4 s of a core): the first frame needs none of
 it. A child process hashes it at the lowest priority, DELAY_S after start, so that it doesn't compete with the
@@ -15,7 +16,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from viewer.bundle.format import EMBEDDING
 from viewer.bundle.read import Bundle, hash_warning
 
 DELAY_S = 2.0  # after the bundle is opened: past a start's first look around
@@ -48,26 +48,27 @@ class Check:
 
 def check_later(bundle: Bundle, notices: list[str], report: Callable[[str], None] | None = None,
                 delay: float = DELAY_S) -> Check:  # fmt: skip
-    """Hash the embedding in a child process `delay` seconds from now, waited for on a daemon thread; if it
-    differs from bundle.json's hash, `report(warning)` (by default: the warning on stderr and its short form, as
-    the viewer's HUD says it, appended to `notices`)."""
+    """Hash each of bundle.unhashed in a child process `delay` seconds from now, waited for on a daemon thread;
+    for one that differs from bundle.json's hash, `report(warning)` (by default: the warning on stderr and its
+    short form, as the viewer's HUD says it, appended to `notices`)."""
     report, hurry = report or (lambda line: warn(line, notices)), threading.Event()
 
     def check() -> None:
         hurry.wait(delay)
-        file = bundle.path / EMBEDDING
-        try:
-            done = subprocess.run([sys.executable, "-c", HASHER, str(file)], capture_output=True, text=True)
-        except OSError as exc:
-            report(f"{file}: cannot check its hash ({exc})")
-            return
-        if done.returncode != 0:  # it was read a moment ago: gone or changed since
-            lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
-            report(f"{file}: cannot check its hash ({lines[-1]})")
-        elif done.stdout.strip() != bundle.meta.files.get(EMBEDDING):
-            report(hash_warning(file))
+        for name in bundle.unhashed:
+            file = bundle.path / name
+            try:
+                done = subprocess.run([sys.executable, "-c", HASHER, str(file)], capture_output=True, text=True)
+            except OSError as exc:
+                report(f"{file}: cannot check its hash ({exc})")
+                continue
+            if done.returncode != 0:  # it was read a moment ago: gone or changed since
+                lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+                report(f"{file}: cannot check its hash ({lines[-1]})")
+            elif done.stdout.strip() != bundle.meta.files.get(name):
+                report(hash_warning(file))
 
-    thread = threading.Thread(target=check, name="embedding-hash", daemon=True)
+    thread = threading.Thread(target=check, name="bundle-hash", daemon=True)
     thread.start()
     return Check(thread, hurry)
 

@@ -1,0 +1,109 @@
+"""A large timeline opens at no cost to the first frame: its latents memory-mapped and checked a snapshot at a time
+as they are shown, its hash checked after the first frame (viewer/bundle/timeline.py, verify.py, snapshots.py)."""
+
+from __future__ import annotations
+
+import json
+import mmap
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers import ROOT
+from viewer.bundle import METADATA, TIMELINE_LATENTS, BundleError, load_bundle, sha256_file
+from viewer.bundle import timeline as timeline_module
+from viewer.bundle.timeline import read_timeline
+from viewer.bundle.verify import check_later
+
+VAE = ROOT / "models" / "mnist-vae"
+
+
+def stored_copy(tmp_path: Path, poison: int | None = None) -> Path:
+    """mnist-vae with its timeline's latents stored uncompressed (as a large one is written), bundle.json's hash
+    updated; poison: a snapshot whose plot has a NaN."""
+    copy = tmp_path / "vae"
+    shutil.copytree(VAE, copy)
+    file = copy / TIMELINE_LATENTS
+    with np.load(file) as stored:
+        arrays = {key: stored[key].copy() for key in stored.files}
+    if poison is not None:
+        arrays["xy"][poison, 5] = np.nan
+    np.savez(file, **arrays)
+    meta = json.loads((copy / METADATA).read_text())
+    meta["files"][TIMELINE_LATENTS] = sha256_file(file)
+    (copy / METADATA).write_text(json.dumps(meta))
+    return copy
+
+
+def over_file_pages(array: np.ndarray) -> bool:
+    base = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+
+
+@pytest.fixture
+def large(monkeypatch):
+    """Every stored timeline counts as large: mapped, and its hash deferred."""
+    monkeypatch.setattr(timeline_module, "MAP_BYTES", 0)
+    monkeypatch.setattr(timeline_module, "DEFER_HASH_BYTES", 0)
+
+
+def test_a_large_stored_timeline_is_mapped_and_checked_as_each_snapshot_is_shown(tmp_path: Path, large):
+    found = read_timeline(load_bundle(stored_copy(tmp_path, poison=2)), strict=True)
+    assert found.unchecked == set(range(len(found)))  # nothing of z or xy looked at yet
+    assert over_file_pages(found.xy) and over_file_pages(found.z)  # the file's pages, not a copy
+    z, xy = found.at(0)
+    assert 0 not in found.unchecked and xy.shape == (10_000, 2) and np.isfinite(xy).all()
+    with pytest.raises(BundleError, match=r"'xy\[2\]' must be finite"):
+        found.at(2)
+    assert 2 in found.unchecked  # still refused the next time
+
+
+def test_a_small_or_compressed_timeline_is_read_and_checked_at_once(tmp_path: Path, monkeypatch):
+    found = read_timeline(load_bundle(VAE), strict=True)  # the shipped one: compressed
+    assert found.unchecked == set() and not over_file_pages(found.xy)
+    with pytest.raises(BundleError, match=r"'xy' must be finite"):
+        read_timeline(load_bundle(stored_copy(tmp_path, poison=2)), strict=True)  # stored, but under MAP_BYTES
+
+
+def test_a_large_timelines_hash_is_checked_after_opening_and_still_warns(tmp_path: Path, large):
+    bundle = load_bundle(stored_copy(tmp_path))
+    assert read_timeline(bundle, defer_hash=True) is not None
+    assert bundle.unhashed == (TIMELINE_LATENTS,) and not bundle.warnings
+    said = []
+    check_later(bundle, [], said.append, delay=60).finish()
+    assert said == []  # the file is as bundle.json says
+    bundle.meta.files[TIMELINE_LATENTS] = "0" * 64  # as if the file changed after export
+    check_later(bundle, [], said.append, delay=60).finish()
+    assert len(said) == 1 and "latents.npz: SHA-256 differs" in said[0]
+
+
+def test_strict_checks_a_large_timelines_hash_at_once(tmp_path: Path, large):
+    copy = stored_copy(tmp_path)
+    meta = json.loads((copy / METADATA).read_text())
+    meta["files"][TIMELINE_LATENTS] = "0" * 64
+    (copy / METADATA).write_text(json.dumps(meta))
+    bundle = load_bundle(copy)
+    with pytest.raises(BundleError, match="SHA-256 differs"):
+        read_timeline(bundle, strict=True, defer_hash=True)
+    assert read_timeline(bundle) is None and "SHA-256 differs" in bundle.warnings[-1]  # not deferred: refused
+
+
+def test_a_snapshot_refused_while_scrubbing_holds_the_timeline_with_a_notice(tmp_path: Path, large):
+    from viewer import app, cli
+    from viewer.update import show_moment
+
+    args = cli.build_parser().parse_args([str(stored_copy(tmp_path, poison=3)), "--headless"])
+    models, homes = app.open_models(args)
+    state = app.start_state(models, homes, args)
+    notices: list[str] = []
+    state.timeline.position = 5.0
+    assert show_moment(state, models, notices) and not notices
+    state.timeline.position = 2.5  # between the third and the poisoned fourth
+    assert not show_moment(state, models, notices)
+    assert state.timeline.position == 5.0 and models.timeline.shown == 5.0
+    assert len(notices) == 1 and "'xy[3]' must be finite" in notices[0] and "deleted" not in notices[0]
+    assert notices[0].endswith(f"staying at step {models.timeline.timeline.info.snapshots[5]['step']:,}")
