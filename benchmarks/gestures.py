@@ -1,4 +1,5 @@
-"""`python -m benchmarks.gestures zoom|pan BUNDLE [viewer flags]`: the viewer, zooming or panning every frame.
+"""`python -m benchmarks.gestures zoom|pan|scrub BUNDLE [viewer flags]`: the viewer, zooming, panning or
+scrubbing its timeline every frame.
 
 The viewer's command line can only hover (`--mouse path|still`); timing a re-render needs the view to
 change every frame. This runs the real frame loop (`viewer.app.run`) with a script of wheel or drag
@@ -40,7 +41,28 @@ def pan(frame: int, layout) -> list:
     return [motion((x + (PAN_PX if frame % 2 else -PAN_PX), y), held=True)]
 
 
-GESTURES = {"zoom": zoom, "pan": pan}
+SCRUB_PX = 7  # the timeline bar's knob moves this far a frame: 12 snapshots on a 600-pixel bar, ~4 frames each
+
+
+def scrub(frame: int, layout) -> list:
+    """Grab the timeline bar at its first snapshot on frame 0, then drag along it and back, never letting go:
+    the dots move between snapshots every frame, as a class sees them when the teacher drags the bar."""
+    import pygame
+
+    from latent_common.errors import UserError
+
+    if layout.timeline is None:
+        raise UserError("scrub: this bundle has no timeline")
+    left, right = layout.timeline_track()
+    y = layout.timeline.centery
+    if frame == 0:
+        return [motion((left, y)), pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(left, y), button=1)]
+    width = right - left
+    sweep = (frame * SCRUB_PX) % (2 * width)  # out and back
+    return [motion((left + (sweep if sweep <= width else 2 * width - sweep), y), held=True)]
+
+
+GESTURES = {"zoom": zoom, "pan": pan, "scrub": scrub}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,11 +28,14 @@ from viewer.bundle import (
     EMBEDDING,
     ENCODER,
     MAP,
+    TIMELINE,
+    TIMELINE_LATENTS,
     Bundle,
     load_bundle,
     view_bounds,
     write_bundle,
 )
+from viewer.bundle.timeline import Timeline, read_timeline
 from viewer.cli import default_bundle
 from viewer.inference import CPU, OnnxModel
 
@@ -170,11 +173,12 @@ def cold_start(bundle: Path, runs: int) -> dict:
     }
 
 
-def scale_bundle(source: Bundle, count: int, out: Path, with_map: bool = False) -> Path:
+def scale_bundle(source: Bundle, count: int, out: Path, with_map: bool = False, with_timeline: bool = False) -> Path:
     """A bundle of `count` points at `out`, made from `source`: its decoder and encoder, digits tiled
     from its test digits, latents jittered around theirs. The images are built once (count × 784 bytes) and
     streamed to disk, then dropped before the viewer runs. with_map: the source's map too, each copy's map
-    point jittered around its source's dot (as a map fitted on a sample places the rest)."""
+    point jittered around its source's dot (as a map fitted on a sample places the rest). with_timeline: the
+    source's timeline (a 2-D latent's), each copy's latent at each snapshot jittered around its source's."""
     images, picked = tiled_digits(source.images, count)  # as stored: the copy keeps its source's format
     z = jittered_latents(source.z, picked)
     embedding = out.parent / f"source-{EMBEDDING}"
@@ -186,11 +190,34 @@ def scale_bundle(source: Bundle, count: int, out: Path, with_map: bool = False) 
     name = f"{source.name}-{count}-points"
     meta = dataclasses.replace(source.meta, name=name, latent_bounds=view_bounds(z), timeline=None, map=None)
     files = {DECODER: source.path / DECODER, ENCODER: source.path / ENCODER, EMBEDDING: embedding}
+    if with_timeline:
+        timeline = read_timeline(source, strict=True)
+        files |= scaled_timeline(timeline, z, picked, out.parent / f"source-{TIMELINE}.npz")
+        meta = dataclasses.replace(meta, timeline=source.meta.timeline)
     write_bundle(out, files, meta)
-    embedding.unlink()
+    for file in {file for name, file in files.items() if name in (EMBEDDING, TIMELINE_LATENTS)}:
+        file.unlink()
     if with_map:
         add_scaled_map(source, load_bundle(out), picked)
     return out
+
+
+def scaled_timeline(timeline: Timeline, z: np.ndarray, picked: np.ndarray, file: Path) -> dict[str, Path]:
+    """The timeline's files for the tiled copies: their latents at each snapshot (the last is `z`, the bundle's),
+    aligned as the source's were, written uncompressed to `file`; each earlier snapshot's decoder is the source's."""
+    if timeline.info.plot != "latent":
+        raise ValueError("a scaled timeline is made from a 2-D latent's (its plot is the latent itself)")
+    last = len(timeline) - 1
+    snaps = [jittered_latents(timeline.z[index], picked) for index in range(last)] + [z]
+    aligned = [
+        (own - timeline.own_mean[index]) @ timeline.rotation[index] + timeline.plot_mean[index]
+        for index, own in enumerate(snaps)
+    ]
+    arrays = {"z": np.stack(snaps), "xy": np.stack(aligned)}
+    arrays |= {key: getattr(timeline, key) for key in ("rotation", "own_mean", "plot_mean")}
+    np.savez(file, **{key: value.astype(np.float32) for key, value in arrays.items()})
+    decoders = {snap["decoder"]: path for snap, path in zip(timeline.info.snapshots, timeline.decoders)}
+    return {TIMELINE_LATENTS: file} | decoders
 
 
 def add_scaled_map(source: Bundle, bundle: Bundle, picked: np.ndarray) -> None:
