@@ -63,7 +63,7 @@ def columns(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     1e-7 of the embedding's spread: a pixel's error only past ~100,000x zoom."""
     if not _COLUMNS or _COLUMNS[0][0] is not points:
         centre = np.asarray(points[:: max(len(points) // 4096, 1)], dtype=np.float64).mean(axis=0)  # (2,)
-        xs, ys = ((points[:, axis] - centre[axis]).astype(np.float32) for axis in (0, 1))
+        xs, ys = ((points[:, axis] - centre[axis]).astype(np.float32, copy=False) for axis in (0, 1))
         _COLUMNS[:] = [(points, centre, xs, ys)]
     return _COLUMNS[0][1:]
 
@@ -152,15 +152,19 @@ def blend(background: np.ndarray, points: np.ndarray, labels: np.ndarray, view: 
     """The plot's pixels (W, H, 3) uint8 (surfarray order) with the visible dots drawn over them -> (W, H, 3) uint8.
     `covered`: their coverage, when it was already binned (gesture.CoverageJob)."""
     covered, top = covered or coverage(points, labels, view, background.shape[:2], hidden)
-    lit = covered > 0
-    if not lit.any():
+    lit = np.flatnonzero(covered)  # (L,) the pixels dots cover, as indices into the flattened plot
+    if not len(lit):
         return background
     class_count = int(labels.max()) + 1 if len(labels) else 1
     colors = colors or [class_color(index) for index in range(class_count)]
     palette = np.array(colors, dtype=np.float32)  # (labels, 3)
     opacity = 1.0 - (1.0 - DOT_ALPHA / 255.0) ** np.arange(SATURATED + 1, dtype=np.float32)  # by dots on a pixel
-    alpha = opacity[np.minimum(covered[lit], SATURATED)][:, None]  # (L, 1)
-    under = background[lit].astype(np.float32)  # (L, 3)
-    out = background.copy()
-    out[lit] = (under + (palette[labels[top[lit]]] - under) * alpha + 0.5).astype(np.uint8)
+    # take() with flat indices, not a 2-D boolean mask: at a million dots over most of the plot, 1.5 ms, not 10
+    alpha = opacity.take(np.minimum(covered.ravel().take(lit), SATURATED))[:, None]  # (L, 1)
+    out = np.array(background, order="C")  # a copy, its pixels (W * H, 3) in the order of `lit`
+    pixels = out.reshape(-1, 3)
+    under = pixels.take(lit, axis=0).astype(np.float32)  # (L, 3)
+    over = palette.take(labels.take(top.ravel().take(lit)), axis=0)
+    mixed = (under + (over - under) * alpha + 0.5).astype(np.uint8)
+    pixels.view("V3")[:, 0][lit] = mixed.view("V3")[:, 0]  # a pixel as one 3-byte item: 2.5x faster to scatter
     return out

@@ -26,6 +26,7 @@ from viewer.panels.strip import StripPanel
 from viewer.panels.tile import TilePanel
 from viewer.panels.timeline import TimelinePanel
 from viewer.panels.traversal import TraversalPanel
+from viewer.spatial import INDEX_MIN_POINTS
 from viewer.state import ViewState
 from viewer.stats import FrameStats
 
@@ -153,11 +154,15 @@ class Scene:
         """The test images nearest the point, among the shown classes."""
         on_plot = state.view.near_on_plot and self.models.plane.dim > 2
         where = plot_place(state, self.models.plane) if on_plot else None
-        key = (state.z.tobytes(), state.view.hidden, count, state.timeline.position, on_plot, state.view.projection,
+        # an earlier moment's neighbours are its own latents' (by snapshot: the dots sliding between two don't move z)
+        moment = self.models.timeline.earlier() if self.models.timeline is not None else None
+        key = (state.z.tobytes(), state.view.hidden, count, moment, on_plot, state.view.projection,
                None if where is None else where.tobytes())  # fmt: skip
         if self.near[0] != key:
             models, visible = self.models, self.models.visible(state.view.hidden)
             then = models.timeline.latents() if models.timeline is not None else None
+            if then is not None and models.timeline.moving and len(then) > INDEX_MIN_POINTS and self.near[0]:
+                return self.near[1]  # a full scan of a large moment's latents: once the timeline rests there
             if on_plot:  # N: nearest on the plot (a map has its grid over the dots; the plane, a full scan)
                 grid = getattr(models.plane, "index", None)
                 found = grid.nearest(where, count, visible) if grid else nearest(models.points, where, count, visible)

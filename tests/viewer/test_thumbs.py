@@ -7,10 +7,11 @@ import pygame
 
 from tests.helpers import SHIPPED
 from tests.viewer.harness import ev, move, run_viewer
+from viewer import thumbs as thumbs_module
 from viewer.bundle import load_bundle
 from viewer.explore import make_plane, plane_bounds
 from viewer.panels.paint import INK
-from viewer.thumbs import FILL, MAX_THUMBS, THUMB_MIN, ThumbCache
+from viewer.thumbs import FILL, MAX_THUMBS, THUMB_MIN, ThumbCache, crowded
 
 PLOT = (500, 500)
 
@@ -77,3 +78,21 @@ def test_zooming_in_on_the_shipped_bundle_shows_its_digits(tmp_path):
     assert ink_pixels(shot, layout_plot["plot"]) == 0  # dots only: none is the ink's white
     _, shot = run_viewer(tmp_path, zoom_on_a_digit, 4, "--mouse", "still")
     assert ink_pixels(shot, layout_plot["plot"]) > 40  # at least the digit under the cursor, in its strokes
+
+
+def test_a_large_embedding_zoomed_out_is_judged_from_a_sample_never_wrongly(monkeypatch):
+    """Past SAMPLE_PAST points a stride sample says 'too many in view' first: at any zoom, the same answer as
+    counting every point."""
+    rng = np.random.default_rng(2)
+    points = rng.standard_normal((200_000, 2)).astype(np.float32)
+    views = []
+    for width in np.geomspace(0.002, 8.0, 60):
+        centre = rng.uniform(-1, 1, 2)
+        views.append(np.stack([centre - width / 2, centre + width / 2], axis=1))
+    sampled = [cache().placed(points, view, PLOT, None) for view in views]
+    cut_short = sum(crowded(points, view, PLOT, cache().largest / 2) for view in views)
+    monkeypatch.setattr(thumbs_module, "SAMPLE_PAST", len(points))  # every point counted
+    exact = [cache().placed(points, view, PLOT, None) for view in views]
+    for got, want in zip(sampled, exact):
+        assert (got is None and want is None) or np.array_equal(got, want)
+    assert sum(want is not None for want in exact) > 5 and cut_short > 10  # both kinds of view were tried

@@ -10,6 +10,7 @@ from viewer.bundle.format import view_bounds
 from viewer.explore import equal_scales
 from viewer.state.record import ViewState
 
+FRAME_SAMPLE = 16_384  # points R's frame is taken from: a million points' percentiles in ~0.3 ms, not ~30
 SNAPSHOTS_PER_S = 2.0  # playing: two snapshots a second, the dots sliding between them (12 snapshots: 6 s)
 
 
@@ -86,7 +87,7 @@ def frame_moment(state: ViewState, dots: np.ndarray | None) -> None:
     if dots is None:
         state.timeline.frame = None
         return
-    frame = np.asarray(view_bounds(dots), dtype=np.float64)
+    frame = np.asarray(view_bounds(dots[:: max(len(dots) // FRAME_SAMPLE, 1)]), dtype=np.float64)
     home = state.view.home
     square = np.isclose(home[0, 1] - home[0, 0], home[1, 1] - home[1, 0])
     state.timeline.frame = equal_scales(frame) if square else frame

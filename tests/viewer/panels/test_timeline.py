@@ -240,3 +240,33 @@ def test_the_hud_says_whose_z_and_test_mse_it_shows_at_an_earlier_snapshot(tmp_p
     assert lines[1] == f"plot z1, z2 = ({uv[0]:+.3f}, {uv[1]:+.3f})"
     assert not np.allclose(z, uv, atol=1e-3)  # two different numbers: the point of saying which is which
     assert any(line.startswith("test MSE ") and "0.2311 (final 0.03" in line for line in lines), lines
+
+
+def test_a_large_moments_neighbours_are_found_once_the_timeline_rests(monkeypatch):
+    """Past INDEX_MIN_POINTS an earlier moment's neighbours are a full scan of its latents (11 ms at a million):
+    while the dots move (playing, dragging) the side panel keeps the last answer; at rest it finds them."""
+    from tests.viewer.harness import scene_for
+    from viewer import explore, scene
+    from viewer.update import show_moment
+
+    monkeypatch.setattr(scene, "INDEX_MIN_POINTS", 0)  # mnist-vae's 10,000 count as many
+    state = bare_state(12)
+    built = scene_for(state, VAE)
+    models, scans = built.models, []
+    real = explore.nearest
+    monkeypatch.setattr(scene, "nearest", lambda *args: scans.append(1) or real(*args))
+    state.z = models.bundle.z[:1].copy()
+    for position, moving in ((3.0, True), (3.4, True), (1.2, True), (1.2, False)):
+        state.timeline.position = position
+        show_moment(state, models, [])
+        assert models.timeline.moving == moving
+        before = len(scans)
+        found = built.nearest(state, 4)
+        if position == 3.0:
+            assert len(scans) == before + 1  # the first answer at an earlier moment: found
+            first = found
+        elif moving:
+            assert len(scans) == before and np.array_equal(found, first)  # dots in flight: the last answer kept
+        else:
+            assert len(scans) == before + 1  # at rest on snapshot 1: its own neighbours
+            assert np.array_equal(found, explore.nearest(models.timeline.timeline.z[1], state.z[0], 4))
