@@ -33,7 +33,7 @@ from viewer.picture import PictureError, load_picture
 from viewer.scene import Scene
 from viewer.session_file import Session, load_session, save_session
 from viewer.snapshots import SnapshotModels
-from viewer.spatial import index_for
+from viewer.spatial import INDEX_MIN_POINTS, index_for
 from viewer.state import (
     WALK_FPS,
     Focus,
@@ -144,6 +144,8 @@ def open_models(args: argparse.Namespace, followed: Followed | None = None) -> t
     models.projections, models.projection = placed, shown
     found = read_timeline(bundle, args.strict, defer_hash=True) if followed is None else followed.timeline
     models.timeline = SnapshotModels(found, models) if found is not None and len(found) > 1 else None
+    if models.timeline is not None and len(bundle.z) > INDEX_MIN_POINTS:
+        models.timeline.prepare(bundle)  # a large timeline's snapshots, made ready beside the frame loop
     if bundle.unhashed:  # a large embedding's and timeline's hashes, checked on a thread
         models.hashing = check_later(bundle, models.notices)
     return models, homes
@@ -346,8 +348,11 @@ def frame_loop(state, scene, models, fonts, stats, args, script, frames, followe
         if script is not None:
             for event in script(stats.frames, scene.layout):
                 pygame.event.post(event)
-        for event in pygame.event.get():
+        events = pygame.event.get()
+        for event in events:
             state = handle(event, state, scene.layout, models.plane)
+        if models.hashing is not None and (events or state.timeline.playing or state.route.path is not None):
+            models.hashing.busy()  # the deferred hash check waits for a quiet moment
         advance_walk(state, walk_every)
         if follower is not None and started >= poll_due:  # --follow: a new snapshot of the run moves the plot on
             poll_due = started + POLL_S
