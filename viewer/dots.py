@@ -63,7 +63,12 @@ def columns(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     1e-7 of the embedding's spread: a pixel's error only past ~100,000x zoom."""
     if not _COLUMNS or _COLUMNS[0][0] is not points:
         centre = np.asarray(points[:: max(len(points) // 4096, 1)], dtype=np.float64).mean(axis=0)  # (2,)
-        xs, ys = ((points[:, axis] - centre[axis]).astype(np.float32, copy=False) for axis in (0, 1))
+        if points.dtype == np.float32:  # about a centre float32 holds exactly, float32 subtracts as float64 would
+            centre = centre.astype(np.float32)
+            xs, ys = (points[:, axis] - centre[axis] for axis in (0, 1))
+            centre = centre.astype(np.float64)
+        else:
+            xs, ys = ((points[:, axis] - centre[axis]).astype(np.float32) for axis in (0, 1))
         _COLUMNS[:] = [(points, centre, xs, ys)]
     return _COLUMNS[0][1:]
 

@@ -160,9 +160,10 @@ class Scene:
                None if where is None else where.tobytes())  # fmt: skip
         if self.near[0] != key:
             models, visible = self.models, self.models.visible(state.view.hidden)
-            then = models.timeline.latents() if models.timeline is not None else None
-            if then is not None and models.timeline.moving and len(then) > INDEX_MIN_POINTS and self.near[0]:
+            large, timeline = len(models.bundle.z) > INDEX_MIN_POINTS, models.timeline
+            if moment is not None and timeline.moving and large and self.near[0]:
                 return self.near[1]  # a full scan of a large moment's latents: once the timeline rests there
+            then = timeline.latents() if timeline is not None else None
             if on_plot:  # N: nearest on the plot (a map has its grid over the dots; the plane, a full scan)
                 grid = getattr(models.plane, "index", None)
                 found = grid.nearest(where, count, visible) if grid else nearest(models.points, where, count, visible)

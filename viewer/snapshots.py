@@ -14,8 +14,11 @@ lifts it exactly, as the bundle's own plane does. A larger latent's snapshot is 
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
+from viewer.bundle import BundleError
 from viewer.bundle.timeline import Timeline
 from viewer.explore import Plane
 from viewer.inference import OnnxModel
@@ -32,7 +35,6 @@ class SnapshotModels:
         self.planes: dict[int, Plane | MapProjection] = {}
         self.decoders: dict[int, OnnxModel] = {}
         self.shown: float | None = None
-        self.steps: dict[int, np.ndarray] = {}  # (2, M) from each snapshot to the next, made on first use
         self.rows: dict[int, np.ndarray] = {}  # each snapshot's plot points as (2, M) columns, made on first use
         self.moving = False  # the last update showed another position: the timeline is playing or being dragged
         self.providers = [models.decoder.provider]
@@ -58,6 +60,24 @@ class SnapshotModels:
             self.decoders[index] = OnnxModel(file, "decoder", bundle.latent_dim, bundle.chw, self.providers)
         return self.decoders[index]
 
+    def prepare(self, bundle) -> threading.Thread:
+        """Make every earlier snapshot ready on a daemon thread: its dots' columns (checked) and its decoder, so
+        that showing it for the first time costs a frame no more than showing it again (at a million points,
+        ~4 ms each). numpy and onnxruntime do the work outside the GIL, on the core the frame loop leaves free;
+        one that fails is left to `show` to report."""
+
+        def work() -> None:
+            for index in range(len(self) - 1):
+                try:
+                    self.columns(index)
+                    self.decoder(index, bundle)
+                except BundleError:
+                    continue
+
+        thread = threading.Thread(target=work, name="timeline-prepare", daemon=True)
+        thread.start()
+        return thread
+
     def earlier(self) -> int | None:
         """The index of the snapshot whose model decodes now; None at the last (the bundle itself)."""
         if self.shown is None or int(round(self.shown)) == len(self) - 1:
@@ -67,7 +87,7 @@ class SnapshotModels:
     def latents(self) -> np.ndarray | None:
         """(M, D) the test latents of the snapshot whose model decodes now; None at the last (the bundle's own)."""
         index = self.earlier()
-        return None if index is None else self.timeline.at(index)[0]
+        return None if index is None else self.timeline.latents(index)
 
     def moment(self) -> dict | None:
         """The snapshot whose model decodes now (step, epoch, test_mse), None at the last (the bundle itself)."""
@@ -91,7 +111,7 @@ class SnapshotModels:
         # what can fail first (a decoder's file gone, a snapshot's values refused: BundleError), leaving the models
         # as they were
         here = self.columns(low)
-        towards = self.towards(low) if t else None
+        there = self.columns(min(low + 1, last)) if t else here
         if index == last:
             models.plane, models.points, models.decoder = self.final
         else:
@@ -99,22 +119,15 @@ class SnapshotModels:
             models.plane, models.decoder = self.plane(index), decoder
         self.shown = position
         if t or index != last:  # (2, M) columns in float32: a million points move in ~1.5 ms a frame
-            if t:
-                # a new array each frame: the scatter's caches go by identity
-                moved = np.multiply(towards, np.float32(t), out=np.empty_like(here))
+            if t:  # a new array each frame: the scatter's caches go by identity
+                moved = np.subtract(there, here)
+                moved *= np.float32(t)
                 here = np.add(moved, here, out=moved)
             models.points = here.T
         return True
 
-    def towards(self, index: int) -> np.ndarray:
-        """(2, M) from snapshot index's columns to the next one's, made on first use: a frame between them then
-        moves the dots in two passes."""
-        if index not in self.steps:
-            self.steps[index] = self.columns(index + 1) - self.columns(index)
-        return self.steps[index]
-
     def columns(self, index: int) -> np.ndarray:
         """(2, M) snapshot index's plot points as two contiguous rows, as the scatter reads them: made on first use."""
         if index not in self.rows:
-            self.rows[index] = np.ascontiguousarray(self.timeline.at(index)[1].T)
+            self.rows[index] = np.ascontiguousarray(self.timeline.places(index).T)
         return self.rows[index]

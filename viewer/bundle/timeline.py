@@ -37,8 +37,8 @@ class Timeline:
     own_mean: np.ndarray  # (S, 2)
     plot_mean: np.ndarray  # (S, 2)
     decoders: list[Path]  # (S,) each snapshot's decoder.onnx; the last is the bundle's own
-    # snapshots whose z and xy are memory-mapped and not yet looked at: `at` checks each on first use
-    unchecked: set[int] = field(default_factory=set)
+    # (key, snapshot) of memory-mapped z and xy not yet looked at: checked on first use (at, places, latents)
+    unchecked: set[tuple[str, int]] = field(default_factory=set)
     file: Path | None = None  # where z and xy are, for the words of a value `at` refuses
 
     def __len__(self) -> int:
@@ -58,13 +58,24 @@ class Timeline:
 
     def at(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Snapshot index's test latents (M, D) and plot points (M, 2), float32. A memory-mapped timeline's are
-        checked here, a snapshot at a time as it is first shown (finite, within the latent limit: a BundleError
+        checked here, a snapshot at a time as it is first used (finite, within the latent limit: a BundleError
         otherwise), so that a million points' timeline costs the first frame nothing."""
-        if index in self.unchecked:
-            for key, array in (("z", self.z[index]), ("xy", self.xy[index])):
-                check_values(self.file, f"{key}[{index}]", array)
-            self.unchecked.discard(index)
-        return self.z[index], self.xy[index]
+        return self.latents(index), self.places(index)
+
+    def places(self, index: int) -> np.ndarray:
+        """(M, 2) snapshot index's plot points, checked on first use: all the moving dots need."""
+        return self._checked("xy", index)
+
+    def latents(self, index: int) -> np.ndarray:
+        """(M, D) snapshot index's test latents, checked on first use."""
+        return self._checked("z", index)
+
+    def _checked(self, key: str, index: int) -> np.ndarray:
+        array = getattr(self, key)[index]
+        if (key, index) in self.unchecked:
+            check_values(self.file, f"{key}[{index}]", array)
+            self.unchecked.discard((key, index))
+        return array
 
     def own_plane(self, index: int, xy: np.ndarray) -> np.ndarray:
         """(N, 2) plot points -> (N, 2) in snapshot index's own frame (its latent, or its PCA plane): the
@@ -110,22 +121,22 @@ def _read(bundle: Bundle, info: TimelineInfo, defer_hash: bool) -> Timeline:
     count, points, dim = len(info.snapshots), len(bundle.z), bundle.latent_dim
     shapes = {"z": (count, points, dim), "xy": (count, points, 2), "rotation": (count, 2, 2)}
     shapes |= {"own_mean": (count, 2), "plot_mean": (count, 2)}
-    arrays, mapped = read_arrays(latents, shapes)
+    arrays, mapped = read_arrays(latents, shapes)  # mapped: the keys of those memory-mapped
     if deferred:
         bundle.unhashed = (*bundle.unhashed, TIMELINE_LATENTS)
     decoders = [bundle.path / snap["decoder"] for snap in info.snapshots]
     wide = {key: arrays[key].astype(np.float64) for key in ("rotation", "own_mean", "plot_mean")}
-    unchecked = set(range(count)) if mapped else set()
+    unchecked = {(key, index) for key in mapped for index in range(count)}
     return Timeline(info, arrays["z"], arrays["xy"], **wide, decoders=decoders, unchecked=unchecked, file=latents)
 
 
 MAP_BYTES = 16 << 20  # z and xy past this are memory-mapped where stored uncompressed, and checked as shown
 
 
-def read_arrays(file: Path, shapes: dict[str, tuple[int, ...]]) -> tuple[dict[str, np.ndarray], bool]:
+def read_arrays(file: Path, shapes: dict[str, tuple[int, ...]]) -> tuple[dict[str, np.ndarray], set[str]]:
     """float32 arrays of an .npz, each header checked against its expected shape before its data is read, and
-    whether z and xy were memory-mapped (left to Timeline.at to check); all the others are checked here: finite
-    and within the latent limit."""
+    which of z and xy were memory-mapped (left to Timeline to check as used); all the others are checked here:
+    finite and within the latent limit."""
     if sum(int(np.prod(shape)) * 4 for shape in shapes.values()) > MAX_EMBEDDING_BYTES:
         raise BundleError(f"{file}: its arrays exceed the viewer's limit of {MAX_EMBEDDING_BYTES >> 20} MiB")
     open_regular(file, BundleError, "missing").close()  # a FIFO or a folder: one line before zipfile opens it
@@ -149,7 +160,7 @@ def read_arrays(file: Path, shapes: dict[str, tuple[int, ...]]) -> tuple[dict[st
     for key, array in arrays.items():
         if key not in mapped:
             check_values(file, key, array)
-    return arrays, bool(mapped)
+    return arrays, mapped
 
 
 def _header_check(file: Path, key: str, shape: tuple[int, ...]):
@@ -164,5 +175,6 @@ def _header_check(file: Path, key: str, shape: tuple[int, ...]):
 
 def check_values(file: Path | None, key: str, array: np.ndarray) -> None:
     """A timeline's values must be finite and within the latent limit, as the embedding's."""
-    if not np.isfinite(array).all() or not (np.abs(array) <= LATENT_LIMIT).all():
+    low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+    if not -LATENT_LIMIT <= low <= high <= LATENT_LIMIT:  # NaN fails every comparison: refused too
         raise BundleError(f"{file}: '{key}' must be finite and within +-{LATENT_LIMIT:g}")

@@ -53,13 +53,15 @@ def large(monkeypatch):
 
 def test_a_large_stored_timeline_is_mapped_and_checked_as_each_snapshot_is_shown(tmp_path: Path, large):
     found = read_timeline(load_bundle(stored_copy(tmp_path, poison=2)), strict=True)
-    assert found.unchecked == set(range(len(found)))  # nothing of z or xy looked at yet
+    assert found.unchecked == {(key, i) for key in ("z", "xy") for i in range(len(found))}  # nothing looked at yet
     assert over_file_pages(found.xy) and over_file_pages(found.z)  # the file's pages, not a copy
     z, xy = found.at(0)
-    assert 0 not in found.unchecked and xy.shape == (10_000, 2) and np.isfinite(xy).all()
+    assert ("xy", 0) not in found.unchecked and xy.shape == (10_000, 2) and np.isfinite(xy).all()
+    found.places(1)
+    assert ("xy", 1) not in found.unchecked and ("z", 1) in found.unchecked  # the moving dots need xy alone
     with pytest.raises(BundleError, match=r"'xy\[2\]' must be finite"):
         found.at(2)
-    assert 2 in found.unchecked  # still refused the next time
+    assert ("xy", 2) in found.unchecked  # still refused the next time
 
 
 def test_a_small_or_compressed_timeline_is_read_and_checked_at_once(tmp_path: Path, monkeypatch):
@@ -107,3 +109,19 @@ def test_a_snapshot_refused_while_scrubbing_holds_the_timeline_with_a_notice(tmp
     assert state.timeline.position == 5.0 and models.timeline.shown == 5.0
     assert len(notices) == 1 and "'xy[3]' must be finite" in notices[0] and "deleted" not in notices[0]
     assert notices[0].endswith(f"staying at step {models.timeline.timeline.info.snapshots[5]['step']:,}")
+
+
+def test_a_large_timelines_snapshots_are_made_ready_beside_the_frame_loop(tmp_path: Path, large):
+    """SnapshotModels.prepare: every earlier snapshot's columns and decoder, on a thread; a refused one is skipped
+    there and still reported when shown."""
+    from viewer import app, cli
+
+    args = cli.build_parser().parse_args([str(stored_copy(tmp_path, poison=3)), "--headless"])
+    models, _ = app.open_models(args)
+    snapshots = models.timeline
+    snapshots.prepare(models.bundle).join(timeout=60)
+    earlier = set(range(len(snapshots) - 1))
+    assert set(snapshots.decoders) == set(snapshots.rows) == earlier - {3}
+    np.testing.assert_array_equal(snapshots.rows[0], snapshots.timeline.places(0).T)
+    with pytest.raises(BundleError, match=r"'xy\[3\]'"):
+        snapshots.show(models, 3.0)
