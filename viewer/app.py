@@ -118,8 +118,8 @@ def projections_of(bundle, args: argparse.Namespace) -> dict:
     return projections if args.projection == MAP else {PCA: pca, MAP: projections[MAP]}
 
 
-def home_view(plane, bundle, axes: str) -> np.ndarray:
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
+def home_view(plane, points: np.ndarray, bundle, axes: str) -> np.ndarray:
+    home = plane_bounds(plane, points, bundle.bounds)
     return equal_scales(home) if axes == "equal" else home
 
 
@@ -130,14 +130,14 @@ def open_models(args: argparse.Namespace, followed: Followed | None = None) -> t
     projections = projections_of(bundle, args)
     graphs = None if followed is None else (followed.decoder, followed.encoder)
     decoder, encoder, notices = open_sessions(bundle, args, graphs)
-    homes = {name: home_view(plane, bundle, args.axes) for name, plane in projections.items()}
+    placed = {name: (plane, plane.project(bundle.z)) for name, plane in projections.items()}  # a map: its dots
+    homes = {name: home_view(plane, points, bundle, args.axes) for name, (plane, points) in placed.items()}
     shown = next(iter(projections))
     plane = projections[shown]
     decoder.warm_up(plane.lift(homes[shown].mean(axis=1), np.zeros(plane.extra_dims)))
     grid = GridDecoder(decoder, args.precompute) if args.precompute else None
     n = args.precompute
     mode = f"precomputed {n}×{n} grid, interpolated" if grid else "live decode"
-    placed = {name: (plane, plane.project(bundle.z)) for name, plane in projections.items()}  # a map: its dots
     pca, pca_points = next(item for item in placed.values() if isinstance(item[0], Plane))
     index = index_for(bundle.z, pca, pca_points)  # built once: exact neighbours in the latent for every hover
     models = Models(bundle, plane, placed[shown][1], decoder, encoder, grid, args.map_grid, mode, notices, index)

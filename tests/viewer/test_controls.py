@@ -31,7 +31,7 @@ def readme_controls() -> list[str]:
 def fresh():
     bundle = load_bundle(SHIPPED)
     plane = make_plane(bundle.z)
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    home = plane_bounds(plane, plane.project(bundle.z), bundle.bounds)
     return plane, initial_state(plane, home, LAYOUT.size, bundle.image_shape, class_count=len(bundle.class_names))
 
 

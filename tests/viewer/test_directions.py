@@ -28,7 +28,7 @@ DIGITS = {d: (getattr(pygame, f"K_{d}"), str(d)) for d in range(10)}
 def fresh(path=SHIPPED):
     bundle = load_bundle(path)
     plane = make_plane(bundle.z)
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    home = plane_bounds(plane, plane.project(bundle.z), bundle.bounds)
     count = len(bundle.class_names)
     means = class_means(bundle.z, bundle.labels, count)
     return bundle, plane, initial_state(plane, home, LAYOUT.size, bundle.chw, count, class_means=means)
@@ -213,7 +213,7 @@ def test_the_decoded_tile_follows_and_the_arrow_is_drawn(tmp_path):
     assert np.abs(pixels(still, tile) - pixels(moved, tile)).mean() > 5  # a 1.5x step changes the digit
     bundle = load_bundle(SHIPPED)
     plane = make_plane(bundle.z)
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    home = plane_bounds(plane, plane.project(bundle.z), bundle.bounds)
     ends = layout.to_screen(plane.project(np.stack([mean_of(bundle, 1), mean_of(bundle, 7)])), home)
     middle = ends.mean(axis=0).round().astype(int)
     around = pixels(still, pygame.Rect(*(middle - 2), 5, 5))

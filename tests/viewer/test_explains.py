@@ -27,7 +27,7 @@ class FakeModels:
 def fresh(path=SHIPPED):
     bundle = load_bundle(path)
     plane = make_plane(bundle.z)
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    home = plane_bounds(plane, plane.project(bundle.z), bundle.bounds)
     return bundle, plane, initial_state(plane, home, LAYOUT.size, bundle.chw, class_count=len(bundle.class_names))
 
 

@@ -26,7 +26,7 @@ LAYOUT = make_layout(window_size())
 def fresh(bundle_path=SHIPPED):
     bundle = load_bundle(bundle_path)
     plane = make_plane(bundle.z)
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    home = plane_bounds(plane, plane.project(bundle.z), bundle.bounds)
     return bundle, plane, initial_state(plane, home, LAYOUT.size, bundle.image_shape)
 
 

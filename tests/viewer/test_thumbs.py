@@ -57,7 +57,7 @@ def test_their_side_shrinks_with_their_count_down_to_a_legible_size():
 def test_zooming_in_on_the_shipped_bundle_shows_its_digits(tmp_path):
     bundle = load_bundle(SHIPPED)
     plane = make_plane(bundle.z)
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    home = plane_bounds(plane, plane.project(bundle.z), bundle.bounds)
     white = np.array(INK[-1])
 
     def ink_pixels(shot: pygame.Surface, plot: pygame.Rect) -> int:

@@ -95,7 +95,7 @@ def test_unwritable_stats_path_is_one_line(tmp_path: Path):
 def setup(bundle_path=SHIPPED):
     bundle = load_bundle(bundle_path)
     plane = make_plane(bundle.z)
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    home = plane_bounds(plane, plane.project(bundle.z), bundle.bounds)
     layout = make_layout(window_size())
     return bundle, plane, layout, initial_state(plane, home, layout.size, bundle.image_shape)
 

@@ -29,7 +29,7 @@ def shift_click(pos):
 def fresh(path=SHIPPED):
     bundle = load_bundle(path)
     plane = make_plane(bundle.z)
-    home = plane_bounds(plane, bundle.z, bundle.bounds)
+    home = plane_bounds(plane, plane.project(bundle.z), bundle.bounds)
     state = initial_state(plane, home, LAYOUT.size, bundle.chw, class_count=len(bundle.class_names))
     state.route.variational = bundle.variational
     return plane, state
