@@ -32,8 +32,29 @@ def test_make_bench_runs_on_a_tiny_setting(tmp_path: Path, mnist_root: Path):
     assert results["torch_side"]["training"]["digits"] == 4096
     table = (out / "bench.md").read_text()
     assert "| decode one latent, viewer settings" in table and "cold start" in table
-    assert "| 50,000 points: zoom re-render" in table
+    assert "| 50,000 points: zoom, a wheel notch every frame" in table
+    timeline = results["timeline_scale"]  # the shipped mnist-ae's timeline, tiled
+    assert timeline["snapshots"] == 12 and timeline["scrub"]["frames"] == timeline["baseline"]["scrub"]["frames"] == 20
+    assert "| 50,000 points on a 12-snapshot timeline: the timeline bar dragged every frame" in table
     assert (out / "frame_times.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_scaled_timeline_is_the_sources_copied_and_opens_strictly(tmp_path: Path):
+    from benchmarks.run import scale_bundle
+    from viewer.bundle import load_bundle
+    from viewer.bundle.timeline import read_timeline
+
+    source = load_bundle(ROOT / "models" / "mnist-ae")
+    bundle = load_bundle(scale_bundle(source, 3000, tmp_path / "bundle", with_timeline=True), strict=True)
+    copied, original = read_timeline(bundle, strict=True), read_timeline(source, strict=True)
+    assert len(copied) == len(original) and copied.info == original.info
+    rng = np.random.default_rng(0)  # scale_bundle tiles with seed 0: the same draw says whose copy each point is
+    picked = rng.integers(0, len(source.z), size=3000)
+    for index in range(len(copied)):
+        spread = original.places(index).std(axis=0).max()
+        gap = np.abs(copied.places(index) - original.places(index)[picked]).max()
+        assert gap < spread / 2, index  # each copy sits by its source at every snapshot, jittered
+    np.testing.assert_allclose(copied.latents(len(copied) - 1), bundle.z)  # the last snapshot is the bundle itself
 
 
 def test_tiled_digits_are_shifted_copies_of_the_sources():
