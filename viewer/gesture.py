@@ -60,9 +60,9 @@ class Glide:
         return self.job.result
 
     def previewing(self, bounds: np.ndarray, rest) -> bool:
-        """Show a preview this frame: the view moved away from an exact picture of the same rest, which can
-        still be scaled to it."""
-        if self.exact is None or rest != self.exact_rest or np.array_equal(bounds, self.exact_view):
+        """Show a preview this frame: the view is not settled on an exact picture of the same rest, which can
+        still be scaled to it (a gesture back onto the exact picture's own view shows it as it is, unscaled)."""
+        if self.exact is None or rest != self.exact_rest:
             return False
         old, new = self.exact_view[:, 1] - self.exact_view[:, 0], bounds[:, 1] - bounds[:, 0]
         return bool(np.all(old / new < PREVIEW_LIMIT) and np.all(new / old < PREVIEW_LIMIT))
