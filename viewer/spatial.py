@@ -74,13 +74,16 @@ class GridIndex:
             found, distances = self._candidates(self._positions(*window), target, visible)
             if len(found) >= k:
                 reach = float(np.sqrt(np.partition(distances, k - 1)[k - 1])) * (1 + SLACK) + 1e-12
-                if self._clearance(uv, window) < reach:  # nearer points may lie outside the square
-                    positions = self._disc(uv, reach)
-                    if positions is None:
-                        break
-                    found, distances = self._candidates(positions, target, visible)
-                return self._best(found, distances, k)
-            radius = self._wider(radius)  # classes are hidden around here: look much wider
+                if self._clearance(uv, window) >= reach:
+                    return self._best(found, distances, k)
+                positions = self._disc(uv, reach)  # nearer points may lie outside the square
+                if positions is not None:
+                    return self._best(*self._candidates(positions, target, visible), k)
+            # too few shown here (hidden classes), or a reach so long its disc holds much of the embedding (a target
+            # off the grid, whose edge cells gather far outliers): a wider square finds nearer points
+            radius = self._wider(radius)
+            if radius is not None and self._count(self._window(col, row, radius)) > BRUTE_FRACTION * len(self.z):
+                break
         return nearest(self.z, target, k, visible)  # too much of the embedding to look at: scan it all
 
     def around(self, uv: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
