@@ -42,7 +42,9 @@ class Glide:
     def advance(self, bounds: np.ndarray, panning: bool) -> None:
         """Note whether the view moved this frame, and bin the next slice of a pending exact picture."""
         now = bounds.tobytes()
-        if now != self.seen or panning:
+        if self.seen is None:  # the view the window opened on: no gesture yet
+            self.seen = now
+        elif now != self.seen or panning:
             self.seen, self.moved_at = now, self.clock()
         if self.job is not None and self.settled():
             started = time.perf_counter()
