@@ -31,7 +31,7 @@ from latent_common.errors import reason
 from latent_common.files import open_regular
 from viewer.bundle import EMBEDDING, LATENT_LIMIT, MAP, METADATA, Bundle, BundleError, MapInfo, sha256_file
 from viewer.explore import Plane, make_plane
-from viewer.spatial import INDEX_MIN_POINTS, GridIndex
+from viewer.spatial import INDEX_MIN_POINTS, GridIndex, index_for
 
 # The lift's blend, chosen on 10,000 MNIST latents (mnist-ae-8d) on their UMAP map: each of 2,000 dots left out
 # and decoded from the others' blend at its place, MSE to its image (docs/maps.md). Reach 8 spacings, power 1.5:
@@ -130,7 +130,7 @@ class MapProjection:
         self.chunk = queries_within(PAIR_BUDGET, self.index)  # map points a pass, as dense as the densest cell
         self.spacing = typical_spacing(self.index, self.xy)  # map units
         self.reach = REACH * self.spacing  # R
-        self._latent_index: GridIndex | None = None  # built on first use, for project() past INDEX_MIN_POINTS
+        self._latent_index = None  # spatial.index_for's, built on first use, for project() past INDEX_MIN_POINTS
 
     @property
     def dim(self) -> int:
@@ -181,20 +181,29 @@ class MapProjection:
         near = t < 1.0
         return owner[near], index[near], t[near]
 
-    def distance_to_data(self, uv: np.ndarray) -> np.ndarray:
+    def distance_to_data(self, uv: np.ndarray, beyond: float | None = None) -> np.ndarray:
         """(N, 2) map points -> (N,) distance to the nearest dot, in typical dot spacings: 0 on a dot, about 1
-        between neighbouring dots, past a few in a gap; past REACH the lift fades to the mean latent."""
+        between neighbouring dots, past a few in a gap; past REACH the lift fades to the mean latent. beyond: a
+        distance (in spacings) past which the exact figure isn't wanted: inf there (a hover far out between a
+        million dots' clusters would otherwise look at most of them)."""
         uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
         gap = np.full(len(uv), np.inf)  # (N,) map units
         todo, reach = np.arange(len(uv)), self.reach
-        while len(todo) and reach <= 4 * self.reach:  # once wider, for the points still without a dot
+        widest = 4 * self.reach if beyond is None else max(beyond * self.spacing, self.reach)
+        while len(todo):  # once wider, for the points still without a dot
+            reach = min(reach, widest)
             for start in range(0, len(todo), self.chunk):
                 part = todo[start : start + self.chunk]
                 owner, dot = self.index.around(uv[part], reach)
                 nearest_gap = np.full(len(part), np.inf)
                 np.minimum.at(nearest_gap, owner, np.hypot(*(self.xy[dot] - uv[part][owner]).T))
                 gap[part] = np.where(nearest_gap <= reach, nearest_gap, np.inf)  # beyond reach: maybe not the nearest
-            todo, reach = todo[np.isinf(gap[todo])], reach * 4
+            todo = todo[np.isinf(gap[todo])]
+            if reach >= widest:
+                break
+            reach *= 4
+        if beyond is not None:
+            return gap / self.spacing
         for i in todo:  # far out: the index looks as far as it takes
             gap[i] = np.hypot(*(self.xy[self.index.nearest(uv[i], 1)[0]] - uv[i]))
         return gap / self.spacing
@@ -210,10 +219,10 @@ class MapProjection:
     def nearest_latent(self, z: np.ndarray) -> np.ndarray:
         """(N, D) latents -> (N,) index of the nearest test latent to each (Euclidean, as explore.nearest)."""
         z = np.asarray(z, dtype=np.float32).reshape(-1, self.dim)
-        if len(self.z) > INDEX_MIN_POINTS:  # exact through a grid over the PCA plane, which never overstates
+        if len(self.z) > INDEX_MIN_POINTS:  # exact through an index (spatial.index_for)
             if self._latent_index is None:
                 plane = make_plane(self.z)
-                self._latent_index = GridIndex(self.z, plane, plane.project(self.z))
+                self._latent_index = index_for(self.z, plane, plane.project(self.z))
             return np.array([self._latent_index.nearest(row, 1)[0] for row in z], dtype=np.int64)
         found = np.empty(len(z), dtype=np.int64)
         rows = max((1 << 20) // (len(self.z) * self.dim), 1)  # about a million differences at a time

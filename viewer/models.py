@@ -16,9 +16,11 @@ from viewer.anomaly import ErrorScale, error_scale, scale_for
 from viewer.bundle import Bundle
 from viewer.explore import Plane
 from viewer.inference import GridDecoder, OnnxModel
+from viewer.leaves import LeafIndex
 from viewer.mapping import MapProjection
 from viewer.spatial import GridIndex
 
+HOVER_GAP = 16.0  # dot spacings past which a hover's distance to the map's dots is "far" (its fade has long bottomed)
 PLANE, MAP, PCA = "plane", "map", "pca"  # the projections' names: the plane alone, or the map and the PCA plane
 
 
@@ -33,7 +35,7 @@ class Models:
     map_grid: int  # the manifold map's tiles per side
     mode: str  # "live decode", or the precompute grid, for the HUD
     notices: list[str]  # warnings the HUD keeps showing
-    index: GridIndex | None = None  # neighbours of a large embedding (spatial.index_for); None: the full scan
+    index: GridIndex | LeafIndex | None = None  # neighbours of a large embedding (spatial.index_for); None: full scan
     errors: ErrorScale | None = None  # each test image's reconstruction error, computed on first use
     shown: tuple = field(default=(None, None))  # (hidden classes, their mask): the last `visible` answer
     listed: tuple = field(default=(None, ()))  # (hidden classes, the worst images among the rest): `worst`'s last
@@ -86,7 +88,8 @@ class Models:
         point, so a still mouse costs no search each frame."""
         key = (uv.tobytes(), self.projection)
         if self.measured[0] != key:
-            far = self.plane.distance_to_data(uv[None])[0] if isinstance(self.plane, MapProjection) else 0.0
+            on_map = isinstance(self.plane, MapProjection)
+            far = self.plane.distance_to_data(uv[None], beyond=HOVER_GAP)[0] if on_map else 0.0
             self.measured = (key, round(float(far), 1))
         return self.measured[1]
 

@@ -169,7 +169,7 @@ class Scene:
                 found = grid.nearest(where, count, visible) if grid else nearest(models.points, where, count, visible)
             elif then is not None:  # an earlier moment of training: its own latents, a full scan
                 found = nearest(then, state.z[0], count, visible)
-            elif models.index is not None:  # many points: the grid gives the same answer, looking at a few hundred
+            elif models.index is not None:  # many points: the index gives the same answer, looking at a few thousand
                 found = models.index.nearest(state.z[0], count, visible)
             else:
                 found = nearest(models.bundle.z, state.z[0], count, visible)

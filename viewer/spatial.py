@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from viewer.explore import Plane, nearest
+from viewer.leaves import LeafIndex
 
 POINTS_PER_CELL = 4  # on average; a hover looks at a few cells around the target, whatever M is
 EDGE_PERCENT = 0.5  # the grid spans the 0.5th to 99.5th percentile of the points on each axis
@@ -203,7 +204,10 @@ def grid_shape(count: int, span: np.ndarray) -> tuple[int, int]:
     return columns, max(1, min(cells // columns, MAX_CELLS // columns))
 
 
-def index_for(z: np.ndarray, plane: Plane, points: np.ndarray) -> GridIndex | None:
-    """A grid index for an embedding past INDEX_MIN_POINTS; None below, where the full scan takes under a
-    millisecond and small bundles keep exactly the neighbours they always had."""
-    return GridIndex(z, plane, points) if len(z) > INDEX_MIN_POINTS else None
+def index_for(z: np.ndarray, plane: Plane, points: np.ndarray) -> GridIndex | LeafIndex | None:
+    """An index for an embedding past INDEX_MIN_POINTS: the grid over its plane up to 2-D (the plane is the latent
+    itself), leaves.LeafIndex above, where the plane alone bounds a distance too loosely; None below, where the
+    full scan takes under a millisecond and small bundles keep exactly the neighbours they always had."""
+    if len(z) <= INDEX_MIN_POINTS:
+        return None
+    return GridIndex(z, plane, points) if plane.dim <= 2 else LeafIndex(z, plane)

@@ -1,0 +1,66 @@
+"""The leaf index answers exactly what the full scan (explore.nearest) answers, for latents above 2-D."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.viewer.test_spatial import assert_same, clustered, targets
+from viewer import leaves
+from viewer.explore import make_plane, nearest
+from viewer.leaves import LeafIndex
+from viewer.spatial import INDEX_MIN_POINTS, GridIndex, index_for
+
+
+@pytest.mark.parametrize("dim", [3, 8, 16])
+@pytest.mark.parametrize("count", [7, 500, 20_000])
+def test_matches_the_full_scan(dim: int, count: int):
+    rng = np.random.default_rng(dim * 1000 + count)
+    z = clustered(rng, count, dim)
+    index = LeafIndex(z, make_plane(z))
+    for target in targets(rng, z, 25):
+        for k in (k for k in (1, 4, 9) if k <= count):
+            assert_same(index, z, target, k)
+
+
+def test_matches_the_full_scan_with_classes_hidden():
+    rng = np.random.default_rng(8)
+    z = clustered(rng, 20_000, 8)
+    labels = rng.integers(0, 10, len(z))
+    index = LeafIndex(z, make_plane(z))
+    for hidden in ([3], [0, 1, 2, 4, 5, 6, 7, 8], list(range(9))):
+        visible = ~np.isin(labels, hidden)
+        for target in targets(rng, z, 10):
+            assert_same(index, z, target, 4, visible)
+    nothing = np.zeros(len(z), bool)
+    assert len(index.nearest(z[0], 4, nothing)) == 0 == len(nearest(z, z[0], 4, nothing))
+
+
+def test_tied_distances_come_lowest_index_first():
+    z = np.repeat(np.eye(5, dtype=np.float32)[None, 0], 300, axis=0)  # 300 copies of one point
+    z[150:] += 1.0
+    assert list(LeafIndex(z, make_plane(z)).nearest(z[0], 4)) == [0, 1, 2, 3]
+
+
+def test_a_point_between_clusters_reads_a_few_leaves_not_all(monkeypatch):
+    """The reason for the index: a blend of two clusters' latents, near no one, still looks at a few leaves."""
+    rng = np.random.default_rng(3)
+    z = clustered(rng, 100_000, 8)
+    index = LeafIndex(z, make_plane(z))
+    read = []
+    real = np.einsum
+    monkeypatch.setattr(leaves.np, "einsum", lambda spec, *a: read.append(len(a[0])) or real(spec, *a))
+    between = (z[z[:, 0] > 2][0] + z[z[:, 0] < -2][0]) / 2  # halfway between two far latents
+    found = index.nearest(between, 4)
+    monkeypatch.undo()
+    assert_same(index, z, between, 4)
+    assert sum(read[1:]) < len(z) / 10, sum(read[1:])  # the distances computed: a small part of the embedding
+    assert len(found) == 4
+
+
+def test_index_for_takes_the_grid_up_to_2_d_and_leaves_above():
+    rng = np.random.default_rng(1)
+    for dim, kind in ((2, GridIndex), (8, LeafIndex)):
+        z = clustered(rng, INDEX_MIN_POINTS + 1, dim)
+        plane = make_plane(z)
+        assert isinstance(index_for(z, plane, plane.project(z)), kind)
