@@ -70,6 +70,22 @@ def test_distance_to_data_is_zero_on_a_dot_and_in_spacings_between(projection: M
     assert halfway == pytest.approx(np.hypot(*(a - b)) / 2 / projection.spacing, rel=1e-9)
 
 
+def test_a_hovers_distance_is_exact_up_to_beyond_and_far_past_it(projection: MapProjection, monkeypatch):
+    """The window asks only up to `beyond` spacings (past it the tile has long faded): far out it is inf, found
+    without the index's search of every dot."""
+    rng = np.random.default_rng(4)
+    near = projection.xy[:50] + rng.normal(scale=projection.spacing * 3, size=(50, 2))
+    far = projection.xy.mean(axis=0) + rng.normal(scale=200 * projection.spacing, size=(50, 2))
+    uv = np.concatenate([near, far])
+    exact = projection.distance_to_data(uv)
+    monkeypatch.setattr(projection.index, "nearest", lambda *args: pytest.fail("searched every dot"))
+    got = projection.distance_to_data(uv, beyond=16)
+    within = exact <= 16
+    assert within.sum() > 40 and (~within).sum() > 20  # both kinds of place were tried
+    np.testing.assert_allclose(got[within], exact[within])
+    assert np.isinf(got[~within]).all()
+
+
 def test_batched_lift_matches_one_point_at_a_time(projection: MapProjection):
     points = np.random.default_rng(1).uniform(-3, 13, size=(300, 2))
     batch = projection.lift(points)
