@@ -35,9 +35,9 @@ SATURATED = 64  # dots on one pixel past which it is opaque to 8 bits: (1 - 170/
 
 
 def centres(points: np.ndarray, view: np.ndarray, size: tuple[int, int],
-            part: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+            part: slice = slice(None), shift: float = 0.5) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Plane points (N, 2) -> each one's pixel column and row in a plot of size (W, H), as floats rounded the way
-    Layout.to_screen rounds them, plus 0.5 (so truncating a non-negative one rounds it)."""
+    Layout.to_screen rounds them, plus `shift`: 0.5, so truncating a non-negative one rounds it."""
     (x_low, x_high), (y_low, y_high) = view
     width, height = size
     centre, xs, ys = columns(points)
@@ -45,10 +45,10 @@ def centres(points: np.ndarray, view: np.ndarray, size: tuple[int, int],
     # in place, in float32: each pass over a million points reads half what float64 would
     x = np.subtract(xs, np.float32(x_low - centre[0]))
     x *= np.float32((width - 1) / (x_high - x_low))
-    x += np.float32(0.5)
+    x += np.float32(shift)
     y = np.subtract(ys, np.float32(y_low - centre[1]))
     y *= np.float32(-(height - 1) / (y_high - y_low))
-    y += np.float32(height - 1 + 0.5)
+    y += np.float32(height - 1 + shift)
     return x, y
 
 
@@ -123,17 +123,22 @@ def canvas_pixels(points: np.ndarray, labels: np.ndarray, view: np.ndarray, size
                   part: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """The canvas pixel (K,) of each visible dot among points[part] that reaches the plot, and its index (K,)
     into `points`, ascending: the order the sprites would be blitted in."""
-    width, height = size
-    high = height + 2 * PAD
-    x, y = centres(points, view, size, part)
-    keep = (x >= -PAD) & (x < width + PAD) & (y >= -PAD) & (y < height + PAD)
+    wide, high = size[0] + 2 * PAD, size[1] + 2 * PAD
+    # canvas column and row + 1, + 0.5: truncated to int32 (fast), the canvas is 1..wide; 0, below, or beyond (or a
+    # value int32 can't hold, which converts to a negative) lies outside, and one unsigned compare finds it
+    x, y = centres(points, view, size, part, shift=0.5 + PAD + 1)
+    column, row = x.astype(np.int32), y.astype(np.int32)
+    column -= 1
+    row -= 1
+    keep = (column.view(np.uint32) < wide) & (row.view(np.uint32) < high)
     if hidden:
         shown = np.ones(max(int(labels.max()) + 1, 1), dtype=bool)
         shown[[label for label in hidden if label < len(shown)]] = False
         keep &= shown[labels[part]]
     drawn = np.flatnonzero(keep)  # (K,) within the part
-    pixel = (x[drawn] + PAD).astype(np.intp) * high + (y[drawn] + PAD).astype(np.intp)  # (K,) canvas pixel
-    return pixel, (drawn + (part.start or 0)).astype(np.int32)
+    column *= high
+    column += row
+    return column[drawn], (drawn + (part.start or 0)).astype(np.int32)  # (K,) canvas pixels, and their dots
 
 
 def spread(canvas: np.ndarray, combine: np.ufunc, size: tuple[int, int]) -> np.ndarray:
