@@ -1,26 +1,15 @@
-"""The leaf index answers exactly what the full scan (explore.nearest) answers, for latents above 2-D."""
+"""The leaf index answers exactly what the full scan (explore.nearest) answers, for latents above 2-D (and on
+test_spatial.py's random data of every shape, beside the grid index)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from tests.viewer.test_spatial import assert_same, clustered, targets
 from viewer import leaves
 from viewer.explore import make_plane, nearest
 from viewer.leaves import LeafIndex
 from viewer.spatial import INDEX_MIN_POINTS, GridIndex, index_for
-
-
-@pytest.mark.parametrize("dim", [3, 8, 16])
-@pytest.mark.parametrize("count", [7, 500, 20_000])
-def test_matches_the_full_scan(dim: int, count: int):
-    rng = np.random.default_rng(dim * 1000 + count)
-    z = clustered(rng, count, dim)
-    index = LeafIndex(z, make_plane(z))
-    for target in targets(rng, z, 25):
-        for k in (k for k in (1, 4, 9) if k <= count):
-            assert_same(index, z, target, k)
 
 
 def test_matches_the_full_scan_with_classes_hidden():

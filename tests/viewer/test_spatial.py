@@ -1,4 +1,5 @@
-"""The grid index answers exactly what the full scan (explore.nearest) answers, on random data of every shape."""
+"""The grid index (and the leaf index: test_leaves.py) answers exactly what the full scan (explore.nearest)
+answers, on random data of every shape."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from viewer.explore import make_plane, nearest
+from viewer.leaves import LeafIndex
 from viewer.spatial import INDEX_MIN_POINTS, GridIndex, grid_shape, index_for
 
 
@@ -39,12 +41,13 @@ def assert_same(index: GridIndex, z: np.ndarray, target: np.ndarray, k: int, vis
     np.testing.assert_array_equal(got, by_index)
 
 
-@pytest.mark.parametrize("dim", [2, 3, 8])
+@pytest.mark.parametrize("kind", [GridIndex, LeafIndex])
+@pytest.mark.parametrize("dim", [2, 3, 8, 16])
 @pytest.mark.parametrize("count", [7, 500, 20_000])
-def test_matches_the_full_scan(dim: int, count: int):
+def test_matches_the_full_scan(kind, dim: int, count: int):
     rng = np.random.default_rng(dim * 1000 + count)
     z = clustered(rng, count, dim)
-    index = GridIndex(z, make_plane(z))
+    index = kind(z, make_plane(z))
     for target in targets(rng, z, 25):
         for k in (k for k in (1, 4, 9) if k <= count):  # the full scan itself wants k <= M without a mask
             assert_same(index, z, target, k)
