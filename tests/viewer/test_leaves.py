@@ -5,24 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.viewer.test_spatial import assert_same, clustered, targets
+from tests.viewer.test_spatial import assert_same, clustered
 from viewer import leaves
-from viewer.explore import make_plane, nearest
+from viewer.explore import make_plane
 from viewer.leaves import LeafIndex
 from viewer.spatial import INDEX_MIN_POINTS, GridIndex, index_for
-
-
-def test_matches_the_full_scan_with_classes_hidden():
-    rng = np.random.default_rng(8)
-    z = clustered(rng, 20_000, 8)
-    labels = rng.integers(0, 10, len(z))
-    index = LeafIndex(z, make_plane(z))
-    for hidden in ([3], [0, 1, 2, 4, 5, 6, 7, 8], list(range(9))):
-        visible = ~np.isin(labels, hidden)
-        for target in targets(rng, z, 10):
-            assert_same(index, z, target, 4, visible)
-    nothing = np.zeros(len(z), bool)
-    assert len(index.nearest(z[0], 4, nothing)) == 0 == len(nearest(z, z[0], 4, nothing))
 
 
 def test_tied_distances_come_lowest_index_first():

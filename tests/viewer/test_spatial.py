@@ -53,16 +53,19 @@ def test_matches_the_full_scan(kind, dim: int, count: int):
             assert_same(index, z, target, k)
 
 
+@pytest.mark.parametrize("kind", [GridIndex, LeafIndex])
 @pytest.mark.parametrize("dim", [2, 8])
-def test_matches_the_full_scan_with_classes_hidden(dim: int):
+def test_matches_the_full_scan_with_classes_hidden(kind, dim: int):
     rng = np.random.default_rng(dim)
     z = clustered(rng, 20_000, dim)
     labels = rng.integers(0, 10, len(z))
-    index = GridIndex(z, make_plane(z))
+    index = kind(z, make_plane(z))
     for hidden in ([3], [0, 1, 2, 4, 5, 6, 7, 8], list(range(9))):
         visible = ~np.isin(labels, hidden)
         for target in targets(rng, z, 10):
             assert_same(index, z, target, 4, visible)
+    nothing = np.zeros(len(z), bool)
+    assert len(index.nearest(z[0], 4, nothing)) == 0 == len(nearest(z, z[0], 4, nothing))
 
 
 def test_fewer_visible_points_than_k_gives_them_all():
