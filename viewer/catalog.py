@@ -199,7 +199,15 @@ def timeline_line(bundle: Bundle, strict: bool = False) -> str:
     if not (bundle.path / TIMELINE).is_dir():
         return f"{where}; its files are not here (a wheel leaves them out)"
     found = read_timeline(bundle, strict)  # damaged: with strict an error, else a warning and None
-    return f"{where}; {'its files verify' if found is not None else 'NOT usable: ' + bundle.warnings[-1]}"
+    if found is None:
+        return f"{where}; NOT usable: {bundle.warnings[-1]}"
+    try:
+        found.check()  # a large timeline's values, which the window checks a snapshot at a time
+    except BundleError as exc:
+        if strict:
+            raise
+        return f"{where}; NOT usable: {exc}"
+    return f"{where}; its files verify"
 
 
 def info_lines(path: Path, strict: bool = False) -> list[str]:

@@ -70,6 +70,11 @@ class Timeline:
         """(M, D) snapshot index's test latents, checked on first use."""
         return self._checked("z", index)
 
+    def check(self) -> None:
+        """Every snapshot's values now, as --info reports them (a BundleError for the first refused)."""
+        for index in range(len(self)):
+            self.at(index)
+
     def _checked(self, key: str, index: int) -> np.ndarray:
         array = getattr(self, key)[index]
         if (key, index) in self.unchecked:

@@ -125,3 +125,15 @@ def test_a_large_timelines_snapshots_are_made_ready_beside_the_frame_loop(tmp_pa
     np.testing.assert_array_equal(snapshots.rows[0], snapshots.timeline.places(0).T)
     with pytest.raises(BundleError, match=r"'xy\[3\]'"):
         snapshots.show(models, 3.0)
+
+
+def test_info_checks_every_snapshot_of_a_large_timeline(tmp_path: Path, large):
+    """--info looks at what the window checks as it goes: a refused snapshot says NOT usable, --strict fails."""
+    from viewer.catalog import timeline_line
+
+    bundle = load_bundle(stored_copy(tmp_path, poison=4))
+    line = timeline_line(bundle, strict=False)
+    assert "NOT usable" in line and "'xy[4]' must be finite" in line
+    with pytest.raises(BundleError, match=r"'xy\[4\]'"):
+        timeline_line(load_bundle(bundle.path), strict=True)
+    assert "its files verify" in timeline_line(load_bundle(stored_copy(tmp_path / "clean")), strict=True)
