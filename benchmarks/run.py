@@ -208,7 +208,7 @@ def scaled_timeline(timeline: Timeline, z: np.ndarray, picked: np.ndarray, file:
     if timeline.info.plot != "latent":
         raise ValueError("a scaled timeline is made from a 2-D latent's (its plot is the latent itself)")
     last = len(timeline) - 1
-    snaps = [jittered_latents(timeline.z[index], picked) for index in range(last)] + [z]
+    snaps = [jittered_latents(timeline.latents(index), picked) for index in range(last)] + [z]
     aligned = [
         (own - timeline.own_mean[index]) @ timeline.rotation[index] + timeline.plot_mean[index]
         for index, own in enumerate(snaps)

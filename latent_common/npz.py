@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from tokenize import TokenError
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -96,22 +96,29 @@ def stored(info: zipfile.ZipInfo) -> bool:
     return info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1 and info.compress_size == info.file_size
 
 
-def map_member(
+class Stored(NamedTuple):
+    """Where a stored member's data lies in its file: read in place, as a whole or a row at a time."""
+
+    offset: int  # of its first data byte
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+def stored_member(
     file: Path,
     info: zipfile.ZipInfo,
     key: str,
     error: type[UserError],
     check: Callable[[tuple[int, ...], np.dtype], None] | None = None,
-) -> np.ndarray | None:
-    """A stored member (see `stored`) as a read-only array over the file's pages, its .npy header checked first
-    (check(shape, dtype) as read_member's); None for a Fortran-ordered array (read it instead: mapped, its rows
-    would be scattered over the file).
+) -> Stored | None:
+    """Where a stored member's data lies (see `stored`), its .npy header checked first (check(shape, dtype) as
+    read_member's); None for a Fortran-ordered array (read it instead: its rows would be scattered).
 
-    The zip's CRC is not checked (that would read every page): the caller's hash covers the file. The member's
+    The zip's CRC is not checked (that would read every byte): the caller's hash covers the file. The member's
     size must match its header exactly, as when it is read.
     """
     try:
-        with file.open("rb") as handle:
+        with open_regular(file, error) as handle:
             handle.seek(info.header_offset)
             local = handle.read(LOCAL_HEADER.size)
             if len(local) < LOCAL_HEADER.size or local[:4] != LOCAL_SIGNATURE:
@@ -132,10 +139,45 @@ def map_member(
                 raise error(f"{shown(file)}: '{key}' is truncated (its header declares {size} data bytes)")
             if data_start + size < end:
                 raise error(f"{shown(file)}: '{key}' holds more data than its header declares")
+    except (OSError, ValueError) as exc:  # I/O
+        raise error(f"{shown(file)}: '{key}' cannot be read ({reason(exc, 120)})") from None
+    return Stored(data_start, tuple(shape), dtype)
+
+
+def map_member(
+    file: Path,
+    info: zipfile.ZipInfo,
+    key: str,
+    error: type[UserError],
+    check: Callable[[tuple[int, ...], np.dtype], None] | None = None,
+) -> np.ndarray | None:
+    """A stored member as a read-only array over the file's pages (see stored_member). A file cut short while
+    mapped would fault the process (SIGBUS) where a page is gone: map only what a hash covers and nothing edits."""
+    where = stored_member(file, info, key, error, check)
+    if where is None:
+        return None
+    try:
+        with file.open("rb") as handle:
             pages = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid once the file is closed
     except (OSError, ValueError) as exc:  # I/O, or a file mmap refuses
         raise error(f"{shown(file)}: '{key}' cannot be read ({reason(exc, 120)})") from None
-    return np.frombuffer(pages, dtype=dtype, count=math.prod(shape), offset=data_start).reshape(shape)
+    return np.frombuffer(pages, dtype=where.dtype, count=math.prod(where.shape), offset=where.offset).reshape(
+        where.shape
+    )
+
+
+def read_row(handle: BinaryIO, where: Stored, index: int, file: Path, key: str, error: type[UserError]) -> np.ndarray:
+    """Row `index` of a stored member, read from an open handle at its place (os.pread: no shared position, so
+    threads may read at once), native byte order. A file cut short since is one error, not a fault."""
+    shape = where.shape[1:]
+    size = math.prod(shape) * where.dtype.itemsize
+    try:
+        data = os.pread(handle.fileno(), size, where.offset + index * size)
+    except OSError as exc:
+        raise error(f"{shown(file)}: '{key}[{index}]' cannot be read ({exc.strerror or reason(exc)})") from None
+    if len(data) < size:
+        raise error(f"{shown(file)}: '{key}[{index}]' is cut short (the file changed since it was opened)")
+    return np.frombuffer(data, dtype=where.dtype).reshape(shape).astype(where.dtype.newbyteorder("="), copy=False)
 
 
 def read_arrays(file: Path, keys: Iterable[str], limit: int, error: type[UserError]) -> dict[str, np.ndarray]:

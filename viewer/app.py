@@ -155,6 +155,8 @@ def open_models(args: argparse.Namespace, followed: Followed | None = None) -> t
 def adopt_snapshot(state: ViewState, models: Models, args: argparse.Namespace, found: Followed) -> None:
     """--follow found new snapshots: the models become the run's as it is now (in place: the scene keeps them)."""
     fresh, homes = open_models(args, found)
+    if models.timeline is not None:
+        models.timeline.stop()
     vars(models).update(vars(fresh))
     follow_run(state, len(fresh.timeline) if fresh.timeline is not None else 0, homes)
 
@@ -331,6 +333,8 @@ def run(args: argparse.Namespace, script: Script | None = None) -> dict:
             save_png(pygame.display.get_surface(), args.screenshot)
     finally:
         pygame.quit()
+        if models.timeline is not None:
+            models.timeline.stop()
     if models.hashing is not None:
         models.hashing.finish()  # a short run still says whether the embedding changed
     summary = stats.summary(models.decoder.provider, models.mode)

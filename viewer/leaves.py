@@ -40,6 +40,8 @@ class LeafIndex:
         """Indices of the k latents nearest to target (D,) among the visible ones, nearest first: the same as
         `explore.nearest(z, target, k, visible)`, distances computed alike; exact ties lowest index first."""
         target = np.asarray(target, dtype=self.z.dtype)
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64)
         gap = np.maximum(self.low - target, 0) + np.maximum(target - self.high, 0)  # (L, D): one of the two is 0
         bound = np.einsum("ld,ld->l", gap, gap) * (1 - SLACK)
         leaves = np.argsort(bound, kind="stable")

@@ -38,6 +38,9 @@ class SnapshotModels:
         self.rows: dict[int, np.ndarray] = {}  # each snapshot's plot points as (2, M) columns, made on first use
         self.moving = False  # the last update showed another position: the timeline is playing or being dragged
         self.providers = [models.decoder.provider]
+        self.dim = models.bundle.latent_dim
+        self.preparing: threading.Thread | None = None
+        self.stopping = threading.Event()
 
     def __len__(self) -> int:
         return len(self.timeline)
@@ -46,7 +49,7 @@ class SnapshotModels:
         if index not in self.planes:
             found = self.timeline
             if found.info.plot == "latent":
-                dim = found.z.shape[2]
+                dim = self.dim
                 rotation = found.rotation[index]
                 origin = (found.own_mean[index] - found.plot_mean[index] @ rotation.T)[:dim]
                 self.planes[index] = Plane(origin, rotation[:dim], np.zeros((dim, 0)), np.zeros(0))
@@ -68,15 +71,25 @@ class SnapshotModels:
 
         def work() -> None:
             for index in range(len(self) - 1):
+                if self.stopping.is_set():
+                    return
                 try:
                     self.columns(index)
+                    self.timeline.latents(index)
                     self.decoder(index, bundle)
                 except BundleError:
                     continue
 
-        thread = threading.Thread(target=work, name="timeline-prepare", daemon=True)
-        thread.start()
-        return thread
+        self.preparing = threading.Thread(target=work, name="timeline-prepare", daemon=True)
+        self.preparing.start()
+        return self.preparing
+
+    def stop(self) -> None:
+        """End `prepare` between two snapshots and wait for it: a process that exits while the thread is inside
+        onnxruntime (opening a session) aborts instead of exiting with its own status."""
+        self.stopping.set()
+        if self.preparing is not None:
+            self.preparing.join()
 
     def earlier(self) -> int | None:
         """The index of the snapshot whose model decodes now; None at the last (the bundle itself)."""
@@ -108,10 +121,12 @@ class SnapshotModels:
         index = int(round(position))
         low = min(int(np.floor(position)), last)
         t = position - low
-        # what can fail first (a decoder's file gone, a snapshot's values refused: BundleError), leaving the models
-        # as they were
+        # what can fail first (a decoder's file gone, a snapshot's values refused or cut short: BundleError), leaving
+        # the models as they were
         here = self.columns(low)
         there = self.columns(min(low + 1, last)) if t else here
+        if index != last:
+            self.timeline.latents(index)  # its neighbours are looked for among them
         if index == last:
             models.plane, models.points, models.decoder = self.final
         else:

@@ -91,10 +91,10 @@ def test_aligned_snapshots_neither_spin_nor_flip(timeline_bundle: Path):
     opened = open_bundle(timeline_bundle)
     found = read_timeline(opened.bundle)
     for i in range(len(found)):
-        latents = found.own_plane(i, found.xy[i])
-        np.testing.assert_allclose(latents, found.z[i], atol=1e-4)
-        aligned = np.abs(found.xy[i] - found.xy[-1]).mean()
-        raw = np.abs(found.z[i] - found.z[-1]).mean()
+        latents = found.own_plane(i, found.places(i))
+        np.testing.assert_allclose(latents, found.latents(i), atol=1e-4)
+        aligned = np.abs(found.places(i) - found.places(len(found) - 1)).mean()
+        raw = np.abs(found.latents(i) - found.latents(len(found) - 1)).mean()
         assert aligned <= raw + 1e-6
 
 

@@ -36,7 +36,7 @@ def fake_run(folder: Path) -> list[dict]:
     for i, snap in enumerate(found):
         source = found[i]._timeline.decoders[i]
         shutil.copyfile(source, snapshots / decoder_name(snap.step))
-        np.savez(snapshots / latents_name(snap.step), z=found[i]._timeline.z[i])
+        np.savez(snapshots / latents_name(snap.step), z=found[i]._timeline.latents(i))
         entries.append({"step": snap.step, "epoch": snap.epoch, "test_mse": snap.test_mse,
                         "decoder": decoder_name(snap.step), "latents": latents_name(snap.step)})  # fmt: skip
     return entries

@@ -7,9 +7,14 @@ import numpy as np
 
 from tests.viewer.test_spatial import assert_same, clustered
 from viewer import leaves
-from viewer.explore import make_plane
+from viewer.explore import make_plane, nearest
 from viewer.leaves import LeafIndex
 from viewer.spatial import INDEX_MIN_POINTS, GridIndex, index_for
+
+
+def test_no_neighbours_asked_for_is_none_found():
+    z = np.random.default_rng(0).normal(size=(1000, 8)).astype(np.float32)
+    assert len(LeafIndex(z, make_plane(z)).nearest(z[0], 0)) == 0 == len(nearest(z, z[0], 0))
 
 
 def test_tied_distances_come_lowest_index_first():

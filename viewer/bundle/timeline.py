@@ -9,18 +9,20 @@ leaves the shipped bundles' timelines out); one whose timeline files are damaged
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from latent_common.errors import printable, reason
-from latent_common.files import open_regular
-from latent_common.npz import map_member, read_member, stored
+from latent_common.files import is_dir, open_regular
+from latent_common.npz import Stored, read_member, read_row, stored, stored_member
 from viewer.bundle.contract import check_no_external_data
 from viewer.bundle.format import LATENT_LIMIT, MAX_EMBEDDING_BYTES, METADATA, BundleError, sha256_file
-from viewer.bundle.read import DEFER_HASH_BYTES, Bundle
+from viewer.bundle.read import DEFER_HASH_BYTES, Bundle, hash_warning
 from viewer.bundle.timeline_info import TIMELINE, TIMELINE_LATENTS, TimelineInfo
 
 ARRAYS = ("z", "xy", "rotation", "own_mean", "plot_mean")
@@ -31,15 +33,17 @@ class Timeline:
     """The snapshots of a bundle's training, first (untrained) to last (the bundle itself)."""
 
     info: TimelineInfo
-    z: np.ndarray  # (S, M, D) float32: the test latents at each snapshot
-    xy: np.ndarray  # (S, M, 2) float32: where the plot shows them, aligned onto the last snapshot's plot
+    z: np.ndarray | None  # (S, M, D) float32: the test latents at each snapshot (None: read as used, `stored`)
+    xy: np.ndarray | None  # (S, M, 2) float32: where the plot shows them, aligned onto the last snapshot's plot
     rotation: np.ndarray  # (S, 2, 2): xy = (own - own_mean) @ rotation + plot_mean
     own_mean: np.ndarray  # (S, 2)
     plot_mean: np.ndarray  # (S, 2)
     decoders: list[Path]  # (S,) each snapshot's decoder.onnx; the last is the bundle's own
-    # (key, snapshot) of memory-mapped z and xy not yet looked at: checked on first use (at, places, latents)
-    unchecked: set[tuple[str, int]] = field(default_factory=set)
-    file: Path | None = None  # where z and xy are, for the words of a value `at` refuses
+    # a large timeline's z and xy, left in latents.npz: each snapshot's read from `handle` and checked on first use
+    stored: dict[str, Stored] = field(default_factory=dict)
+    handle: BinaryIO | None = None  # latents.npz, open while the timeline is: a file replaced since is not read
+    file: Path | None = None
+    loaded: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.info.snapshots)
@@ -57,9 +61,10 @@ class Timeline:
         return np.array([snap["test_mse"] for snap in self.info.snapshots], dtype=np.float64)
 
     def at(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Snapshot index's test latents (M, D) and plot points (M, 2), float32. A memory-mapped timeline's are
+        """Snapshot index's test latents (M, D) and plot points (M, 2), float32. A large timeline's are read and
         checked here, a snapshot at a time as it is first used (finite, within the latent limit: a BundleError
-        otherwise), so that a million points' timeline costs the first frame nothing."""
+        otherwise, as for a file cut short since), so that a million points' timeline costs the first frame
+        nothing."""
         return self.latents(index), self.places(index)
 
     def places(self, index: int) -> np.ndarray:
@@ -71,16 +76,20 @@ class Timeline:
         return self._checked("z", index)
 
     def check(self) -> None:
-        """Every snapshot's values now, as --info reports them (a BundleError for the first refused)."""
-        for index in range(len(self)):
+        """Every value the window uses, now, as --info reports them (a BundleError for the first refused): each
+        earlier snapshot's latents and places, and the last's places (its latents are the bundle's own)."""
+        for index in range(len(self) - 1):
             self.at(index)
+        self.places(len(self) - 1)
 
     def _checked(self, key: str, index: int) -> np.ndarray:
-        array = getattr(self, key)[index]
-        if (key, index) in self.unchecked:
-            check_values(self.file, f"{key}[{index}]", array)
-            self.unchecked.discard((key, index))
-        return array
+        if key not in self.stored:
+            return getattr(self, key)[index]  # read and checked with the timeline
+        if (key, index) not in self.loaded:
+            row = read_row(self.handle, self.stored[key], index, self.file, key, BundleError)
+            check_values(self.file, f"{key}[{index}]", row)
+            self.loaded[(key, index)] = row
+        return self.loaded[(key, index)]
 
     def own_plane(self, index: int, xy: np.ndarray) -> np.ndarray:
         """(N, 2) plot points -> (N, 2) in snapshot index's own frame (its latent, or its PCA plane): the
@@ -93,12 +102,13 @@ def read_timeline(bundle: Bundle, strict: bool = False, defer_hash: bool = False
     """The bundle's timeline; None when bundle.json has none or the timeline/ folder is absent (see the module).
 
     defer_hash (not with strict): a large latents.npz's SHA-256 joins the embedding's in verify.check_later, off
-    the first frame's path, as load_bundle(defer_hash=True) leaves the embedding's."""
+    the first frame's path, as load_bundle(defer_hash=True) leaves the embedding's. A large one that differs is
+    then a warning, as it is when checked here without strict: the window shows it either way."""
     info = bundle.meta.timeline
-    if info is None or not (bundle.path / TIMELINE).is_dir():
+    if info is None or not is_dir(bundle.path / TIMELINE):
         return None
     try:
-        return _read(bundle, info, defer_hash and not strict)
+        return _read(bundle, info, defer_hash and not strict, strict)
     except BundleError as exc:
         if strict:
             raise
@@ -106,56 +116,57 @@ def read_timeline(bundle: Bundle, strict: bool = False, defer_hash: bool = False
         return None
 
 
-def _read(bundle: Bundle, info: TimelineInfo, defer_hash: bool) -> Timeline:
+def _read(bundle: Bundle, info: TimelineInfo, defer_hash: bool, strict: bool) -> Timeline:
     latents = bundle.path / TIMELINE_LATENTS
-    deferred = defer_hash and latents.is_file() and latents.stat().st_size > DEFER_HASH_BYTES
+    missing = f"missing ({METADATA} lists it in its 'timeline')"
     for name in info.files:
         file = bundle.path / name
-        if not file.is_file():
-            raise BundleError(f"{file}: missing ({METADATA} lists it in its 'timeline')")
-        if deferred and name == TIMELINE_LATENTS:
-            continue
         try:
-            actual = sha256_file(file)
+            with open_regular(file, BundleError, missing) as handle:  # a FIFO or a folder: one line, not a hang
+                large = name == TIMELINE_LATENTS and os.fstat(handle.fileno()).st_size > DEFER_HASH_BYTES
+                if large and defer_hash:
+                    bundle.unhashed = (*bundle.unhashed, TIMELINE_LATENTS)  # verify.check_later's
+                    continue
+                actual = sha256_file(handle)
         except OSError as exc:
             raise BundleError(f"{file}: cannot read ({exc.strerror or reason(exc)})") from None
         if actual != bundle.meta.files.get(name):
-            raise BundleError(f"{file}: SHA-256 differs from the one in {METADATA} (file changed after export)")
+            if not large or strict:
+                raise BundleError(f"{file}: SHA-256 differs from the one in {METADATA} (file changed after export)")
+            bundle.warnings.append(hash_warning(file))  # as the window, which checks it later, only warns
         if name.endswith(".onnx"):
             check_no_external_data(file)
     count, points, dim = len(info.snapshots), len(bundle.z), bundle.latent_dim
     shapes = {"z": (count, points, dim), "xy": (count, points, 2), "rotation": (count, 2, 2)}
     shapes |= {"own_mean": (count, 2), "plot_mean": (count, 2)}
-    arrays, mapped = read_arrays(latents, shapes)  # mapped: the keys of those memory-mapped
-    if deferred:
-        bundle.unhashed = (*bundle.unhashed, TIMELINE_LATENTS)
+    arrays, where = read_arrays(latents, shapes)
     decoders = [bundle.path / snap["decoder"] for snap in info.snapshots]
     wide = {key: arrays[key].astype(np.float64) for key in ("rotation", "own_mean", "plot_mean")}
-    unchecked = {(key, index) for key in mapped for index in range(count)}
-    return Timeline(info, arrays["z"], arrays["xy"], **wide, decoders=decoders, unchecked=unchecked, file=latents)
+    handle = open_regular(latents, BundleError, missing) if where else None
+    z, xy = arrays.get("z"), arrays.get("xy")
+    return Timeline(info, z, xy, **wide, decoders=decoders, stored=where, handle=handle, file=latents)
 
 
-MAP_BYTES = 16 << 20  # z and xy past this are memory-mapped where stored uncompressed, and checked as shown
+LAZY_BYTES = 16 << 20  # z and xy past this, stored uncompressed, are read a snapshot at a time as they are used
 
 
-def read_arrays(file: Path, shapes: dict[str, tuple[int, ...]]) -> tuple[dict[str, np.ndarray], set[str]]:
-    """float32 arrays of an .npz, each header checked against its expected shape before its data is read, and
-    which of z and xy were memory-mapped (left to Timeline to check as used); all the others are checked here:
-    finite and within the latent limit."""
+def read_arrays(file: Path, shapes: dict[str, tuple[int, ...]]) -> tuple[dict[str, np.ndarray], dict[str, Stored]]:
+    """float32 arrays of an .npz, each header checked against its expected shape before its data is read, all
+    finite and within the latent limit; and where in the file z and xy lie when they are large and stored
+    uncompressed (read and checked by Timeline as each snapshot is used, not here)."""
     if sum(int(np.prod(shape)) * 4 for shape in shapes.values()) > MAX_EMBEDDING_BYTES:
         raise BundleError(f"{file}: its arrays exceed the viewer's limit of {MAX_EMBEDDING_BYTES >> 20} MiB")
     open_regular(file, BundleError, "missing").close()  # a FIFO or a folder: one line before zipfile opens it
     arrays: dict[str, np.ndarray] = {}
-    mapped: set[str] = set()
+    where: dict[str, Stored] = {}
     try:
         with zipfile.ZipFile(file) as archive:
             for key, shape in shapes.items():
                 check = _header_check(file, key, shape)
                 info = archive.getinfo(f"{key}.npy")
-                if key in ("z", "xy") and stored(info) and info.file_size > MAP_BYTES:
-                    if (array := map_member(file, info, key, BundleError, check)) is not None:
-                        arrays[key] = array
-                        mapped.add(key)
+                if key in ("z", "xy") and stored(info) and info.file_size > LAZY_BYTES:
+                    if (place := stored_member(file, info, key, BundleError, check)) is not None:
+                        where[key] = place
                         continue
                 arrays[key] = read_member(archive, file, key, MAX_EMBEDDING_BYTES, BundleError, check)
     except KeyError as exc:
@@ -163,9 +174,8 @@ def read_arrays(file: Path, shapes: dict[str, tuple[int, ...]]) -> tuple[dict[st
     except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise BundleError(f"{file}: not a readable timeline ({reason(exc, 120)})") from None
     for key, array in arrays.items():
-        if key not in mapped:
-            check_values(file, key, array)
-    return arrays, mapped
+        check_values(file, key, array)
+    return arrays, where
 
 
 def _header_check(file: Path, key: str, shape: tuple[int, ...]):
