@@ -239,18 +239,7 @@ def map_scale(points: int, quick: bool) -> dict | None:
     source_path = ROOT / "models" / "mnist-ae-8d"
     if not (source_path / MAP).is_file():
         return None
-    source = load_bundle(source_path)
-    result = {"points": points, "baseline": at_scale(source.path, quick) | {"points": len(source.z)}}
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        bundle = scale_bundle(source, points, Path(tmp) / "bundle", with_map=True)
-        result["generate_s"] = round(time.perf_counter() - started, 1)
-        result["embedding_mb"] = round((bundle / EMBEDDING).stat().st_size / 2**20)
-        try:
-            result |= at_scale(bundle, quick)
-        except ViewerFailed as exc:
-            result["error"] = str(exc)
-    return result
+    return scale(load_bundle(source_path), points, quick, with_map=True)
 
 
 # frames of each gesture: 300 drag the timeline bar out and back, past every snapshot twice
@@ -281,31 +270,23 @@ def timeline_scale(points: int, quick: bool) -> dict | None:
     source = load_bundle(ROOT / "models" / "mnist-ae")
     if source.meta.timeline is None or not (source.path / TIMELINE).is_dir():
         return None  # the wheel's copy leaves timelines out
-    result = {"points": points, "snapshots": len(source.meta.timeline.snapshots)}
-    result["baseline"] = at_scale(source.path, quick, ("scrub",)) | {"points": len(source.z)}
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        bundle = scale_bundle(source, points, Path(tmp) / "bundle", with_timeline=True)
-        result["generate_s"] = round(time.perf_counter() - started, 1)
-        result["embedding_mb"] = round((bundle / EMBEDDING).stat().st_size / 2**20)
-        result["timeline_mb"] = round((bundle / TIMELINE_LATENTS).stat().st_size / 2**20)
-        try:
-            result |= at_scale(bundle, quick, ("scrub",))
-        except ViewerFailed as exc:
-            result["error"] = str(exc)
-    return result
+    result = scale(source, points, quick, ("scrub",), with_timeline=True)
+    return result | {"snapshots": len(source.meta.timeline.snapshots)}
 
 
-def scale(source: Bundle, points: int, quick: bool) -> dict:
-    """The 10,000 shipped points and `points` generated ones, measured the same way in the same run."""
-    result = {"points": points, "baseline": at_scale(source.path, quick) | {"points": len(source.z)}}
+def scale(source: Bundle, points: int, quick: bool, gestures: tuple[str, ...] = ("zoom", "pan"), **options) -> dict:
+    """The source's shipped points and `points` generated from them (scale_bundle(**options): a map, a timeline),
+    measured the same way in the same run."""
+    result = {"points": points, "baseline": at_scale(source.path, quick, gestures) | {"points": len(source.z)}}
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        bundle = scale_bundle(source, points, Path(tmp) / "bundle")
+        bundle = scale_bundle(source, points, Path(tmp) / "bundle", **options)
         result["generate_s"] = round(time.perf_counter() - started, 1)
         result["embedding_mb"] = round((bundle / EMBEDDING).stat().st_size / 2**20)
+        if options.get("with_timeline"):
+            result["timeline_mb"] = round((bundle / TIMELINE_LATENTS).stat().st_size / 2**20)
         try:
-            result |= at_scale(bundle, quick)
+            result |= at_scale(bundle, quick, gestures)
         except ViewerFailed as exc:  # e.g. a viewer that refuses this many points: a row that says so
             result["error"] = str(exc)
     return result
